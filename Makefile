@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rveth: out-of-tree Rust network driver.
+#
+#   make               build rveth.ko against the project's kernel (built and
+#                      cached on first use), or against KDIR=<Rust-enabled
+#                      kernel build tree>
+#   make demo          boot the VM and show rveth working
+#   make test          set everything up, run the whole test suite in the VM
+#   make setup         host packages and tools only
+#   make kernel        the project's kernel only
+#   make clippy        build with CLIPPY=1
+#   make rust-analyzer rust-project.json for src/
+#   make clean
+
+SHELL := /bin/bash
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+
+ifeq ($(KDIR),)
+# The project's kernel, from the cache (scripts/kernel.sh prints its path).
+KDIR_AUTO = $(shell $(TOP)/scripts/kernel.sh 2>/dev/null | tail -n1)
+endif
+
+# The module must be built by the same rustc as the kernel.
+export RUSTUP_TOOLCHAIN := $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' $(TOP)/rust-toolchain.toml)
+RVETH_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rveth
+export PATH := $(RVETH_CACHE)/tools/bin:$(HOME)/.cargo/bin:$(PATH)
+export LIBCLANG_PATH ?= $(firstword $(wildcard $(RVETH_CACHE)/venv/lib/python3*/site-packages/clang/native))
+
+.PHONY: all modules setup kernel clippy clean rust-analyzer test demo test-harness
+
+all: modules
+
+setup:
+	@$(TOP)/scripts/setup-host.sh
+
+kernel: setup
+	@$(TOP)/scripts/kernel.sh >/dev/null
+
+ifeq ($(KDIR),)
+modules: kernel
+	@$(MAKE) --no-print-directory KDIR="$$($(TOP)/scripts/kernel.sh 2>/dev/null | tail -n1)" modules
+else
+modules:
+	$(MAKE) -C $(KDIR) M=$(TOP) modules
+endif
+
+clippy:
+	@$(MAKE) --no-print-directory CLIPPY=1 modules
+
+ifeq ($(KDIR),)
+rust-analyzer: kernel
+	@$(MAKE) --no-print-directory KDIR="$$($(TOP)/scripts/kernel.sh 2>/dev/null | tail -n1)" rust-analyzer
+else
+rust-analyzer:
+	$(MAKE) -C $(KDIR) M=$(TOP) rust-analyzer
+endif
+
+clean:
+	@k=$${KDIR:-$$(ls -d $(RVETH_CACHE)/kernel/*-default-*/ 2>/dev/null | head -n1)}; \
+	if [ -n "$$k" ]; then $(MAKE) -C $$k M=$(TOP) clean; fi
+	rm -f src/net/bindings_generated.rs src/net/bindings_generated.rs.d rust-project.json
+
+test:
+	@$(TOP)/scripts/run-tests.sh
+
+demo:
+	@$(TOP)/scripts/run-tests.sh --demo
+
+test-harness:
+	@$(TOP)/scripts/harness-selftest.sh

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Headers rveth generates Rust bindings for (see scripts/gen-bindings.sh).
+ *
+ * The kernel crate's own bindings do not cover the netdev headers, so the
+ * module generates its own from the target kernel's headers; struct layouts
+ * therefore always match the kernel the module is built against.
+ *
+ * Constants that are macros bindgen cannot evaluate are given here as
+ * RVETH_CONST_<NAME>; the generator renames them to <NAME>.
+ */
+#include <linux/netdevice.h>
+#include <linux/etherdevice.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/skbuff.h>
+#include <linux/rtnetlink.h>
+#include <net/rtnetlink.h>
+#include <net/netlink.h>
+#include <net/net_namespace.h>
+#include <uapi/linux/veth.h>
+
+#include "helpers.h"
+
+const netdev_features_t RVETH_CONST_NETIF_F_SG = NETIF_F_SG;
+const netdev_features_t RVETH_CONST_NETIF_F_FRAGLIST = NETIF_F_FRAGLIST;
+const netdev_features_t RVETH_CONST_NETIF_F_HW_CSUM = NETIF_F_HW_CSUM;
+const netdev_features_t RVETH_CONST_NETIF_F_RXCSUM = NETIF_F_RXCSUM;
+const netdev_features_t RVETH_CONST_NETIF_F_SCTP_CRC = NETIF_F_SCTP_CRC;
+const netdev_features_t RVETH_CONST_NETIF_F_HIGHDMA = NETIF_F_HIGHDMA;
+const netdev_features_t RVETH_CONST_NETIF_F_GSO_SOFTWARE = NETIF_F_GSO_SOFTWARE;
+const netdev_features_t RVETH_CONST_NETIF_F_GSO_ENCAP_ALL = NETIF_F_GSO_ENCAP_ALL;
+const netdev_features_t RVETH_CONST_NETIF_F_HW_VLAN_CTAG_TX = NETIF_F_HW_VLAN_CTAG_TX;
+const netdev_features_t RVETH_CONST_NETIF_F_HW_VLAN_CTAG_RX = NETIF_F_HW_VLAN_CTAG_RX;
+const netdev_features_t RVETH_CONST_NETIF_F_HW_VLAN_STAG_TX = NETIF_F_HW_VLAN_STAG_TX;
+const netdev_features_t RVETH_CONST_NETIF_F_HW_VLAN_STAG_RX = NETIF_F_HW_VLAN_STAG_RX;
+const netdev_features_t RVETH_CONST_NETIF_F_GRO = NETIF_F_GRO;
+const gfp_t RVETH_CONST_GFP_KERNEL = GFP_KERNEL;

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `ethtool_ops` table of a link driver.
+//!
+//! C header: [`include/linux/ethtool.h`](srctree/include/linux/ethtool.h)
+
+use core::marker::PhantomData;
+
+use kernel::prelude::*;
+
+use super::{bindings, device::Device, link::Driver};
+
+/// Length of one `ethtool -S` name.
+const GSTRING_LEN: usize = bindings::ETH_GSTRING_LEN as usize;
+
+/// Copies `src` into a fixed C string buffer, truncating and NUL-terminating.
+fn copy_cstr(dst: &mut [c_char], src: &CStr) {
+    let n = src.to_bytes().len().min(dst.len().saturating_sub(1));
+    for (d, s) in dst.iter_mut().zip(src.to_bytes()[..n].iter()) {
+        *d = *s as c_char;
+    }
+    if let Some(d) = dst.get_mut(n) {
+        *d = 0;
+    }
+}
+
+struct EthtoolAdapter<T: Driver>(PhantomData<T>);
+
+impl<T: Driver> EthtoolAdapter<T> {
+    /// # Safety
+    ///
+    /// `dev` must be a valid device of driver `T`.
+    unsafe fn dev<'a>(dev: *mut bindings::net_device) -> &'a Device<T::Priv> {
+        // SAFETY: Guaranteed by the caller.
+        unsafe { Device::from_raw(dev) }
+    }
+
+    unsafe extern "C" fn get_drvinfo(_dev: *mut bindings::net_device, info: *mut bindings::ethtool_drvinfo) {
+        // SAFETY: `info` is valid and exclusively ours during the call.
+        let info = unsafe { &mut *info };
+        copy_cstr(&mut info.driver, T::KIND);
+        copy_cstr(&mut info.version, T::DRIVER_VERSION);
+    }
+
+    unsafe extern "C" fn get_link_ksettings(
+        _dev: *mut bindings::net_device,
+        cmd: *mut bindings::ethtool_link_ksettings,
+    ) -> c_int {
+        // SAFETY: `cmd` is valid and exclusively ours during the call.
+        let base = unsafe { &mut (*cmd).base };
+        base.speed = bindings::SPEED_10000;
+        base.duplex = bindings::DUPLEX_FULL as u8;
+        base.port = bindings::PORT_TP as u8;
+        base.autoneg = bindings::AUTONEG_DISABLE as u8;
+        0
+    }
+
+    unsafe extern "C" fn get_sset_count(_dev: *mut bindings::net_device, sset: c_int) -> c_int {
+        if sset == bindings::ethtool_stringset_ETH_SS_STATS as c_int {
+            T::ETHTOOL_STATS.len() as c_int
+        } else {
+            EOPNOTSUPP.to_errno()
+        }
+    }
+
+    unsafe extern "C" fn get_strings(_dev: *mut bindings::net_device, sset: u32, buf: *mut u8) {
+        if sset != bindings::ethtool_stringset_ETH_SS_STATS {
+            return;
+        }
+        // SAFETY: The core sized `buf` from `get_sset_count`: one
+        // GSTRING_LEN slot per name.
+        let buf = unsafe { core::slice::from_raw_parts_mut(buf, T::ETHTOOL_STATS.len() * GSTRING_LEN) };
+        for (slot, name) in buf.chunks_exact_mut(GSTRING_LEN).zip(T::ETHTOOL_STATS) {
+            slot.fill(0);
+            let b = name.to_bytes();
+            let n = b.len().min(GSTRING_LEN - 1);
+            slot[..n].copy_from_slice(&b[..n]);
+        }
+    }
+
+    unsafe extern "C" fn get_ethtool_stats(
+        dev: *mut bindings::net_device,
+        _stats: *mut bindings::ethtool_stats,
+        data: *mut u64,
+    ) {
+        // SAFETY: The core sized `data` from `get_sset_count`.
+        let values = unsafe { core::slice::from_raw_parts_mut(data, T::ETHTOOL_STATS.len()) };
+        values.fill(0);
+        // SAFETY: `dev` is a registered device of ours.
+        T::ethtool_stats(unsafe { Self::dev(dev) }, values);
+    }
+}
+
+/// The ethtool ops of driver `T`: driver info, link state, 10000/Full link
+/// settings, software timestamping info and `ethtool -S` counters.
+pub(super) const fn ops<T: Driver>() -> bindings::ethtool_ops {
+    bindings::ethtool_ops {
+        get_drvinfo: Some(EthtoolAdapter::<T>::get_drvinfo),
+        get_link: Some(bindings::ethtool_op_get_link),
+        get_link_ksettings: Some(EthtoolAdapter::<T>::get_link_ksettings),
+        get_ts_info: Some(bindings::ethtool_op_get_ts_info),
+        get_sset_count: Some(EthtoolAdapter::<T>::get_sset_count),
+        get_strings: Some(EthtoolAdapter::<T>::get_strings),
+        get_ethtool_stats: Some(EthtoolAdapter::<T>::get_ethtool_stats),
+        // SAFETY: All-zero is a valid `ethtool_ops` (no callbacks).
+        ..unsafe { core::mem::zeroed() }
+    }
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Prototypes of src/net/helpers.c, also fed to bindgen so that Rust calls
+ * them through generated, checked signatures.
+ */
+#ifndef RVETH_HELPERS_H
+#define RVETH_HELPERS_H
+
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <net/netlink.h>
+
+void *rveth_netdev_priv(const struct net_device *dev);
+struct net *rveth_dev_net(const struct net_device *dev);
+
+struct net_device *rveth_peer_deref_rcu(struct net_device __rcu *const *slot);
+struct net_device *rveth_peer_deref_rtnl(struct net_device __rcu *const *slot);
+void rveth_peer_assign(struct net_device __rcu **slot, struct net_device *dev);
+struct net_device *rveth_peer_take(struct net_device __rcu **slot);
+
+void rveth_netdev_hold(struct net_device *dev, netdevice_tracker *tracker);
+void rveth_netdev_put(struct net_device *dev, netdevice_tracker *tracker);
+void rveth_unregister_netdevice_queue_net(struct net *net, struct net_device *dev,
+					  struct list_head *head);
+void rveth_unregister_netdevice(struct net_device *dev);
+
+void rveth_dev_tstats_tx_add(struct net_device *dev, unsigned int len);
+void rveth_dev_fetch_tstats(const struct net_device *dev,
+			    struct rtnl_link_stats64 *stats);
+void rveth_dev_set_priv_flags(struct net_device *dev, unsigned long set,
+			      unsigned long clear);
+void rveth_dev_set_lltx(struct net_device *dev);
+void rveth_dev_set_pcpu_tstats(struct net_device *dev);
+void rveth_eth_hw_addr_random(struct net_device *dev);
+
+void rveth_skb_tx_timestamp(struct sk_buff *skb);
+bool rveth_pskb_may_pull(struct sk_buff *skb, unsigned int len);
+void rveth_kfree_skb(struct sk_buff *skb);
+u32 rveth_skb_sk_classid(const struct sk_buff *skb);
+u32 rveth_skb_mark(const struct sk_buff *skb);
+void rveth_skb_set_mark(struct sk_buff *skb, u32 mark);
+u32 rveth_skb_priority(const struct sk_buff *skb);
+void rveth_skb_set_priority(struct sk_buff *skb, u32 priority);
+
+int rveth_nla_len(const struct nlattr *nla);
+void *rveth_nla_data(const struct nlattr *nla);
+
+#endif /* RVETH_HELPERS_H */

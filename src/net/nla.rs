@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Netlink attributes: read-only views and validation policies.
+//!
+//! C header: [`include/net/netlink.h`](srctree/include/net/netlink.h)
+
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+use super::bindings;
+
+/// A validated netlink attribute (`struct nlattr` followed by its payload).
+///
+/// # Invariants
+///
+/// Points to an attribute whose header and payload are valid for `'a`.
+#[derive(Clone, Copy)]
+pub(crate) struct Attr<'a>(NonNull<bindings::nlattr>, PhantomData<&'a bindings::nlattr>);
+
+impl<'a> Attr<'a> {
+    /// The payload.
+    pub(crate) fn data(&self) -> &'a [u8] {
+        // SAFETY: The attribute is valid (type invariant); `nla_len` and
+        // `nla_data` describe its payload, which lives for `'a`.
+        unsafe {
+            let len = bindings::rveth_nla_len(self.0.as_ptr());
+            let data = bindings::rveth_nla_data(self.0.as_ptr());
+            core::slice::from_raw_parts(data.cast::<u8>(), len.max(0) as usize)
+        }
+    }
+
+    /// The payload as a `u32`, if it has exactly that size.
+    pub(crate) fn get_u32(&self) -> Option<u32> {
+        let d: [u8; 4] = self.data().try_into().ok()?;
+        Some(u32::from_ne_bytes(d))
+    }
+
+    /// The payload as a `u8`, if it has at least one byte.
+    pub(crate) fn get_u8(&self) -> Option<u8> {
+        self.data().first().copied()
+    }
+
+    pub(super) fn as_raw(&self) -> *mut bindings::nlattr {
+        self.0.as_ptr()
+    }
+}
+
+/// A parsed attribute table (`struct nlattr *tb[MAX + 1]`).
+#[derive(Clone, Copy)]
+pub(crate) struct Attrs<'a>(&'a [*mut bindings::nlattr]);
+
+impl<'a> Attrs<'a> {
+    /// # Safety
+    ///
+    /// `tb` must point to `len` entries, each NULL or a valid attribute, all
+    /// valid for `'a`.
+    pub(super) unsafe fn from_raw(tb: *const *mut bindings::nlattr, len: usize) -> Self {
+        // SAFETY: Guaranteed by the caller.
+        Self(unsafe { core::slice::from_raw_parts(tb, len) })
+    }
+
+    /// The attribute of type `ty`, if present.
+    pub(crate) fn get(&self, ty: u32) -> Option<Attr<'a>> {
+        let p = *self.0.get(ty as usize)?;
+        // INVARIANT: Non-NULL entries are valid attributes for `'a`.
+        NonNull::new(p).map(|p| Attr(p, PhantomData))
+    }
+
+    pub(super) fn as_slice(&self) -> &'a [*mut bindings::nlattr] {
+        self.0
+    }
+
+    pub(super) fn as_raw(&self) -> *mut *mut bindings::nlattr {
+        self.0.as_ptr().cast_mut()
+    }
+}
+
+/// `IFLA_*` link attributes used by drivers.
+pub(crate) mod ifla {
+    use super::bindings;
+    /// Interface name.
+    pub(crate) const IFNAME: u32 = bindings::IFLA_IFNAME;
+    /// MAC address.
+    pub(crate) const ADDRESS: u32 = bindings::IFLA_ADDRESS;
+    /// MTU.
+    pub(crate) const MTU: u32 = bindings::IFLA_MTU;
+    /// Highest `IFLA_*` attribute.
+    pub(crate) const MAX: usize = bindings::__IFLA_MAX as usize - 1;
+}
+
+/// One entry of a netlink validation policy (`struct nla_policy`).
+#[repr(transparent)]
+pub(crate) struct Policy(bindings::nla_policy);
+
+// SAFETY: A policy is immutable data read by the netlink core.
+unsafe impl Sync for Policy {}
+
+impl Policy {
+    const fn zeroed() -> bindings::nla_policy {
+        // SAFETY: `nla_policy` is plain data; all-zero is NLA_UNSPEC, no checks.
+        unsafe { core::mem::zeroed() }
+    }
+
+    /// No validation (an unused attribute number).
+    pub(crate) const UNSPEC: Self = Self(Self::zeroed());
+
+    /// Any payload of at least `len` bytes.
+    pub(crate) const fn min_len(len: usize) -> Self {
+        let mut p = Self::zeroed();
+        p.len = len as u16;
+        Self(p)
+    }
+
+    /// A `u8` between `min` and `max` (`NLA_POLICY_RANGE(NLA_U8, min, max)`).
+    pub(crate) const fn u8_range(min: u8, max: u8) -> Self {
+        let mut p = Self::zeroed();
+        p.type_ = bindings::NLA_U8 as u8;
+        p.validation_type = bindings::nla_policy_validation_NLA_VALIDATE_RANGE as u8;
+        p.__bindgen_anon_1.__bindgen_anon_1.min = min as i16;
+        p.__bindgen_anon_1.__bindgen_anon_1.max = max as i16;
+        Self(p)
+    }
+}

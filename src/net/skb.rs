@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Socket buffers (`struct sk_buff`) on the transmit path of a pair device.
+//!
+//! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
+
+use core::ptr::NonNull;
+
+use super::{bindings, device::Device};
+
+/// An owned socket buffer; dropping it frees it as a drop (`kfree_skb`).
+///
+/// # Invariants
+///
+/// `self.0` is a valid `sk_buff` owned by this value.
+pub(crate) struct SkBuff(NonNull<bindings::sk_buff>);
+
+/// The Ethernet header length.
+pub(crate) const ETH_HLEN: u32 = bindings::ETH_HLEN;
+
+impl SkBuff {
+    /// Takes ownership of a raw skb.
+    ///
+    /// # Safety
+    ///
+    /// `skb` must be a valid skb whose ownership passes to the new value.
+    pub(crate) unsafe fn from_raw(skb: *mut bindings::sk_buff) -> Self {
+        // SAFETY: `ndo_start_xmit` is never called with NULL.
+        // INVARIANT: The caller passes ownership of a valid skb.
+        Self(unsafe { NonNull::new_unchecked(skb) })
+    }
+
+    fn raw(&self) -> *mut bindings::sk_buff {
+        self.0.as_ptr()
+    }
+
+    /// Total data length.
+    pub(crate) fn len(&self) -> u32 {
+        // SAFETY: The skb is valid and owned.
+        unsafe { (*self.raw()).len }
+    }
+
+    /// Makes sure the first `len` bytes are in the linear area.
+    pub(crate) fn may_pull(&mut self, len: u32) -> bool {
+        // SAFETY: The skb is valid and owned.
+        unsafe { bindings::rveth_pskb_may_pull(self.raw(), len) }
+    }
+
+    /// Records the software transmit timestamp if the socket asked for one.
+    pub(crate) fn tx_timestamp(&mut self) {
+        // SAFETY: The skb is valid and owned.
+        unsafe { bindings::rveth_skb_tx_timestamp(self.raw()) }
+    }
+
+    /// `skb->mark`.
+    pub(crate) fn mark(&self) -> u32 {
+        // SAFETY: The skb is valid and owned.
+        unsafe { bindings::rveth_skb_mark(self.raw()) }
+    }
+
+    /// `skb->priority`.
+    pub(crate) fn priority(&self) -> u32 {
+        // SAFETY: The skb is valid and owned.
+        unsafe { bindings::rveth_skb_priority(self.raw()) }
+    }
+
+    /// The net_cls classid of the sending socket, 0 without one.
+    pub(crate) fn sk_classid(&self) -> u32 {
+        // SAFETY: The skb is valid and owned; its socket, if any, is held by it.
+        unsafe { bindings::rveth_skb_sk_classid(self.raw()) }
+    }
+
+    /// Prepares the skb for reception by `dev`, as `__dev_forward_skb()` does:
+    /// MTU and state checks, scrubbing (namespace-crossing aware) and
+    /// `eth_type_trans`. On failure the skb is freed and counted as an rx
+    /// drop on `dev` by the core.
+    pub(crate) fn forward_to<P>(self, dev: &Device<P>) -> Result<Forwarded, Dropped> {
+        let skb = self.0;
+        core::mem::forget(self);
+        // SAFETY: `dev` is valid; ownership of the skb passes to the callee,
+        // which frees it when it returns non-zero.
+        let ret = unsafe { bindings::__dev_forward_skb(dev.as_raw(), skb.as_ptr()) };
+        if ret == 0 {
+            // INVARIANT: On success the skb is still ours.
+            Ok(Forwarded(skb))
+        } else {
+            Err(Dropped)
+        }
+    }
+}
+
+impl Drop for SkBuff {
+    fn drop(&mut self) {
+        // SAFETY: The skb is valid and owned (type invariant).
+        unsafe { bindings::rveth_kfree_skb(self.raw()) }
+    }
+}
+
+/// The packet was dropped (and freed) on the way.
+pub(crate) struct Dropped;
+
+/// An skb scrubbed and retargeted at its receiving device, ready for
+/// [`Forwarded::netif_rx`].
+///
+/// # Invariants
+///
+/// `self.0` is a valid, owned skb.
+pub(crate) struct Forwarded(NonNull<bindings::sk_buff>);
+
+impl Forwarded {
+    /// Sets `skb->mark`.
+    pub(crate) fn set_mark(&mut self, mark: u32) {
+        // SAFETY: The skb is valid and owned.
+        unsafe { bindings::rveth_skb_set_mark(self.0.as_ptr(), mark) }
+    }
+
+    /// Sets `skb->priority`.
+    pub(crate) fn set_priority(&mut self, priority: u32) {
+        // SAFETY: The skb is valid and owned.
+        unsafe { bindings::rveth_skb_set_priority(self.0.as_ptr(), priority) }
+    }
+
+    /// Queues the skb on this CPU's backlog for the receiving device
+    /// (`__netif_rx`; the caller runs with bottom halves disabled, as
+    /// `ndo_start_xmit` does).
+    pub(crate) fn netif_rx(self) -> Result<(), Dropped> {
+        let skb = self.0;
+        core::mem::forget(self);
+        // SAFETY: Ownership of the valid skb passes to the stack.
+        let ret = unsafe { bindings::__netif_rx(skb.as_ptr()) };
+        if ret == bindings::NET_RX_SUCCESS as i32 {
+            Ok(())
+        } else {
+            Err(Dropped)
+        }
+    }
+}
+
+impl Drop for Forwarded {
+    fn drop(&mut self) {
+        // SAFETY: The skb is valid and owned (type invariant).
+        unsafe { bindings::rveth_kfree_skb(self.0.as_ptr()) }
+    }
+}

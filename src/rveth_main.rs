@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rveth: a virtual Ethernet pair device, written in Rust.
+//!
+//! Behaves like the in-tree veth (`drivers/net/veth.c`, non-XDP part):
+//! `ip link add name ra type rveth peer name rb netns t1` creates two
+//! devices; what one transmits, the other receives.
+//!
+//! - [`net`]: the netdev abstraction layer (all `unsafe` code).
+//! - [`pair`]: the link kind: device setup, creation and deletion of pairs,
+//!   carrier, ethtool.
+//! - [`xmit`]: the data path and the counters.
+
+use kernel::prelude::*;
+
+mod net;
+mod pair;
+mod xmit;
+
+module! {
+    type: RvethModule,
+    name: "rveth",
+    authors: ["The rveth developers"],
+    description: "Virtual Ethernet pair device (Rust)",
+    license: "GPL",
+    alias: ["rtnl-link-rveth"],
+}
+
+struct RvethModule {
+    _link: net::link::Registration<pair::Rveth>,
+}
+
+impl kernel::Module for RvethModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let link = net::link::Registration::new()?;
+        pr_info!("link kind rveth registered\n");
+        Ok(Self { _link: link })
+    }
+}
