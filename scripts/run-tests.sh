@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# `make test` / `make demo`: set up the host, build (or reuse) the kernel and
+# the module, boot the kernel under virtme-ng and run the tests (or the demo)
+# inside the VM. Ends with "N passed, M failed" and exits non-zero on any
+# failure, a VM that does not boot or a timeout.
+#
+# Environment knobs (all optional):
+#   RVETH_TESTS=path        tests to run (default: tests), relative to the repo
+#   RVETH_PYTEST_ARGS=...   extra pytest arguments (e.g. -k carrier)
+#   RVETH_VM_TIMEOUT=secs   hard limit for the whole VM run (default 2400)
+#   RVETH_BZIMAGE=path      boot this image instead of the project kernel
+#   RVETH_GUEST_CMD=cmd     run this in the guest instead of the tests
+#   RVETH_KVM=auto|0|1      use KVM (auto: probe once, cached)
+#   RVETH_SKIP_SETUP=1      skip host setup (used by the harness self-test)
+source "$(dirname "$0")/lib.sh"
+STEP_NAME=test
+mode=test
+[ "${1:-}" = "--demo" ] && mode=demo && STEP_NAME=demo
+
+result() { # passed failed reason
+	[ -n "${3:-}" ] && echo "$3" >&2
+	echo "$1 passed, $2 failed"
+	[ "$2" -eq 0 ] && [ "$1" -gt 0 ]
+	exit $?
+}
+
+if [ "${RVETH_SKIP_SETUP:-0}" != 1 ]; then
+	"$RVETH_TOP/scripts/setup-host.sh" || result 0 1 "host setup failed"
+	# Re-read the environment now that the tools exist.
+	source "$RVETH_TOP/scripts/lib.sh"
+	STEP_NAME=test
+fi
+KDIR=$("$RVETH_TOP/scripts/kernel.sh" | tail -n1) || result 0 1 "kernel build failed"
+[ -d "$KDIR" ] || result 0 1 "kernel build failed"
+
+step "building rveth.ko against $KDIR"
+make -C "$KDIR" M="$RVETH_TOP" modules >"$RVETH_CACHE/module-build.log" 2>&1 ||
+	{ tail -n 40 "$RVETH_CACHE/module-build.log"; result 0 1 "module build failed (log: $RVETH_CACHE/module-build.log)"; }
+if grep -q "^warning\|: warning:" "$RVETH_CACHE/module-build.log"; then
+	grep -A6 "^warning\|: warning:" "$RVETH_CACHE/module-build.log" | head -40
+	result 0 1 "module build has warnings"
+fi
+
+BZIMAGE=${RVETH_BZIMAGE:-$KDIR/arch/x86/boot/bzImage}
+VM_TIMEOUT=${RVETH_VM_TIMEOUT:-2400}
+
+# KVM: /dev/kvm may exist and still not run a Linux guest (the machine kind
+# this project is developed on emulates it badly). Probe it once with a
+# short boot, remember the answer, fall back to TCG.
+kvm_opt=--disable-kvm
+case "${RVETH_KVM:-auto}" in
+1) kvm_opt= ;;
+0) ;;
+auto)
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		probe=$RVETH_CACHE/kvm-probe-$(sha256sum "$BZIMAGE" | cut -c1-12)
+		if [ ! -f "$probe" ]; then
+			step "probing KVM (30 s at most)"
+			if timeout 30 vng -r "$BZIMAGE" --exec "echo kvm-ok" </dev/null 2>&1 | grep -q kvm-ok; then
+				echo works >"$probe"
+			else
+				echo broken >"$probe"
+			fi
+			pkill -f "qemu-system.*$BZIMAGE" 2>/dev/null || true
+		fi
+		[ "$(cat "$probe")" = works ] && kvm_opt=
+	fi
+	;;
+esac
+info "VM: $([ -n "$kvm_opt" ] && echo "TCG (no KVM)" || echo KVM), 2 vCPUs, 2 GiB, timeout ${VM_TIMEOUT}s"
+
+if [ "$mode" = demo ]; then
+	guest_cmd="bash $RVETH_TOP/scripts/demo-guest.sh"
+else
+	guest_cmd="bash $RVETH_TOP/tests/guest-run.sh"
+fi
+guest_cmd=${RVETH_GUEST_CMD:-$guest_cmd}
+
+log=$RVETH_CACHE/vm-$mode.log
+step "booting $(basename "$BZIMAGE") and running: $guest_cmd"
+# Output goes through a pipe (vng's chardevs share the fd path).
+set +e
+timeout --kill-after=10 "$VM_TIMEOUT" vng -r "$BZIMAGE" $kvm_opt --cpus 2 --memory 2G \
+	--append "panic=-1 oops=panic" \
+	--exec "env RVETH_TOP=$RVETH_TOP RVETH_VENV=$RVETH_VENV RVETH_KDIR=$KDIR RVETH_TESTS=${RVETH_TESTS:-tests} RVETH_PYTEST_ARGS='${RVETH_PYTEST_ARGS:-}' $guest_cmd" \
+	</dev/null 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && result 0 1 "VM timed out after ${VM_TIMEOUT}s (log: $log)"
+
+if [ "$mode" = demo ]; then
+	grep -q "^DEMO-OK" "$log" || { echo "demo failed (log: $log)"; exit 1; }
+	exit 0
+fi
+line=$(grep -a "RVETH-RESULT:" "$log" | tail -n1 || true)
+[ -n "$line" ] || result 0 1 "no result from the VM: it did not boot or the run crashed (exit $rc, log: $log)"
+passed=$(sed -n 's/.*RVETH-RESULT: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' <<<"$line")
+failed=$(sed -n 's/.*RVETH-RESULT: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' <<<"$line")
+[ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1 && echo "VM exited with $rc"
+result "$passed" "$failed"

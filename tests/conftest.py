@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Shared fixtures for rveth's in-VM tests.
+
+Every test is followed by a scan of the kernel log lines it produced; a
+splat (BUG, WARNING, Oops, KASAN, lockdep, RCU stall, refcount, kmemleak, a
+device that cannot be freed) fails that test. At the end of the session the
+whole log, boot included, is scanned once more.
+"""
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+TOP = os.environ.get("RVETH_TOP", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+
+MODULE = os.path.join(TOP, "rveth.ko")
+
+SPLAT = re.compile(
+    r"BUG[: ]|WARNING:|Oops|KASAN|UBSAN|kernel BUG|general protection fault|"
+    r"rcu.*(stall|detected stalls)|INFO: task .* blocked|refcount_t:|"
+    r"unreferenced object|possible circular locking|possible recursive locking|"
+    r"suspicious RCU usage|inconsistent lock state|lock held when returning|"
+    r"sleeping function called from invalid context|list_(add|del) corruption|"
+    r"unregister_netdevice: waiting for|Call Trace:|kmemleak: .*new suspected"
+)
+
+
+def sh(cmd, check=True, timeout=120, **kw):
+    """Run a shell command, return its stdout; raise with stderr on failure."""
+    p = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"`{cmd}` exited {p.returncode}: {p.stderr.strip()}")
+    return p.stdout
+
+
+def sh_rc(cmd, timeout=120):
+    p = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def kernel_log():
+    return subprocess.run(["dmesg"], capture_output=True, text=True).stdout.splitlines()
+
+
+def splats(lines):
+    return [l for l in lines if SPLAT.search(l)]
+
+
+def module_loaded(name="rveth"):
+    return os.path.isdir(f"/sys/module/{name}")
+
+
+def load_rveth():
+    if not module_loaded():
+        sh(f"insmod {MODULE}")
+
+
+def unload_rveth():
+    if module_loaded():
+        sh("rmmod rveth", timeout=300)
+
+
+def rveth_links(netns=None):
+    """Names of rveth devices in a namespace."""
+    pre = f"ip netns exec {netns} " if netns else ""
+    out = sh(f"{pre}ip -d -o link show", check=False)
+    names = []
+    for line in out.splitlines():
+        if " rveth " in line.split("link/")[-1] or re.search(r"\brveth\b (addrgenmode|numtxqueues)", line):
+            names.append(line.split(":")[1].strip().split("@")[0])
+    return names
+
+
+@pytest.fixture(autouse=True)
+def _kernel_log_clean(request):
+    before = len(kernel_log())
+    yield
+    new = kernel_log()[before:]
+    bad = splats(new)
+    if bad:
+        ctx = "\n".join(new[-60:])
+        pytest.fail(f"kernel log splat during {request.node.name}:\n{ctx}", pytrace=False)
+
+
+@pytest.fixture
+def rveth():
+    """rveth.ko loaded."""
+    load_rveth()
+    yield
+
+
+class Netns:
+    def __init__(self):
+        self.names = []
+
+    def new(self, prefix="t"):
+        name = f"{prefix}{uuid.uuid4().hex[:6]}"
+        sh(f"ip netns add {name}")
+        sh(f"ip -n {name} link set dev lo up")
+        self.names.append(name)
+        return name
+
+    def cleanup(self):
+        for n in self.names:
+            sh(f"ip netns del {n}", check=False)
+        self.names = []
+
+
+@pytest.fixture
+def netns():
+    ns = Netns()
+    yield ns
+    ns.cleanup()
+    # Netns teardown is asynchronous (cleanup_net workqueue).
+    time.sleep(0.2)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    stats = terminalreporter.stats
+    passed = len(stats.get("passed", []))
+    failed = len(stats.get("failed", [])) + len(stats.get("error", []))
+    # The whole kernel log, boot included, must be clean too.
+    bad = splats(kernel_log())
+    if bad:
+        terminalreporter.write_line("kernel log check: FAILED")
+        for l in bad[:40]:
+            terminalreporter.write_line("  " + l)
+        failed += 1
+    else:
+        terminalreporter.write_line("kernel log check: clean")
+        passed += 1
+    terminalreporter.write_line(f"RVETH-RESULT: {passed} passed, {failed} failed")

@@ -1,0 +1,18 @@
+#!/bin/bash
+# Runs inside the test VM (virtme-ng): the host's filesystem is visible, so
+# the repo and the Python venv are used in place. Prints pytest's report and
+# a final "RVETH-RESULT: N passed, M failed" line that the host parses.
+set -u
+cd "$RVETH_TOP" || exit 2
+export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+mount -t tmpfs none /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs none /run/netns; } || true
+# Make sure the guest can see cgroup v1 net_cls for the classid tests.
+sysctl -qw kernel.printk="4 4 1 7" 2>/dev/null || true
+echo "guest: kernel $(uname -r), $(nproc) CPUs, tests: ${RVETH_TESTS:-tests}"
+# shellcheck disable=SC2086
+timeout "${RVETH_PYTEST_TIMEOUT:-3000}" "$RVETH_VENV/bin/python" -m pytest -p no:cacheprovider \
+	-o console_output_style=classic -v -rfE --rootdir="$RVETH_TOP" -c /dev/null \
+	${RVETH_PYTEST_ARGS:-} ${RVETH_TESTS:-tests}
+rc=$?
+[ $rc -eq 124 ] && echo "RVETH-RESULT: 0 passed, 1 failed (pytest timed out)"
+exit $rc

@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The module itself: load, unload, modinfo, link kind registration."""
+import os
+
+from conftest import MODULE, load_rveth, module_loaded, sh, sh_rc, unload_rveth
+
+import rtnl
+
+
+def kind_registered():
+    """Whether the kernel knows link kind rveth (creation succeeds)."""
+    try:
+        rtnl.create_pair("kindprobe0", "kindprobe1")
+    except rtnl.NetlinkError as e:
+        assert e.errno == 95, f"unexpected error {e}"  # EOPNOTSUPP: unknown kind
+        return False
+    sh("ip link del dev kindprobe0")
+    return True
+
+
+def test_module_loads_and_unloads():
+    unload_rveth()
+    sh(f"insmod {MODULE}")
+    assert module_loaded()
+    assert "rveth: link kind rveth registered" in sh("dmesg")
+    sh("rmmod rveth")
+    assert not module_loaded()
+    load_rveth()
+
+
+def test_modinfo_alias_and_license():
+    info = sh(f"modinfo {MODULE}")
+    fields = {}
+    for line in info.splitlines():
+        k, _, v = line.partition(":")
+        fields.setdefault(k.strip(), []).append(v.strip())
+    assert fields["license"] == ["GPL"]
+    assert "rtnl-link-rveth" in fields["alias"]
+    assert fields["name"] == ["rveth"]
+    assert fields["description"]
+
+
+def test_kind_registered_only_while_loaded():
+    load_rveth()
+    assert kind_registered()
+    unload_rveth()
+    assert not kind_registered()
+    load_rveth()
+    assert kind_registered()
+
+
+def test_intree_veth_loads_as_control():
+    kver = os.uname().release
+    rc, _, _ = sh_rc("modprobe veth")
+    if rc != 0:
+        # The project kernel's modules are not installed in the guest's
+        # /lib/modules; load veth.ko from the build tree instead.
+        path = sh(f"find {os.environ.get('RVETH_KDIR', '/nonexistent')} -name veth.ko 2>/dev/null | head -n1", check=False).strip()
+        assert path, f"veth.ko for {kver} not found"
+        sh(f"insmod {path}")
+    assert module_loaded("veth")
+    sh("ip link add name vc0 type veth peer name vc1")
+    assert "veth" in sh("ethtool -i vc0")
+    sh("ip link del dev vc0")
