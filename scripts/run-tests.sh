@@ -82,7 +82,7 @@ step "booting $(basename "$BZIMAGE") and running: $guest_cmd"
 set +e
 timeout --kill-after=10 "$VM_TIMEOUT" vng -r "$BZIMAGE" $kvm_opt --cpus 2 --memory 2G \
 	--append "panic=-1 oops=panic" \
-	--exec "env RVETH_TOP=$RVETH_TOP RVETH_VENV=$RVETH_VENV RVETH_KDIR=$KDIR RVETH_TESTS=${RVETH_TESTS:-tests} RVETH_PYTEST_ARGS='${RVETH_PYTEST_ARGS:-}' $guest_cmd" \
+	--exec "env RVETH_TOP=$RVETH_TOP RVETH_VENV=$RVETH_VENV RVETH_KDIR=$KDIR RVETH_TESTS='${RVETH_TESTS:-tests}' RVETH_PYTEST_ARGS='${RVETH_PYTEST_ARGS:-}' $guest_cmd" \
 	</dev/null 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
