@@ -33,11 +33,13 @@ fi
 KDIR=$("$RVETH_TOP/scripts/kernel.sh" | tail -n1) || result 0 1 "kernel build failed"
 [ -d "$KDIR" ] || result 0 1 "kernel build failed"
 
-step "building rveth.ko against $KDIR"
-make -C "$KDIR" M="$RVETH_TOP" modules >"$RVETH_CACHE/module-build.log" 2>&1 ||
+step "building rveth.ko against $KDIR (CLIPPY=1, warnings are errors)"
+# Always recompile the crate so that lints are seen on every run.
+rm -f "$RVETH_TOP/src/rveth_main.o"
+make -C "$KDIR" M="$RVETH_TOP" CLIPPY=1 modules >"$RVETH_CACHE/module-build.log" 2>&1 ||
 	{ tail -n 40 "$RVETH_CACHE/module-build.log"; result 0 1 "module build failed (log: $RVETH_CACHE/module-build.log)"; }
-if grep -q "^warning\|: warning:" "$RVETH_CACHE/module-build.log"; then
-	grep -A6 "^warning\|: warning:" "$RVETH_CACHE/module-build.log" | head -40
+if grep -q "warning" "$RVETH_CACHE/module-build.log"; then
+	grep -A8 "warning" "$RVETH_CACHE/module-build.log" | head -60
 	result 0 1 "module build has warnings"
 fi
 

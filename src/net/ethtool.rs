@@ -35,6 +35,10 @@ impl<T: Driver> EthtoolAdapter<T> {
         unsafe { Device::from_raw(dev) }
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ethtool_ops.get_drvinfo` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn get_drvinfo(_dev: *mut bindings::net_device, info: *mut bindings::ethtool_drvinfo) {
         // SAFETY: `info` is valid and exclusively ours during the call.
         let info = unsafe { &mut *info };
@@ -42,6 +46,10 @@ impl<T: Driver> EthtoolAdapter<T> {
         copy_cstr(&mut info.version, T::DRIVER_VERSION);
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ethtool_ops.get_link_ksettings` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn get_link_ksettings(
         _dev: *mut bindings::net_device,
         cmd: *mut bindings::ethtool_link_ksettings,
@@ -55,6 +63,10 @@ impl<T: Driver> EthtoolAdapter<T> {
         0
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ethtool_ops.get_sset_count` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn get_sset_count(_dev: *mut bindings::net_device, sset: c_int) -> c_int {
         if sset == bindings::ethtool_stringset_ETH_SS_STATS as c_int {
             T::ETHTOOL_STATS.len() as c_int
@@ -63,6 +75,10 @@ impl<T: Driver> EthtoolAdapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ethtool_ops.get_strings` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn get_strings(_dev: *mut bindings::net_device, sset: u32, buf: *mut u8) {
         if sset != bindings::ethtool_stringset_ETH_SS_STATS {
             return;
@@ -78,6 +94,10 @@ impl<T: Driver> EthtoolAdapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ethtool_ops.get_ethtool_stats` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn get_ethtool_stats(
         dev: *mut bindings::net_device,
         _stats: *mut bindings::ethtool_stats,

@@ -8,9 +8,7 @@
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
-#include <net/cls_cgroup.h>
 #include <net/netlink.h>
-#include <net/sock.h>
 
 #include "helpers.h"
 
@@ -123,36 +121,6 @@ bool rveth_pskb_may_pull(struct sk_buff *skb, unsigned int len)
 void rveth_kfree_skb(struct sk_buff *skb)
 {
 	kfree_skb(skb);
-}
-
-/* The net_cls classid of the sending socket, 0 if none (inline helpers). */
-u32 rveth_skb_sk_classid(const struct sk_buff *skb)
-{
-	const struct sock *sk = skb_to_full_sk(skb);
-
-	return sk ? sock_cgroup_classid(&sk->sk_cgrp_data) : 0;
-}
-
-/* skb->mark shares an anonymous union with reserved_tailroom. */
-u32 rveth_skb_mark(const struct sk_buff *skb)
-{
-	return skb->mark;
-}
-
-void rveth_skb_set_mark(struct sk_buff *skb, u32 mark)
-{
-	skb->mark = mark;
-}
-
-/* skb->priority sits in the headers struct group (anonymous on the Rust side). */
-u32 rveth_skb_priority(const struct sk_buff *skb)
-{
-	return skb->priority;
-}
-
-void rveth_skb_set_priority(struct sk_buff *skb, u32 priority)
-{
-	skb->priority = priority;
 }
 
 int rveth_nla_len(const struct nlattr *nla)

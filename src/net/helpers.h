@@ -36,11 +36,6 @@ void rveth_eth_hw_addr_random(struct net_device *dev);
 void rveth_skb_tx_timestamp(struct sk_buff *skb);
 bool rveth_pskb_may_pull(struct sk_buff *skb, unsigned int len);
 void rveth_kfree_skb(struct sk_buff *skb);
-u32 rveth_skb_sk_classid(const struct sk_buff *skb);
-u32 rveth_skb_mark(const struct sk_buff *skb);
-void rveth_skb_set_mark(struct sk_buff *skb, u32 mark);
-u32 rveth_skb_priority(const struct sk_buff *skb);
-void rveth_skb_set_priority(struct sk_buff *skb, u32 priority);
 
 int rveth_nla_len(const struct nlattr *nla);
 void *rveth_nla_data(const struct nlattr *nla);

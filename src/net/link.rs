@@ -131,11 +131,6 @@ impl<'a> NewLinkParams<'a> {
         self.rtnl
     }
 
-    /// The request's extended ack.
-    pub(crate) fn extack(&self) -> &ExtAck {
-        &self.extack
-    }
-
     fn peer_net(&self) -> *mut bindings::net {
         let p = self.raw;
         if !p.peer_net.is_null() {
@@ -327,7 +322,7 @@ impl<'a, P> Registered<'a, P> {
     /// Applies the flags of the request's `ifinfomsg` and announces the
     /// device (`rtnl_configure_link`).
     pub(crate) fn configure(&self, req: &PeerRequest<'_>) -> Result {
-        let ifm = req.ifm.map_or(ptr::null(), |i| i as *const _);
+        let ifm = req.ifm.map_or(ptr::null(), ptr::from_ref);
         // SAFETY: The device is registered; RTNL is held; `ifm` is NULL or valid.
         to_result(unsafe { bindings::rtnl_configure_link(self.dev.as_raw(), ifm, 0, ptr::null()) })
     }
@@ -366,6 +361,10 @@ impl<T: Driver> Adapter<T> {
         unsafe { Device::from_raw(dev.cast_mut()) }
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `rtnl_link_ops.setup` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn setup(dev: *mut bindings::net_device) {
         // SAFETY: Called by `alloc_netdev_mqs()` on a new device of our kind,
         // whose private area is `priv_size == size_of::<T::Priv>()` bytes,
@@ -381,6 +380,10 @@ impl<T: Driver> Adapter<T> {
         T::setup(&mut sdev);
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `rtnl_link_ops.validate` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn validate(
         tb: *mut *mut bindings::nlattr,
         data: *mut *mut bindings::nlattr,
@@ -397,6 +400,10 @@ impl<T: Driver> Adapter<T> {
         from_result(|| T::validate(tb, data, &ExtAck(extack)).map(|()| 0))
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `rtnl_link_ops.newlink` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn newlink(
         dev: *mut bindings::net_device,
         params: *mut bindings::rtnl_newlink_params,
@@ -419,6 +426,10 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `rtnl_link_ops.dellink` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn dellink(dev: *mut bindings::net_device, head: *mut bindings::list_head) {
         // SAFETY: `dellink` runs under RTNL.
         let rtnl = unsafe { Rtnl::assume_held() };
@@ -428,6 +439,10 @@ impl<T: Driver> Adapter<T> {
         T::dellink(unsafe { Self::dev(dev) }, &mut q, rtnl);
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `rtnl_link_ops.get_link_net` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn get_link_net(dev: *const bindings::net_device) -> *mut bindings::net {
         // SAFETY: `get_link_net` runs under RTNL (link dumps and notifications).
         let rtnl = unsafe { Rtnl::assume_held() };
@@ -435,6 +450,10 @@ impl<T: Driver> Adapter<T> {
         T::link_net(unsafe { Self::dev(dev) }, rtnl).as_raw()
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ndo_open` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn open(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: `ndo_open` runs under RTNL.
         let rtnl = unsafe { Rtnl::assume_held() };
@@ -442,6 +461,10 @@ impl<T: Driver> Adapter<T> {
         from_result(|| T::open(unsafe { Self::dev(dev) }, rtnl).map(|()| 0))
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ndo_stop` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn stop(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: `ndo_stop` runs under RTNL.
         let rtnl = unsafe { Rtnl::assume_held() };
@@ -450,6 +473,10 @@ impl<T: Driver> Adapter<T> {
         0
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ndo_start_xmit` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn start_xmit(
         skb: *mut bindings::sk_buff,
         dev: *mut bindings::net_device,
@@ -463,6 +490,10 @@ impl<T: Driver> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ndo_get_stats64` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn get_stats64(dev: *mut bindings::net_device, stats: *mut bindings::rtnl_link_stats64) {
         // SAFETY: `stats` is the caller's, exclusively ours during the call.
         let stats = unsafe { LinkStats64::from_raw(stats) };
@@ -470,11 +501,19 @@ impl<T: Driver> Adapter<T> {
         T::get_stats64(unsafe { Self::dev(dev) }, stats);
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ndo_get_iflink` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn get_iflink(dev: *const bindings::net_device) -> c_int {
         // SAFETY: `dev` is a registered device of ours.
         T::get_iflink(unsafe { Self::dev(dev) })
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ndo_get_peer_dev` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn get_peer_dev(dev: *mut bindings::net_device) -> *mut bindings::net_device {
         let guard = rcu::read_lock();
         // SAFETY: `dev` is a registered device of ours.
@@ -484,6 +523,10 @@ impl<T: Driver> Adapter<T> {
         peer.map_or(ptr::null_mut(), |p| p.as_raw())
     }
 
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ndo_set_rx_mode` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn set_rx_mode(_dev: *mut bindings::net_device) {}
 
     const NETDEV_OPS: bindings::net_device_ops = bindings::net_device_ops {

@@ -35,11 +35,6 @@ impl<'a> Attr<'a> {
         Some(u32::from_ne_bytes(d))
     }
 
-    /// The payload as a `u8`, if it has at least one byte.
-    pub(crate) fn get_u8(&self) -> Option<u8> {
-        self.data().first().copied()
-    }
-
     pub(super) fn as_raw(&self) -> *mut bindings::nlattr {
         self.0.as_ptr()
     }
@@ -108,16 +103,6 @@ impl Policy {
     pub(crate) const fn min_len(len: usize) -> Self {
         let mut p = Self::zeroed();
         p.len = len as u16;
-        Self(p)
-    }
-
-    /// A `u8` between `min` and `max` (`NLA_POLICY_RANGE(NLA_U8, min, max)`).
-    pub(crate) const fn u8_range(min: u8, max: u8) -> Self {
-        let mut p = Self::zeroed();
-        p.type_ = bindings::NLA_U8 as u8;
-        p.validation_type = bindings::nla_policy_validation_NLA_VALIDATE_RANGE as u8;
-        p.__bindgen_anon_1.__bindgen_anon_1.min = min as i16;
-        p.__bindgen_anon_1.__bindgen_anon_1.max = max as i16;
         Self(p)
     }
 }

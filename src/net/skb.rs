@@ -52,24 +52,6 @@ impl SkBuff {
         unsafe { bindings::rveth_skb_tx_timestamp(self.raw()) }
     }
 
-    /// `skb->mark`.
-    pub(crate) fn mark(&self) -> u32 {
-        // SAFETY: The skb is valid and owned.
-        unsafe { bindings::rveth_skb_mark(self.raw()) }
-    }
-
-    /// `skb->priority`.
-    pub(crate) fn priority(&self) -> u32 {
-        // SAFETY: The skb is valid and owned.
-        unsafe { bindings::rveth_skb_priority(self.raw()) }
-    }
-
-    /// The net_cls classid of the sending socket, 0 without one.
-    pub(crate) fn sk_classid(&self) -> u32 {
-        // SAFETY: The skb is valid and owned; its socket, if any, is held by it.
-        unsafe { bindings::rveth_skb_sk_classid(self.raw()) }
-    }
-
     /// Prepares the skb for reception by `dev`, as `__dev_forward_skb()` does:
     /// MTU and state checks, scrubbing (namespace-crossing aware) and
     /// `eth_type_trans`. On failure the skb is freed and counted as an rx
@@ -108,18 +90,6 @@ pub(crate) struct Dropped;
 pub(crate) struct Forwarded(NonNull<bindings::sk_buff>);
 
 impl Forwarded {
-    /// Sets `skb->mark`.
-    pub(crate) fn set_mark(&mut self, mark: u32) {
-        // SAFETY: The skb is valid and owned.
-        unsafe { bindings::rveth_skb_set_mark(self.0.as_ptr(), mark) }
-    }
-
-    /// Sets `skb->priority`.
-    pub(crate) fn set_priority(&mut self, priority: u32) {
-        // SAFETY: The skb is valid and owned.
-        unsafe { bindings::rveth_skb_set_priority(self.0.as_ptr(), priority) }
-    }
-
     /// Queues the skb on this CPU's backlog for the receiving device
     /// (`__netif_rx`; the caller runs with bottom halves disabled, as
     /// `ndo_start_xmit` does).
