@@ -11,6 +11,10 @@
 #   make kernel        the project's kernel only
 #   make clippy        build with CLIPPY=1
 #   make rust-analyzer rust-project.json for src/
+#   make plugin        iproute2/link_rveth.so (ip link ... type rveth peer ...)
+#   make install       module into /lib/modules/<kernel>/updates (+ depmod)
+#                      and the plugin into iproute2's plugin directory
+#   make uninstall     the reverse
 #   make clean
 
 SHELL := /bin/bash
@@ -27,7 +31,13 @@ RVETH_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rveth
 export PATH := $(RVETH_CACHE)/tools/bin:$(HOME)/.cargo/bin:$(PATH)
 export LIBCLANG_PATH ?= $(firstword $(wildcard $(RVETH_CACHE)/venv/lib/python3*/site-packages/clang/native))
 
-.PHONY: all modules setup kernel clippy clean rust-analyzer test demo test-harness
+.PHONY: all modules setup kernel clippy clean rust-analyzer test demo test-harness \
+	plugin install uninstall
+
+# iproute2 looks for link_<kind>.so here (Debian/Ubuntu multiarch path).
+IP_LIB_DIR ?= /usr/lib/$(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/ip
+INSTALL_MOD_DIR ?= updates
+PLUGIN := $(TOP)/iproute2/link_rveth.so
 
 all: modules
 
@@ -59,7 +69,26 @@ endif
 clean:
 	@k=$${KDIR:-$$(ls -d $(RVETH_CACHE)/kernel/*-default-*/ 2>/dev/null | head -n1)}; \
 	if [ -n "$$k" ]; then $(MAKE) -C $$k M=$(TOP) clean; fi
-	rm -f src/net/bindings_generated.rs src/net/bindings_generated.rs.d rust-project.json
+	rm -f src/net/bindings_generated.rs src/net/bindings_generated.rs.d rust-project.json $(PLUGIN)
+
+plugin: $(PLUGIN)
+
+$(PLUGIN): $(TOP)/iproute2/link_rveth.c
+	gcc -Wall -Wextra -Werror -O2 -fPIC -shared -o $@ $<
+
+# The kernel release of KDIR (default: the project's kernel).
+kernelrelease = $(shell cat $(or $(KDIR),$(KDIR_AUTO))/include/config/kernel.release)
+
+install: $(PLUGIN)
+	@test -f $(TOP)/rveth.ko || { echo "rveth.ko not built: run make first"; exit 1; }
+	$(MAKE) -C $(or $(KDIR),$(KDIR_AUTO)) M=$(TOP) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
+	depmod -a $(kernelrelease)
+	install -D -m 0644 $(PLUGIN) $(DESTDIR)$(IP_LIB_DIR)/link_rveth.so
+
+uninstall:
+	rm -f /lib/modules/$(kernelrelease)/$(INSTALL_MOD_DIR)/rveth.ko
+	depmod -a $(kernelrelease)
+	rm -f $(DESTDIR)$(IP_LIB_DIR)/link_rveth.so
 
 test:
 	@$(TOP)/scripts/run-tests.sh

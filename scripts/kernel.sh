@@ -76,6 +76,10 @@ fi
 step "building kernel $kver ($FLAVOUR) into $OUT (about 6 min on 2 cores)"
 command -v bindgen >/dev/null || die "bindgen not found" "run scripts/setup-host.sh (make setup)"
 [ -n "$LIBCLANG_PATH" ] || die "libclang not found" "run scripts/setup-host.sh (make setup)"
+# Drop stale, incomplete builds of this flavour (interrupted or failed runs).
+for d in "$RVETH_CACHE"/kernel/*-"$FLAVOUR"-*/; do
+	[ -d "$d" ] && [ ! -f "$d/.rveth-complete" ] && [ "${d%/}" != "$OUT" ] && rm -rf "$d"
+done
 # Build in place; the completion marker is written last, so an interrupted or
 # failed build is never reused (it is wiped on the next attempt).
 TMP=$OUT

@@ -43,6 +43,9 @@ if grep -q "warning" "$RVETH_CACHE/module-build.log"; then
 	result 0 1 "module build has warnings"
 fi
 
+step "building the iproute2 plugin"
+make -s -C "$RVETH_TOP" plugin >/dev/null || result 0 1 "plugin build failed"
+
 BZIMAGE=${RVETH_BZIMAGE:-$KDIR/arch/x86/boot/bzImage}
 VM_TIMEOUT=${RVETH_VM_TIMEOUT:-2400}
 
