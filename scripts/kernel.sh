@@ -50,7 +50,9 @@ info "source package: $(basename "$src_deb") ($kver)"
 frags=("$RVETH_TOP/kernel/rveth.config")
 [ "$FLAVOUR" = debug ] && frags+=("$RVETH_TOP/kernel/debug.config")
 rustc_v=$(rustc +"$RUSTUP_TOOLCHAIN" --version)
-key=$( (echo "$kver"; echo "$rustc_v"; cat "${frags[@]}"; cat "$0") | sha256sum | cut -c1-16)
+# Bump when the way the kernel is built changes (make targets, flags).
+BUILD_RECIPE=1
+key=$( (echo "$kver"; echo "$rustc_v"; echo "recipe $BUILD_RECIPE"; cat "${frags[@]}") | sha256sum | cut -c1-16)
 OUT=$RVETH_CACHE/kernel/$kver-$FLAVOUR-$key
 if [ -f "$OUT/.rveth-complete" ] && [ -f "$OUT/arch/x86/boot/bzImage" ] && [ -f "$OUT/rust/libkernel.rmeta" ]; then
 	step "kernel cache hit: $OUT"

@@ -150,8 +150,8 @@ impl Driver for Rveth {
         // after the devices were queued, as veth_dellink() does.
     }
 
-    fn link_net<'a>(dev: &'a Device<RvethPriv>, rtnl: &'a Rtnl) -> NetRef<'a> {
-        match dev.priv_data().peer.get_rtnl(rtnl) {
+    fn link_net<'a>(dev: &'a Device<RvethPriv>, guard: &'a rcu::Guard) -> NetRef<'a> {
+        match dev.priv_data().peer.get(guard) {
             Some(peer) => peer.net(),
             None => dev.net(),
         }

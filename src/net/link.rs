@@ -72,7 +72,10 @@ pub(crate) trait Driver: Sized + 'static {
     /// Queues the device(s) for deletion (`dellink`).
     fn dellink(dev: &Device<Self::Priv>, queue: &mut UnregisterQueue<'_>, rtnl: &Rtnl);
     /// The namespace of the link's other end (`get_link_net`).
-    fn link_net<'a>(dev: &'a Device<Self::Priv>, rtnl: &'a Rtnl) -> NetRef<'a>;
+    ///
+    /// The core calls it under RTNL or under the RCU read lock (link dumps
+    /// since 6.x), so it gets an RCU guard, not RTNL.
+    fn link_net<'a>(dev: &'a Device<Self::Priv>, guard: &'a rcu::Guard) -> NetRef<'a>;
     /// `ndo_open`.
     fn open(dev: &Device<Self::Priv>, rtnl: &Rtnl) -> Result;
     /// `ndo_stop`.
@@ -444,10 +447,13 @@ impl<T: Driver> Adapter<T> {
     /// Only called by the networking core as the `rtnl_link_ops.get_link_net` callback of a
     /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn get_link_net(dev: *const bindings::net_device) -> *mut bindings::net {
-        // SAFETY: `get_link_net` runs under RTNL (link dumps and notifications).
-        let rtnl = unsafe { Rtnl::assume_held() };
+        let guard = rcu::read_lock();
         // SAFETY: `dev` is a registered device of ours.
-        T::link_net(unsafe { Self::dev(dev) }, rtnl).as_raw()
+        let net = T::link_net(unsafe { Self::dev(dev) }, &guard).as_raw();
+        // The callers hold RTNL or the RCU read lock themselves, which keeps
+        // the namespace alive after this nested read section ends.
+        drop(guard);
+        net
     }
 
     /// # Safety
