@@ -60,6 +60,20 @@ def load_rveth():
         sh(f"insmod {MODULE}")
 
 
+def load_veth():
+    """The in-tree veth, the reference rveth is compared with."""
+    if module_loaded("veth"):
+        return
+    if subprocess.run(["modprobe", "veth"], capture_output=True).returncode != 0:
+        # The project kernel's modules may not be visible to modprobe in the
+        # guest; load veth.ko from the build tree instead.
+        kdir = os.environ.get("RVETH_KDIR", "/nonexistent")
+        path = sh(f"find {kdir} -name veth.ko 2>/dev/null | head -n1", check=False).strip()
+        assert path, f"veth.ko not found under {kdir}"
+        sh(f"insmod {path}")
+    assert module_loaded("veth")
+
+
 def unload_rveth():
     if module_loaded():
         sh("rmmod rveth", timeout=300)

@@ -1,8 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 """The module itself: load, unload, modinfo, link kind registration."""
-import os
-
-from conftest import MODULE, load_rveth, module_loaded, sh, sh_rc, unload_rveth
+from conftest import MODULE, load_rveth, load_veth, module_loaded, sh, unload_rveth
 
 import rtnl
 
@@ -50,15 +48,7 @@ def test_kind_registered_only_while_loaded():
 
 
 def test_intree_veth_loads_as_control():
-    kver = os.uname().release
-    rc, _, _ = sh_rc("modprobe veth")
-    if rc != 0:
-        # The project kernel's modules are not installed in the guest's
-        # /lib/modules; load veth.ko from the build tree instead.
-        path = sh(f"find {os.environ.get('RVETH_KDIR', '/nonexistent')} -name veth.ko 2>/dev/null | head -n1", check=False).strip()
-        assert path, f"veth.ko for {kver} not found"
-        sh(f"insmod {path}")
-    assert module_loaded("veth")
+    load_veth()
     sh("ip link add name vc0 type veth peer name vc1")
     assert "veth" in sh("ethtool -i vc0")
     sh("ip link del dev vc0")

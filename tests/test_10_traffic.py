@@ -2,6 +2,8 @@
 """Traffic through a pair across two namespaces, and exact counters."""
 import pytest
 
+from conftest import load_veth
+
 from util import make_pair, ns_python, popen_python, run, send_frames, stats, tcp_transfer
 
 
@@ -130,7 +132,7 @@ def carrier_table(kind, netns):
 
 
 def test_carrier_and_operstate_match_veth(rveth, netns):
-    run("modprobe veth 2>/dev/null || insmod $(find $RVETH_KDIR -name veth.ko | head -n1)")
+    load_veth()
     r = carrier_table("rveth", netns)
     v = carrier_table("veth", netns)
     assert r == v, f"rveth {r} != veth {v}"

@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from conftest import rveth_links, sh
+from conftest import load_veth, rveth_links
 from util import run
 
 import rtnl
@@ -81,7 +81,7 @@ def devices():
 
 @pytest.fixture(scope="module")
 def veth_loaded():
-    run("modprobe veth 2>/dev/null || lsmod | grep -q '^veth' || insmod $(find $RVETH_KDIR -name veth.ko | head -n1)")
+    load_veth()
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

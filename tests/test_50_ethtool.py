@@ -2,12 +2,14 @@
 """ethtool: features equal veth's, driver info, statistics, link settings."""
 import pytest
 
+from conftest import load_veth
+
 from util import ifindex, make_pair, run
 
 
 @pytest.fixture
 def pairs(rveth, netns):
-    run("modprobe veth 2>/dev/null || lsmod | grep -q '^veth' || insmod $(find $RVETH_KDIR -name veth.ko | head -n1)")
+    load_veth()
     r1, r2, v1, v2 = (netns.new(p) for p in ("r1", "r2", "v1", "v2"))
     make_pair("rveth", r1, r2)
     make_pair("veth", v1, v2)
