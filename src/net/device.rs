@@ -303,10 +303,9 @@ impl<P> PeerSlot<P> {
     pub(crate) fn get<'a>(&'a self, _guard: &'a rcu::Guard) -> Option<&'a Device<P>> {
         // SAFETY: The slot is valid; the RCU read lock is held (guard).
         let p = unsafe { bindings::rveth_peer_deref_rcu(self.ptr.get()) };
-        // SAFETY: By the type invariant a non-NULL peer is a device with
-        // private data `P`; RCU keeps it alive until the guard is dropped
-        // (the pointer is cleared before the device is unregistered, and
-        // unregistration waits for a grace period).
+        // SAFETY: A non-NULL peer is a device with private data `P` (type
+        // invariant); it is unpublished before unregistration, which waits
+        // for RCU readers, so it outlives the guard.
         NonNull::new(p).map(|p| unsafe { Device::from_raw(p.as_ptr()) })
     }
 
