@@ -81,13 +81,22 @@ else
 fi
 guest_cmd=${RVETH_GUEST_CMD:-$guest_cmd}
 
+# The guest's environment, quoted safely (values may contain spaces).
+envfile=$RVETH_CACHE/guest-env.sh
+{
+	for v in RVETH_TOP RVETH_VENV KDIR RVETH_PYTEST_ARGS; do
+		printf 'export %s=%q\n' "$v" "${!v:-}"
+	done
+	printf 'export RVETH_KDIR=%q RVETH_TESTS=%q\n' "$KDIR" "${RVETH_TESTS:-tests}"
+} >"$envfile"
+
 log=$RVETH_CACHE/vm-$mode.log
 step "booting $(basename "$BZIMAGE") and running: $guest_cmd"
 # Output goes through a pipe (vng's chardevs share the fd path).
 set +e
 timeout --kill-after=10 "$VM_TIMEOUT" vng -r "$BZIMAGE" $kvm_opt --cpus 2 --memory 2G \
 	--append "panic=-1 oops=panic" \
-	--exec "env RVETH_TOP=$RVETH_TOP RVETH_VENV=$RVETH_VENV RVETH_KDIR=$KDIR RVETH_TESTS='${RVETH_TESTS:-tests}' RVETH_PYTEST_ARGS='${RVETH_PYTEST_ARGS:-}' $guest_cmd" \
+	--exec "bash -c '. $envfile && $guest_cmd'" \
 	</dev/null 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e

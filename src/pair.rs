@@ -5,20 +5,124 @@
 //!
 //! Names follow `drivers/net/veth.c` so the two read side by side.
 
-use kernel::{prelude::*, sync::rcu};
+use kernel::{
+    prelude::*,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        rcu,
+    },
+};
 
 use crate::net::{
     bindings,
     device::{priv_flags, Device, Features, LinkStats64, NetRef, PeerSlot, SetupDevice, UnregisterQueue},
     link::{Driver, ExtAck, NewDevice, NewLinkParams, PeerRequest, Tx},
-    nla::{ifla, Attrs, Policy},
+    nla::{ifla, Attrs, Msg, Policy},
     skb::SkBuff,
     Rtnl,
 };
 use crate::xmit::{self, Counters};
 
-/// `VETH_INFO_PEER`: rveth speaks veth's netlink ABI.
-const RVETH_INFO_PEER: u16 = bindings::VETH_INFO_PEER as u16;
+/// `IFLA_INFO_DATA` attributes of kind rveth: veth's ABI (attribute 1,
+/// the peer) plus the metadata policy of each direction.
+pub(crate) mod info {
+    use crate::net::bindings;
+    /// The peer: struct ifinfomsg followed by IFLA_* attributes (veth's).
+    pub(crate) const PEER: u16 = bindings::VETH_INFO_PEER as u16;
+    /// u8 [`super::Scrub`] of the device's transmit direction (and the
+    /// peer's, unless [`PEER_SCRUB`] is given).
+    pub(crate) const SCRUB: u16 = 2;
+    /// u8 [`super::ClassidMode`], like [`SCRUB`].
+    pub(crate) const CLASSID: u16 = 3;
+    /// u8 [`super::Scrub`] of the peer's transmit direction.
+    pub(crate) const PEER_SCRUB: u16 = 4;
+    /// u8 [`super::ClassidMode`] of the peer's transmit direction.
+    pub(crate) const PEER_CLASSID: u16 = 5;
+}
+
+/// What the crossing does with `skb->mark` and `skb->priority` (as netkit's
+/// scrub modes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scrub {
+    /// Like veth: the mark is cleared across namespaces, the priority always.
+    Default = 0,
+    /// Mark and priority are kept.
+    None = 1,
+}
+
+/// Where the sending socket's net_cls classid is carried across the pair.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClassidMode {
+    /// Not carried (veth's behaviour).
+    Off = 0,
+    /// Written into `skb->mark` (classify on the host with `tc filter ... fw`).
+    Mark = 1,
+    /// Written into `skb->priority`.
+    Priority = 2,
+}
+
+/// The metadata policy of one transmit direction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TxPolicy {
+    pub(crate) scrub: Scrub,
+    pub(crate) classid: ClassidMode,
+}
+
+impl TxPolicy {
+    /// veth's behaviour.
+    pub(crate) const DEFAULT: Self = Self {
+        scrub: Scrub::Default,
+        classid: ClassidMode::Off,
+    };
+
+    fn encode(self) -> u32 {
+        self.scrub as u32 | (self.classid as u32) << 8
+    }
+
+    fn decode(v: u32) -> Self {
+        Self {
+            scrub: if v & 0xff == Scrub::None as u32 { Scrub::None } else { Scrub::Default },
+            classid: match v >> 8 {
+                1 => ClassidMode::Mark,
+                2 => ClassidMode::Priority,
+                _ => ClassidMode::Off,
+            },
+        }
+    }
+
+    /// Overrides the fields given as attributes `scrub` and `classid`.
+    fn with(mut self, data: Option<Attrs<'_>>, scrub: u16, classid: u16) -> Self {
+        let get = |ty: u16| data.and_then(|d| d.get(ty.into())).and_then(|a| a.get_u8());
+        if let Some(v) = get(scrub) {
+            self.scrub = if v == Scrub::None as u8 { Scrub::None } else { Scrub::Default };
+        }
+        if let Some(v) = get(classid) {
+            self.classid = match v {
+                1 => ClassidMode::Mark,
+                2 => ClassidMode::Priority,
+                _ => ClassidMode::Off,
+            };
+        }
+        self
+    }
+}
+
+/// A [`TxPolicy`] readable from the data path without locks: written once
+/// in `newlink` before the device is registered, then only read.
+pub(crate) struct PolicyCell(Atomic<u32>);
+
+impl PolicyCell {
+    fn new() -> Self {
+        Self(Atomic::new(TxPolicy::DEFAULT.encode()))
+    }
+    /// The current policy.
+    pub(crate) fn get(&self) -> TxPolicy {
+        TxPolicy::decode(self.0.load(Relaxed))
+    }
+    fn set(&self, p: TxPolicy) {
+        self.0.store(p.encode(), Relaxed)
+    }
+}
 
 /// Smallest MTU accepted (`ETH_MIN_MTU`).
 const MIN_MTU: u32 = bindings::ETH_MIN_MTU;
@@ -48,6 +152,8 @@ pub(crate) struct RvethPriv {
     pub(crate) peer: PeerSlot<RvethPriv>,
     /// Transmit-side counters of this end.
     pub(crate) counters: Counters,
+    /// Metadata policy of this end's transmit direction.
+    pub(crate) policy: PolicyCell,
 }
 
 /// The rveth link driver.
@@ -57,18 +163,25 @@ impl Driver for Rveth {
     type Priv = RvethPriv;
     const KIND: &'static CStr = c"rveth";
     const DRIVER_VERSION: &'static CStr = c"1.0";
-    const PEER_TYPE: u16 = RVETH_INFO_PEER;
+    const PEER_TYPE: u16 = info::PEER;
     const INFO_POLICY: &'static [Policy] = &[
         Policy::UNSPEC,
-        // RVETH_INFO_PEER: struct ifinfomsg followed by IFLA_* attributes.
+        // info::PEER: struct ifinfomsg followed by IFLA_* attributes.
         Policy::min_len(core::mem::size_of::<bindings::ifinfomsg>()),
+        // info::SCRUB, info::CLASSID, info::PEER_SCRUB, info::PEER_CLASSID
+        Policy::u8_range(Scrub::Default as u8, Scrub::None as u8),
+        Policy::u8_range(ClassidMode::Off as u8, ClassidMode::Priority as u8),
+        Policy::u8_range(Scrub::Default as u8, Scrub::None as u8),
+        Policy::u8_range(ClassidMode::Off as u8, ClassidMode::Priority as u8),
     ];
+    const INFO_SIZE: usize = 4 * Msg::U8_SIZE;
     const ETHTOOL_STATS: &'static [&'static CStr] = xmit::ETHTOOL_STATS;
 
     fn init_priv() -> RvethPriv {
         RvethPriv {
             peer: PeerSlot::new(),
             counters: Counters::new(),
+            policy: PolicyCell::new(),
         }
     }
 
@@ -121,7 +234,16 @@ impl Driver for Rveth {
 
         // Create and register the peer first; if anything after this fails,
         // dropping `peer` unregisters it again.
-        let peer = dev.create_peer(params, &req)?.register()?;
+        // Metadata policies: before `peer` for both directions, peer_* for
+        // the peer's transmit direction.
+        let data = params.data();
+        let dev_policy = TxPolicy::DEFAULT.with(data, info::SCRUB, info::CLASSID);
+        let peer_policy = dev_policy.with(data, info::PEER_SCRUB, info::PEER_CLASSID);
+
+        let peer = dev.create_peer(params, &req)?;
+        peer.priv_data().policy.set(peer_policy);
+        dev.priv_data().policy.set(dev_policy);
+        let peer = peer.register()?;
         peer.carrier_off();
         peer.configure(&req)?;
 
@@ -155,6 +277,19 @@ impl Driver for Rveth {
             Some(peer) => peer.net(),
             None => dev.net(),
         }
+    }
+
+    fn fill_info(dev: &Device<RvethPriv>, msg: &mut Msg) -> Result {
+        let own = dev.priv_data().policy.get();
+        msg.put_u8(info::SCRUB, own.scrub as u8)?;
+        msg.put_u8(info::CLASSID, own.classid as u8)?;
+        let guard = rcu::read_lock();
+        if let Some(peer) = dev.priv_data().peer.get(&guard) {
+            let p = peer.priv_data().policy.get();
+            msg.put_u8(info::PEER_SCRUB, p.scrub as u8)?;
+            msg.put_u8(info::PEER_CLASSID, p.classid as u8)?;
+        }
+        Ok(())
     }
 
     fn open(dev: &Device<RvethPriv>, rtnl: &Rtnl) -> Result {

@@ -9,10 +9,12 @@ mount -t tmpfs none /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t 
 # Make sure the guest can see cgroup v1 net_cls for the classid tests.
 sysctl -qw kernel.printk="4 4 1 7" 2>/dev/null || true
 echo "guest: kernel $(uname -r), $(nproc) CPUs, tests: ${RVETH_TESTS:-tests}"
-# shellcheck disable=SC2086
+# RVETH_PYTEST_ARGS and RVETH_TESTS are shell words (quotes allowed).
+eval "extra=(${RVETH_PYTEST_ARGS:-})"
+eval "tests=(${RVETH_TESTS:-tests})"
 timeout "${RVETH_PYTEST_TIMEOUT:-3000}" "$RVETH_VENV/bin/python" -m pytest -p no:cacheprovider \
 	-o console_output_style=classic -v -rfE --rootdir="$RVETH_TOP" -c /dev/null \
-	${RVETH_PYTEST_ARGS:-} ${RVETH_TESTS:-tests}
+	"${extra[@]}" "${tests[@]}"
 rc=$?
 [ $rc -eq 124 ] && echo "RVETH-RESULT: 0 passed, 1 failed (pytest timed out)"
 exit $rc

@@ -8,7 +8,9 @@
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
+#include <net/cls_cgroup.h>
 #include <net/netlink.h>
+#include <net/sock.h>
 
 #include "helpers.h"
 
@@ -121,6 +123,32 @@ bool rveth_pskb_may_pull(struct sk_buff *skb, unsigned int len)
 void rveth_kfree_skb(struct sk_buff *skb)
 {
 	kfree_skb(skb);
+}
+
+/*
+ * skb->mark and skb->priority sit in anonymous unions/struct groups of
+ * struct sk_buff; the net_cls classid is read from the sending socket with
+ * the inline skb_to_full_sk()/sock_cgroup_classid().
+ */
+void rveth_skb_get_meta(const struct sk_buff *skb, struct rveth_skb_meta *meta)
+{
+	const struct sock *sk = skb_to_full_sk(skb);
+
+	meta->mark = skb->mark;
+	meta->priority = skb->priority;
+	meta->classid = sk ? sock_cgroup_classid(&sk->sk_cgrp_data) : 0;
+}
+
+void rveth_skb_set_meta(struct sk_buff *skb, u32 mark, u32 priority)
+{
+	skb->mark = mark;
+	skb->priority = priority;
+}
+
+/* nla_put_u8() is inline. */
+int rveth_nla_put_u8(struct sk_buff *skb, int type, u8 value)
+{
+	return nla_put_u8(skb, type, value);
 }
 
 int rveth_nla_len(const struct nlattr *nla)

@@ -37,6 +37,17 @@ void rveth_skb_tx_timestamp(struct sk_buff *skb);
 bool rveth_pskb_may_pull(struct sk_buff *skb, unsigned int len);
 void rveth_kfree_skb(struct sk_buff *skb);
 
+/* Packet metadata that crossing a pair may clear (see xmit.rs). */
+struct rveth_skb_meta {
+	u32 mark;
+	u32 priority;
+	u32 classid;
+};
+
+void rveth_skb_get_meta(const struct sk_buff *skb, struct rveth_skb_meta *meta);
+void rveth_skb_set_meta(struct sk_buff *skb, u32 mark, u32 priority);
+int rveth_nla_put_u8(struct sk_buff *skb, int type, u8 value);
+
 int rveth_nla_len(const struct nlattr *nla);
 void *rveth_nla_data(const struct nlattr *nla);
 

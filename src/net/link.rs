@@ -22,7 +22,7 @@ use super::{
     bindings,
     device::{Device, LinkStats64, NetRef, SetupDevice, UnregisterQueue},
     ethtool,
-    nla::{ifla, Attrs, Policy},
+    nla::{ifla, Attrs, Msg, Policy},
     skb::SkBuff,
     Rtnl,
 };
@@ -76,6 +76,10 @@ pub(crate) trait Driver: Sized + 'static {
     /// The core calls it under RTNL or under the RCU read lock (link dumps
     /// since 6.x), so it gets an RCU guard, not RTNL.
     fn link_net<'a>(dev: &'a Device<Self::Priv>, guard: &'a rcu::Guard) -> NetRef<'a>;
+    /// Space [`Driver::fill_info`] needs at most (`get_size`).
+    const INFO_SIZE: usize;
+    /// Fills `IFLA_INFO_DATA` of link dumps (`fill_info`).
+    fn fill_info(dev: &Device<Self::Priv>, msg: &mut Msg) -> Result;
     /// `ndo_open`.
     fn open(dev: &Device<Self::Priv>, rtnl: &Rtnl) -> Result;
     /// `ndo_stop`.
@@ -198,6 +202,13 @@ pub(crate) struct NewDevice<'a, P> {
     dev: &'a Device<P>,
 }
 
+impl<'a, P> core::ops::Deref for NewDevice<'a, P> {
+    type Target = Device<P>;
+    fn deref(&self) -> &Device<P> {
+        self.dev
+    }
+}
+
 impl<'a, P> NewDevice<'a, P> {
     /// Creates, in the peer namespace, an unregistered device of the same
     /// kind from `req` (`rtnl_create_link`), named after `req` or
@@ -305,6 +316,13 @@ impl<'a, P> Unregistered<'a, P> {
                 Err(e)
             }
         }
+    }
+}
+
+impl<P> core::ops::Deref for Unregistered<'_, P> {
+    type Target = Device<P>;
+    fn deref(&self) -> &Device<P> {
+        self.dev
     }
 }
 
@@ -458,6 +476,25 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
+    /// Only called by the networking core as the `rtnl_link_ops.get_size`
+    /// callback of a device of driver `T`.
+    unsafe extern "C" fn get_size(_dev: *const bindings::net_device) -> usize {
+        T::INFO_SIZE
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `rtnl_link_ops.fill_info`
+    /// callback of a device of driver `T`, with the message being built.
+    unsafe extern "C" fn fill_info(skb: *mut bindings::sk_buff, dev: *const bindings::net_device) -> c_int {
+        // SAFETY: `skb` is the message being built, ours during the call.
+        let mut msg = unsafe { Msg::from_raw(skb) };
+        // SAFETY: `dev` is a registered device of ours.
+        from_result(|| T::fill_info(unsafe { Self::dev(dev) }, &mut msg).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
     /// Only called by the networking core as the `ndo_open` callback of a
     /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn open(dev: *mut bindings::net_device) -> c_int {
@@ -583,6 +620,8 @@ impl<T: Driver> Registration<T> {
         ops.newlink = Some(Adapter::<T>::newlink);
         ops.dellink = Some(Adapter::<T>::dellink);
         ops.get_link_net = Some(Adapter::<T>::get_link_net);
+        ops.get_size = Some(Adapter::<T>::get_size);
+        ops.fill_info = Some(Adapter::<T>::fill_info);
         ops.policy = T::INFO_POLICY.as_ptr().cast();
         ops.maxtype = (T::INFO_POLICY.len() - 1) as u32;
         ops.peer_type = T::PEER_TYPE;

@@ -35,6 +35,11 @@ impl<'a> Attr<'a> {
         Some(u32::from_ne_bytes(d))
     }
 
+    /// The payload as a `u8` (the policy checked its length).
+    pub(crate) fn get_u8(&self) -> Option<u8> {
+        self.data().first().copied()
+    }
+
     pub(super) fn as_raw(&self) -> *mut bindings::nlattr {
         self.0.as_ptr()
     }
@@ -83,6 +88,29 @@ pub(crate) mod ifla {
     pub(crate) const MAX: usize = bindings::__IFLA_MAX as usize - 1;
 }
 
+/// A netlink message being filled (`fill_info`).
+pub(crate) struct Msg(NonNull<bindings::sk_buff>);
+
+impl Msg {
+    /// # Safety
+    ///
+    /// `skb` must be a valid netlink message buffer being built, exclusively
+    /// ours during the lifetime of the new value.
+    pub(super) unsafe fn from_raw(skb: *mut bindings::sk_buff) -> Self {
+        // SAFETY: The core never passes NULL.
+        Self(unsafe { NonNull::new_unchecked(skb) })
+    }
+
+    /// Appends a `u8` attribute; `EMSGSIZE` when the message is full.
+    pub(crate) fn put_u8(&mut self, ty: u16, value: u8) -> kernel::error::Result {
+        // SAFETY: The message is valid and ours.
+        kernel::error::to_result(unsafe { bindings::rveth_nla_put_u8(self.0.as_ptr(), ty.into(), value) })
+    }
+
+    /// Space a `u8` attribute takes (`nla_total_size(1)`).
+    pub(crate) const U8_SIZE: usize = bindings::NLA_HDRLEN as usize + 4;
+}
+
 /// One entry of a netlink validation policy (`struct nla_policy`).
 #[repr(transparent)]
 pub(crate) struct Policy(bindings::nla_policy);
@@ -103,6 +131,16 @@ impl Policy {
     pub(crate) const fn min_len(len: usize) -> Self {
         let mut p = Self::zeroed();
         p.len = len as u16;
+        Self(p)
+    }
+
+    /// A `u8` between `min` and `max` (`NLA_POLICY_RANGE(NLA_U8, min, max)`).
+    pub(crate) const fn u8_range(min: u8, max: u8) -> Self {
+        let mut p = Self::zeroed();
+        p.type_ = bindings::NLA_U8 as u8;
+        p.validation_type = bindings::nla_policy_validation_NLA_VALIDATE_RANGE as u8;
+        p.__bindgen_anon_1.__bindgen_anon_1.min = min as i16;
+        p.__bindgen_anon_1.__bindgen_anon_1.max = max as i16;
         Self(p)
     }
 }

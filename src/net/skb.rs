@@ -52,6 +52,11 @@ impl SkBuff {
         unsafe { bindings::rveth_skb_tx_timestamp(self.raw()) }
     }
 
+    /// The packet's mark, priority and the sending socket's net_cls classid.
+    pub(crate) fn meta(&self) -> Meta {
+        meta_of(self.raw())
+    }
+
     /// Prepares the skb for reception by `dev`, as `__dev_forward_skb()` does:
     /// MTU and state checks, scrubbing (namespace-crossing aware) and
     /// `eth_type_trans`. On failure the skb is freed and counted as an rx
@@ -78,6 +83,28 @@ impl Drop for SkBuff {
     }
 }
 
+/// Metadata that a crossing may clear.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Meta {
+    /// `skb->mark`.
+    pub(crate) mark: u32,
+    /// `skb->priority`.
+    pub(crate) priority: u32,
+    /// net_cls classid of the sending socket (0: none).
+    pub(crate) classid: u32,
+}
+
+fn meta_of(skb: *mut bindings::sk_buff) -> Meta {
+    let mut m = bindings::rveth_skb_meta::default();
+    // SAFETY: Callers pass an skb they own; `m` is a valid out-parameter.
+    unsafe { bindings::rveth_skb_get_meta(skb, &mut m) };
+    Meta {
+        mark: m.mark,
+        priority: m.priority,
+        classid: m.classid,
+    }
+}
+
 /// The packet was dropped (and freed) on the way.
 pub(crate) struct Dropped;
 
@@ -90,6 +117,17 @@ pub(crate) struct Dropped;
 pub(crate) struct Forwarded(NonNull<bindings::sk_buff>);
 
 impl Forwarded {
+    /// The metadata after the crossing's scrubbing.
+    pub(crate) fn meta(&self) -> Meta {
+        meta_of(self.0.as_ptr())
+    }
+
+    /// Sets `skb->mark` and `skb->priority`.
+    pub(crate) fn set_mark_priority(&mut self, mark: u32, priority: u32) {
+        // SAFETY: The skb is valid and owned (type invariant).
+        unsafe { bindings::rveth_skb_set_meta(self.0.as_ptr(), mark, priority) }
+    }
+
     /// Queues the skb on this CPU's backlog for the receiving device
     /// (`__netif_rx`; the caller runs with bottom halves disabled, as
     /// `ndo_start_xmit` does).

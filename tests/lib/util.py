@@ -139,3 +139,18 @@ def tcp_transfer(ns_srv, ns_cli, addr, nbytes, port=5201):
     out, err = srv.communicate(timeout=600)
     assert cli.returncode == 0, cli.stderr
     return cli.stdout.split(), out.split()
+
+
+def ip_plugin(args, check=True):
+    """Run the real `ip` with rveth's iproute2 plugin from the build tree."""
+    top = os.environ.get("RVETH_TOP", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    env = dict(os.environ, IP_LIB_DIR=os.path.join(top, "iproute2"))
+    p = subprocess.run(f"ip {args}", shell=True, capture_output=True, text=True, env=env, timeout=60)
+    if check and p.returncode != 0:
+        raise AssertionError(f"ip {args}: exit {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+def ethtool_stats(ns, dev):
+    out = run(f"ip netns exec {ns} ethtool -S {dev}")
+    return {k.strip(): int(v) for k, v in (l.split(":") for l in out.splitlines()[1:])}
