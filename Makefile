@@ -6,6 +6,7 @@
 #                      cached on first use), or against KDIR=<Rust-enabled
 #                      kernel build tree>
 #   make demo          boot the VM and show rveth working
+#   make bench         rveth vs veth benchmark (table, build/bench/*.json|png)
 #   make test          set everything up, run the whole test suite in the VM
 #   make setup         host packages and tools only
 #   make kernel        the project's kernel only
@@ -31,7 +32,7 @@ RVETH_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rveth
 export PATH := $(RVETH_CACHE)/tools/bin:$(HOME)/.cargo/bin:$(PATH)
 export LIBCLANG_PATH ?= $(firstword $(wildcard $(RVETH_CACHE)/venv/lib/python3*/site-packages/clang/native))
 
-.PHONY: all modules setup kernel clippy clean rust-analyzer test demo test-harness \
+.PHONY: all modules setup kernel clippy clean rust-analyzer test demo bench test-harness \
 	plugin install uninstall
 
 # iproute2 looks for link_<kind>.so here (Debian/Ubuntu multiarch path).
@@ -95,6 +96,10 @@ test:
 
 demo:
 	@$(TOP)/scripts/run-tests.sh --demo
+
+# rveth vs veth side by side in one VM run (not part of `make test`).
+bench:
+	@$(TOP)/scripts/run-tests.sh --bench
 
 test-harness:
 	@$(TOP)/scripts/harness-selftest.sh

@@ -16,6 +16,7 @@ source "$(dirname "$0")/lib.sh"
 STEP_NAME=test
 mode=test
 [ "${1:-}" = "--demo" ] && mode=demo && STEP_NAME=demo
+[ "${1:-}" = "--bench" ] && mode=bench && STEP_NAME=bench
 
 result() { # passed failed reason
 	[ -n "${3:-}" ] && echo "$3" >&2
@@ -76,6 +77,9 @@ info "VM: $([ -n "$kvm_opt" ] && echo "TCG (no KVM)" || echo KVM), 2 vCPUs, 2 Gi
 
 if [ "$mode" = demo ]; then
 	guest_cmd="bash $RVETH_TOP/scripts/demo-guest.sh"
+elif [ "$mode" = bench ]; then
+	guest_cmd="$RVETH_VENV/bin/python $RVETH_TOP/bench/bench_guest.py ${RVETH_BENCH_ARGS:-}"
+	VM_TIMEOUT=${RVETH_VM_TIMEOUT:-1200}
 else
 	guest_cmd="bash $RVETH_TOP/tests/guest-run.sh"
 fi
@@ -105,6 +109,11 @@ set -e
 if [ "$mode" = demo ]; then
 	grep -q "^DEMO-OK" "$log" || { echo "demo failed (log: $log)"; exit 1; }
 	exit 0
+fi
+if [ "$mode" = bench ]; then
+	grep -q "BENCH-JSON-END" "$log" || { echo "benchmark failed (log: $log)"; exit 1; }
+	"$RVETH_VENV/bin/python" "$RVETH_TOP/bench/report.py" "$log" "$RVETH_TOP/build/bench"
+	exit $?
 fi
 line=$(grep -a "RVETH-RESULT:" "$log" | tail -n1 || true)
 [ -n "$line" ] || result 0 1 "no result from the VM: it did not boot or the run crashed (exit $rc, log: $log)"

@@ -24,6 +24,28 @@ pub(crate) mod link;
 pub(crate) mod nla;
 pub(crate) mod skb;
 
+/// Evidence that bottom halves are disabled on this CPU, which makes the
+/// current context an RCU read-side critical section (RCU flavours are
+/// consolidated): `ndo_start_xmit` always runs so.
+///
+/// # Invariants
+///
+/// Bottom halves stay disabled while a reference to this type exists.
+pub(crate) struct BhDisabled(kernel::types::NotThreadSafe);
+
+impl BhDisabled {
+    /// Returns the evidence.
+    ///
+    /// # Safety
+    ///
+    /// Bottom halves must be disabled for the lifetime `'a`.
+    pub(crate) unsafe fn assume<'a>() -> &'a BhDisabled {
+        // INVARIANT: Guaranteed by the caller.
+        const B: BhDisabled = BhDisabled(kernel::types::NotThreadSafe);
+        &B
+    }
+}
+
 /// Evidence that the RTNL lock is held by the current thread.
 ///
 /// Callbacks that the networking core runs under RTNL receive a `&Rtnl`;

@@ -19,7 +19,7 @@ use crate::net::{
     link::{Driver, ExtAck, NewDevice, NewLinkParams, PeerRequest, Tx},
     nla::{ifla, Attrs, Msg, Policy},
     skb::SkBuff,
-    Rtnl,
+    BhDisabled, Rtnl,
 };
 use crate::xmit::{self, Counters};
 
@@ -308,8 +308,8 @@ impl Driver for Rveth {
         }
     }
 
-    fn start_xmit(skb: SkBuff, dev: &Device<RvethPriv>) -> Tx {
-        xmit::xmit(skb, dev)
+    fn start_xmit(skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) -> Tx {
+        xmit::xmit(skb, dev, bh)
     }
 
     fn get_stats64(dev: &Device<RvethPriv>, stats: &mut LinkStats64) {

@@ -2,7 +2,8 @@
 
 //! The data path: one end's transmit is the other end's receive.
 //!
-//! Mirrors `veth_xmit()` without XDP/NAPI: the peer is looked up under RCU,
+//! Mirrors `veth_xmit()` without XDP/NAPI: the peer is looked up under RCU
+//! (the BH-disabled transmit context is a read section: `rcu_dereference_bh`),
 //! the skb is forwarded the way `dev_forward_skb()` does it, and the packet
 //! is counted in the sender's per-CPU tstats (the peer's rx counters are the
 //! sender's tx counters, see [`get_stats64`]). Drops are counted in an atomic.
@@ -27,6 +28,7 @@ use kernel::{
 use crate::net::{
     device::{Device, LinkStats64},
     link::Tx,
+    BhDisabled,
     skb::{Forwarded, Meta, SkBuff, ETH_HLEN},
 };
 use crate::pair::{ClassidMode, RvethPriv, Scrub, TxPolicy};
@@ -111,12 +113,12 @@ fn cross_metadata(fwd: &mut Forwarded, before: Meta, policy: TxPolicy, c: &Count
 }
 
 /// Transmits `skb` from `dev` to its peer (`ndo_start_xmit`).
-pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>) -> Tx {
+pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) -> Tx {
     let priv_data = dev.priv_data();
     let len = skb.len();
-    let guard = rcu::read_lock();
 
-    let Some(peer) = priv_data.peer.get(&guard) else {
+    // BH is disabled: an RCU read section already, no rcu_read_lock needed.
+    let Some(peer) = priv_data.peer.get_bh(bh) else {
         drop(skb);
         return drop_counted(priv_data);
     };

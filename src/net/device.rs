@@ -9,7 +9,7 @@ use core::ptr::{self, NonNull};
 
 use kernel::{sync::rcu, types::Opaque};
 
-use super::{bindings, Rtnl};
+use super::{bindings, BhDisabled, Rtnl};
 
 /// A network device whose private area (`netdev_priv()`) holds a `P`.
 ///
@@ -47,14 +47,25 @@ impl<P> Device<P> {
         self.0.get()
     }
 
+    /// Offset of the private area: `netdev_priv()` is
+    /// `(void *)dev + ALIGN(sizeof(struct net_device), NETDEV_ALIGN)`,
+    /// computed here from the generated layout instead of an out-of-line call
+    /// on every packet.
+    const PRIV_OFFSET: usize = core::mem::size_of::<bindings::net_device>()
+        .next_multiple_of(bindings::NETDEV_ALIGN as usize);
+
+    /// The address of the private area (what `netdev_priv()` returns).
+    pub(super) fn priv_ptr(&self) -> *mut P {
+        // SAFETY: The private area starts `PRIV_OFFSET` bytes after the
+        // `net_device`, inside the same allocation (`alloc_netdev_mqs()`).
+        unsafe { self.as_raw().cast::<u8>().add(Self::PRIV_OFFSET).cast::<P>() }
+    }
+
     /// Returns the driver's private data.
     pub(crate) fn priv_data(&self) -> &P {
-        // SAFETY: `as_raw()` is a valid device; `netdev_priv` only computes an
-        // address inside it.
-        let p = unsafe { bindings::rveth_netdev_priv(self.as_raw()) };
         // SAFETY: By the type invariant the private area holds an initialised
         // `P` that lives as long as the device, which outlives `&self`.
-        unsafe { &*p.cast::<P>() }
+        unsafe { &*self.priv_ptr() }
     }
 
     /// The interface index (0 before registration).
@@ -306,6 +317,16 @@ impl<P> PeerSlot<P> {
         // SAFETY: A non-NULL peer is a device with private data `P` (type
         // invariant); it is unpublished before unregistration, which waits
         // for RCU readers, so it outlives the guard.
+        NonNull::new(p).map(|p| unsafe { Device::from_raw(p.as_ptr()) })
+    }
+
+    /// The peer, valid while bottom halves stay disabled (the transmit path:
+    /// `rcu_dereference_bh`, no extra read lock needed).
+    pub(crate) fn get_bh<'a>(&'a self, _bh: &'a BhDisabled) -> Option<&'a Device<P>> {
+        // SAFETY: The slot is valid; BH is disabled, an RCU read section.
+        let p = unsafe { bindings::rveth_peer_deref_bh(self.ptr.get()) };
+        // SAFETY: As in `get`: the peer is unpublished before unregistration,
+        // which waits for BH-disabled sections too (one RCU flavour).
         NonNull::new(p).map(|p| unsafe { Device::from_raw(p.as_ptr()) })
     }
 

@@ -36,6 +36,12 @@ struct net_device *rveth_peer_deref_rcu(struct net_device __rcu *const *slot)
 	return rcu_dereference(*slot);
 }
 
+/* The transmit path runs with BH disabled: rcu_dereference_bh() checks that. */
+struct net_device *rveth_peer_deref_bh(struct net_device __rcu *const *slot)
+{
+	return rcu_dereference_bh(*slot);
+}
+
 struct net_device *rveth_peer_deref_rtnl(struct net_device __rcu *const *slot)
 {
 	return rtnl_dereference(*slot);

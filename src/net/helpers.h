@@ -14,6 +14,7 @@ void *rveth_netdev_priv(const struct net_device *dev);
 struct net *rveth_dev_net(const struct net_device *dev);
 
 struct net_device *rveth_peer_deref_rcu(struct net_device __rcu *const *slot);
+struct net_device *rveth_peer_deref_bh(struct net_device __rcu *const *slot);
 struct net_device *rveth_peer_deref_rtnl(struct net_device __rcu *const *slot);
 void rveth_peer_assign(struct net_device __rcu **slot, struct net_device *dev);
 struct net_device *rveth_peer_take(struct net_device __rcu **slot);

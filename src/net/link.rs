@@ -24,7 +24,7 @@ use super::{
     ethtool,
     nla::{ifla, Attrs, Msg, Policy},
     skb::SkBuff,
-    Rtnl,
+    BhDisabled, Rtnl,
 };
 
 /// What `ndo_start_xmit` did with a packet.
@@ -84,8 +84,8 @@ pub(crate) trait Driver: Sized + 'static {
     fn open(dev: &Device<Self::Priv>, rtnl: &Rtnl) -> Result;
     /// `ndo_stop`.
     fn stop(dev: &Device<Self::Priv>, rtnl: &Rtnl);
-    /// `ndo_start_xmit`; runs with bottom halves disabled.
-    fn start_xmit(skb: SkBuff, dev: &Device<Self::Priv>) -> Tx;
+    /// `ndo_start_xmit`; runs with bottom halves disabled (`bh`).
+    fn start_xmit(skb: SkBuff, dev: &Device<Self::Priv>, bh: &BhDisabled) -> Tx;
     /// `ndo_get_stats64`.
     fn get_stats64(dev: &Device<Self::Priv>, stats: &mut LinkStats64);
     /// `ndo_get_iflink`.
@@ -387,13 +387,16 @@ impl<T: Driver> Adapter<T> {
     /// Only called by the networking core as the `rtnl_link_ops.setup` callback of a
     /// device (or request) of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn setup(dev: *mut bindings::net_device) {
-        // SAFETY: Called by `alloc_netdev_mqs()` on a new device of our kind,
-        // whose private area is `priv_size == size_of::<T::Priv>()` bytes,
-        // suitably aligned (NETDEV_ALIGN is 32; checked at registration).
-        unsafe {
-            let p = bindings::rveth_netdev_priv(dev).cast::<T::Priv>();
-            p.write(T::init_priv());
-        }
+        // SAFETY: `dev` is a device of our kind being allocated; only its
+        // address is used until the private data is written below.
+        let p = unsafe { Self::dev(dev) }.priv_ptr();
+        // The data path computes netdev_priv() itself; check it agrees.
+        // SAFETY: `dev` is valid.
+        kernel::warn_on!(p.cast() != unsafe { bindings::rveth_netdev_priv(dev) });
+        // SAFETY: `p` is the private area of `priv_size ==
+        // size_of::<T::Priv>()` bytes, aligned to NETDEV_ALIGN (at least
+        // T::Priv's alignment, checked at registration), not yet initialised.
+        unsafe { p.write(T::init_priv()) };
         // SAFETY: `dev` is being set up and not visible to anyone else.
         let mut sdev = unsafe { SetupDevice::<T::Priv>::from_raw(dev) };
         sdev.set_needs_free_netdev();
@@ -526,8 +529,11 @@ impl<T: Driver> Adapter<T> {
     ) -> bindings::netdev_tx_t {
         // SAFETY: The stack passes ownership of a valid skb.
         let skb = unsafe { SkBuff::from_raw(skb) };
+        // SAFETY: The core calls ndo_start_xmit with BH disabled
+        // (`__dev_queue_xmit`: rcu_read_lock_bh; pktgen: local_bh_disable).
+        let bh = unsafe { BhDisabled::assume() };
         // SAFETY: `dev` is a registered device of ours.
-        match T::start_xmit(skb, unsafe { Self::dev(dev) }) {
+        match T::start_xmit(skb, unsafe { Self::dev(dev) }, bh) {
             Tx::Ok => bindings::netdev_tx_NETDEV_TX_OK,
             Tx::Dropped => bindings::NET_XMIT_DROP as bindings::netdev_tx_t,
         }

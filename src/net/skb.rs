@@ -40,10 +40,14 @@ impl SkBuff {
         unsafe { (*self.raw()).len }
     }
 
-    /// Makes sure the first `len` bytes are in the linear area.
+    /// Makes sure the first `len` bytes are in the linear area
+    /// (`pskb_may_pull`: the common case, already linear, is decided here
+    /// without a call).
     pub(crate) fn may_pull(&mut self, len: u32) -> bool {
+        // SAFETY: The skb is valid and owned; `len`/`data_len` are plain fields.
+        let headlen = unsafe { (*self.raw()).len - (*self.raw()).data_len };
         // SAFETY: The skb is valid and owned.
-        unsafe { bindings::rveth_pskb_may_pull(self.raw(), len) }
+        headlen >= len || unsafe { bindings::rveth_pskb_may_pull(self.raw(), len) }
     }
 
     /// Records the software transmit timestamp if the socket asked for one.

@@ -1,0 +1,297 @@
+# SPDX-License-Identifier: GPL-2.0
+"""rveth vs veth benchmark, run inside the test VM (`make bench`).
+
+Both pairs are built identically (ends in two fresh namespaces, same
+addresses, IPv6 off, static neighbours); their `ethtool -k` must match or
+the run is refused. Every measurement is taken for veth and rveth in
+alternating order, several rounds, and printed as JSON between markers for
+the host to render. Absolute numbers under TCG mean little: use the ratios.
+"""
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+TOP = os.environ.get("RVETH_TOP", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import rtnl  # noqa: E402
+
+KDIR = os.environ.get("RVETH_KDIR", "")
+
+
+def sh(cmd, check=True, timeout=600):
+    p = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{cmd}: {p.stderr.strip()}")
+    return p.stdout
+
+
+def log(msg):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def insmod(name, path_glob):
+    if not os.path.isdir(f"/sys/module/{name}"):
+        if subprocess.run(["modprobe", name], capture_output=True).returncode != 0:
+            path = sh(f"find {KDIR} -name {path_glob} | head -n1").strip()
+            sh(f"insmod {path}")
+
+
+class Pair:
+    """A pair of `kind`: end `a` in the initial namespace (pktgen needs it
+    there), end `b` in namespace ns_b; a's peer side in ns_a for sockets."""
+
+    def __init__(self, kind, tag):
+        self.kind = kind
+        self.a = f"{tag}a"
+        self.b = f"{tag}b"
+        self.ns_a = f"bn_{tag}a"
+        self.ns_b = f"bn_{tag}b"
+        for ns in (self.ns_a, self.ns_b):
+            sh(f"ip netns add {ns}")
+            sh(f"ip -n {ns} link set dev lo up")
+        fd = os.open(f"/run/netns/{self.ns_b}", os.O_RDONLY)
+        try:
+            rtnl.create_pair(self.a, peer={"name": self.b, "netns_fd": fd}, kind=kind)
+        finally:
+            os.close(fd)
+        self.mac_b = json.loads(sh(f"ip -n {self.ns_b} -j link show dev {self.b}"))[0]["address"]
+        self.mac_a = json.loads(sh(f"ip -j link show dev {self.a}"))[0]["address"]
+        for pre, dev in (("", self.a), (f"ip netns exec {self.ns_b} ", self.b)):
+            sh(f"{pre}sysctl -qw net.ipv6.conf.{dev}.disable_ipv6=1")
+        sh(f"ip -n {self.ns_b} addr add 10.50.0.2/24 dev {self.b}")
+        sh(f"ip -n {self.ns_b} link set dev {self.b} up")
+        sh(f"ip -n {self.ns_b} neigh add 10.50.0.1 lladdr {self.mac_a} dev {self.b} nud permanent")
+
+    def to_netns(self):
+        """Move end a into ns_a (socket tests run between ns_a and ns_b)."""
+        sh(f"ip link set dev {self.a} netns {self.ns_a}")
+        sh(f"ip -n {self.ns_a} addr add 10.50.0.1/24 dev {self.a}")
+        sh(f"ip -n {self.ns_a} link set dev {self.a} up")
+        sh(f"ip -n {self.ns_a} neigh add 10.50.0.2 lladdr {self.mac_b} dev {self.a} nud permanent")
+
+    def set_mtu(self, mtu):
+        sh(f"ip -n {self.ns_a} link set dev {self.a} mtu {mtu}")
+        sh(f"ip -n {self.ns_b} link set dev {self.b} mtu {mtu}")
+
+
+def features(pre, dev):
+    return sh(f"{pre}ethtool -k {dev}").splitlines()[1:]
+
+
+def pktgen(pair, count):
+    """Crossing cost: pktgen on end a, 64-byte frames to a foreign MAC, so
+    the peer's IP layer drops them (PACKET_OTHERHOST)."""
+    pg = "/proc/net/pktgen"
+    def w(f, s):
+        with open(f, "w") as fh:
+            fh.write(s + "\n")
+    sh(f"ip link set dev {pair.a} up")
+    w(f"{pg}/kpktgend_0", "rem_device_all")
+    w(f"{pg}/kpktgend_0", f"add_device {pair.a}")
+    dev = f"{pg}/{pair.a}"
+    for cmd in (f"count {count}", "clone_skb 0", "burst 1", "pkt_size 60", "delay 0",
+                "dst 10.50.0.2", "dst_mac 02:00:00:00:00:09"):
+        w(dev, cmd)
+    try:
+        w(dev, "flag !SHARED")
+    except OSError:
+        pass
+    w(f"{pg}/pgctrl", "start")
+    res = open(dev).read()
+    w(f"{pg}/kpktgend_0", "rem_device_all")
+    m = re.search(r"Result: OK: (\d+)\(.*?\) usec, (\d+) \(", res)
+    if not m:
+        raise RuntimeError(f"pktgen: {res}")
+    usec, sent = int(m.group(1)), int(m.group(2))
+    return {"mpps": sent / usec, "ns_per_pkt": usec * 1000.0 / sent}
+
+
+def iperf(pair, args, seconds):
+    srv = subprocess.Popen(f"ip netns exec {pair.ns_b} iperf3 -s -1 -B 10.50.0.2 -p 5301",
+                           shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.7)
+    try:
+        out = sh(f"ip netns exec {pair.ns_a} iperf3 -c 10.50.0.2 -p 5301 -t {seconds} -J {args}", timeout=seconds + 60)
+    finally:
+        srv.wait(timeout=30)
+    return json.loads(out)["end"]
+
+
+def tcp_stream(pair, seconds):
+    end = iperf(pair, "", seconds)
+    return {"gbit_s": end["sum_received"]["bits_per_second"] / 1e9}
+
+
+def udp_pps(pair, seconds):
+    end = iperf(pair, "-u -l 64 -b 0", seconds)
+    s = end["sum"]
+    received = s["packets"] - s["lost_packets"]
+    return {"kpps": received / s["seconds"] / 1e3, "lost_pct": s["lost_percent"]}
+
+
+RR = r"""
+import socket, sys, time
+proto, n = sys.argv[1], int(sys.argv[2])
+if proto == 'tcp':
+    s = socket.create_connection(('10.50.0.2', 5302)); s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    send, recv = s.sendall, lambda: s.recv(64)
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(('10.50.0.2', 5302))
+    send, recv = s.send, lambda: s.recv(64)
+lat = []
+for _ in range(n):
+    t = time.perf_counter_ns(); send(b'x' * 32); recv(); lat.append(time.perf_counter_ns() - t)
+lat.sort(); print(lat[len(lat) // 2], lat[len(lat) * 99 // 100])
+"""
+
+RR_SERVER = r"""
+import socket, sys
+proto = sys.argv[1]
+if proto == 'tcp':
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(('10.50.0.2', 5302)); l.listen(1)
+    print('ready', flush=True); c, _ = l.accept(); c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while True:
+        d = c.recv(64)
+        if not d: break
+        c.sendall(d)
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.50.0.2', 5302)); s.settimeout(5)
+    print('ready', flush=True)
+    try:
+        while True:
+            d, a = s.recvfrom(64); s.sendto(d, a)
+    except socket.timeout:
+        pass
+"""
+
+
+def rr(pair, proto, n):
+    srv = subprocess.Popen(["ip", "netns", "exec", pair.ns_b, sys.executable, "-c", RR_SERVER, proto],
+                           stdout=subprocess.PIPE, text=True)
+    srv.stdout.readline()
+    out = subprocess.run(["ip", "netns", "exec", pair.ns_a, sys.executable, "-c", RR, proto, str(n)],
+                         capture_output=True, text=True, timeout=600)
+    srv.terminate() if proto == "udp" else None
+    srv.wait(timeout=30)
+    p50, p99 = map(int, out.stdout.split())
+    return {"p50_us": p50 / 1000, "p99_us": p99 / 1000}
+
+
+def two_senders(pair, seconds):
+    """Two UDP senders pinned to CPU 0 and CPU 1 into one receiver."""
+    procs, outs = [], []
+    srvs = [subprocess.Popen(f"ip netns exec {pair.ns_b} iperf3 -s -1 -B 10.50.0.2 -p {p}", shell=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for p in (5303, 5304)]
+    time.sleep(0.7)
+    for cpu, port in ((0, 5303), (1, 5304)):
+        procs.append(subprocess.Popen(
+            f"ip netns exec {pair.ns_a} taskset -c {cpu} iperf3 -c 10.50.0.2 -p {port} -u -l 64 -b 0 -t {seconds} -J",
+            shell=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+    for p in procs:
+        outs.append(json.loads(p.communicate(timeout=seconds + 60)[0])["end"]["sum"])
+    for s in srvs:
+        s.wait(timeout=30)
+    rx = sum(o["packets"] - o["lost_packets"] for o in outs)
+    sent = sum(o["packets"] for o in outs)
+    return {"kpps": rx / outs[0]["seconds"] / 1e3, "lost_pct": 100.0 * (sent - rx) / max(sent, 1)}
+
+
+def loopback_pair():
+    """A stand-in 'pair' whose both sides are lo in one namespace (the floor)."""
+    class Lo:
+        kind = "lo"
+        ns_a = ns_b = "bn_lo"
+    sh("ip netns add bn_lo && ip -n bn_lo link set dev lo up && ip -n bn_lo addr add 10.50.0.2/8 dev lo")
+    return Lo()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=4)
+    ap.add_argument("--pktgen-count", type=int, default=200000)
+    ap.add_argument("--rr-count", type=int, default=2000)
+    ap.add_argument("--only-pktgen", action="store_true", help="just the crossing cost")
+    a = ap.parse_args()
+
+    insmod("veth", "veth.ko")
+    insmod("pktgen", "pktgen.ko")
+    if not os.path.isdir("/sys/module/rveth"):
+        sh(f"insmod {TOP}/rveth.ko")
+    pairs = {"veth": Pair("veth", "v"), "rveth": Pair("rveth", "r")}
+    fv, fr = features("", "va"), features("", "ra")
+    if fv != fr:
+        print("BENCH-REFUSED: ethtool -k differs:", set(fv) ^ set(fr), flush=True)
+        sys.exit(1)
+    log(f"ethtool -k identical ({len(fv)} lines); rounds={a.rounds}, {a.seconds}s per sample")
+
+    rows = {}
+    def record(row, kind, value):
+        rows.setdefault(row, {}).setdefault(kind, []).append(value)
+
+    order = ["veth", "rveth"]
+    for r in range(a.rounds):
+        for kind in order if r % 2 == 0 else order[::-1]:
+            log(f"round {r + 1}/{a.rounds}: pktgen {kind}")
+            record("pktgen 64B crossing", kind, pktgen(pairs[kind], a.pktgen_count))
+    if a.only_pktgen:
+        tests_rounds = 0
+    else:
+        tests_rounds = a.rounds
+    for p in pairs.values():
+        p.to_netns()
+    lo = loopback_pair()
+    tests = [
+        ("UDP 64B pps", lambda p: udp_pps(p, a.seconds)),
+        ("TCP stream", lambda p: tcp_stream(p, a.seconds)),
+        ("TCP RR", lambda p: rr(p, "tcp", a.rr_count)),
+        ("UDP RR", lambda p: rr(p, "udp", a.rr_count)),
+        ("2 senders UDP 64B", lambda p: two_senders(p, a.seconds)),
+    ]
+    for r in range(tests_rounds):
+        for name, fn in tests:
+            kinds = order if r % 2 == 0 else order[::-1]
+            for kind in kinds:
+                log(f"round {r + 1}/{a.rounds}: {name} {kind}")
+                record(name, kind, fn(pairs[kind]))
+            if name != "2 senders UDP 64B":
+                log(f"round {r + 1}/{a.rounds}: {name} loopback")
+                record(name, "lo", fn(lo))
+    for p in pairs.values():
+        p.set_mtu(65535)
+    for r in range(tests_rounds):
+        for kind in order if r % 2 == 0 else order[::-1]:
+            log(f"round {r + 1}/{a.rounds}: TCP stream MTU 65535 {kind}")
+            record("TCP stream MTU 65535", kind, tcp_stream(pairs[kind], a.seconds))
+
+    meta = {
+        "kernel": os.uname().release,
+        "cpus": os.cpu_count(),
+        "emulated": "TCG (QEMU software emulation)" if not os.path.exists("/dev/kvm") else "see host",
+        "rounds": a.rounds,
+        "seconds": a.seconds,
+        "ethtool_k_identical": True,
+    }
+    print("BENCH-JSON-BEGIN")
+    print(json.dumps({"meta": meta, "rows": rows}))
+    print("BENCH-JSON-END", flush=True)
+
+
+def cleanup():
+    for ns in ("bn_va", "bn_vb", "bn_ra", "bn_rb", "bn_lo"):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    for dev in ("va", "ra"):
+        subprocess.run(["ip", "link", "del", "dev", dev], capture_output=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        cleanup()

@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0
+"""One short iteration of `make bench`, so the benchmark cannot rot.
+
+It checks that every row is measured for veth and rveth with plausible
+values and that the report renders; it asserts nothing about speed
+(performance is judged in `make bench`, never in a timed test)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from conftest import TOP, load_rveth
+
+
+def test_bench_one_iteration(rveth):
+    p = subprocess.run([sys.executable, os.path.join(TOP, "bench", "bench_guest.py"), "--rounds", "1",
+                        "--seconds", "1", "--pktgen-count", "20000", "--rr-count", "100"],
+                       capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "BENCH-REFUSED" not in p.stdout
+    text = p.stdout.split("BENCH-JSON-BEGIN", 1)[1].split("BENCH-JSON-END", 1)[0]
+    data = json.loads(text)
+    sys.path.insert(0, os.path.join(TOP, "bench"))
+    import report
+    rows = report.summarize(data)
+    assert {r.split(" [")[0] for r, _, _ in rows} == set(report.METRICS)
+    for label, stats, ratio in rows:
+        assert {"veth", "rveth"} <= set(stats), label
+        if "lost" not in label:
+            assert stats["veth"][0] > 0 and stats["rveth"][0] > 0, label
+            assert ratio is not None and ratio > 0, label
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "in.json")
+        with open(src, "w") as f:
+            f.write(text)
+        out = subprocess.run([sys.executable, os.path.join(TOP, "bench", "report.py"), src, d],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert os.path.getsize(os.path.join(d, "bench.png")) > 1000
+        assert "rveth/veth" in out.stdout
+    load_rveth()
