@@ -78,7 +78,7 @@ def test_show_details_and_json(rveth):
 
 def test_help():
     p = ip("link help rveth")
-    assert "type rveth [peer <options>]" in p.stdout
+    assert "type rveth [POLICY] [peer [POLICY] <options>]" in p.stdout
 
 
 @pytest.mark.parametrize("args,needle", [
