@@ -8,6 +8,8 @@
 #   make demo          boot the VM and show rveth working
 #   make bench         rveth vs veth benchmark (table, build/bench/*.json|png)
 #   make test          set everything up, run the whole test suite in the VM
+#   make test-debug    the suite at full stress scale plus fault injection
+#                      and kmemleak, on the debug kernel (kernel/debug.config)
 #   make setup         host packages and tools only
 #   make kernel        the project's kernel only
 #   make clippy        build with CLIPPY=1
@@ -32,7 +34,7 @@ RVETH_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rveth
 export PATH := $(RVETH_CACHE)/tools/bin:$(HOME)/.cargo/bin:$(PATH)
 export LIBCLANG_PATH ?= $(firstword $(wildcard $(RVETH_CACHE)/venv/lib/python3*/site-packages/clang/native))
 
-.PHONY: all modules setup kernel clippy clean rust-analyzer test demo bench test-harness \
+.PHONY: all modules setup kernel clippy clean rust-analyzer test test-debug demo bench test-harness \
 	plugin install uninstall
 
 # iproute2 looks for link_<kind>.so here (Debian/Ubuntu multiarch path).
@@ -52,7 +54,12 @@ ifeq ($(KDIR),)
 modules: kernel
 	@$(MAKE) --no-print-directory KDIR="$$($(TOP)/scripts/kernel.sh 2>/dev/null | tail -n1)" modules
 else
+# Objects and generated bindings belong to one kernel: start clean when
+# KDIR changed since the last build.
 modules:
+	@if [ "$$(cat $(TOP)/.rveth-kdir 2>/dev/null)" != "$(KDIR)" ]; then \
+		$(MAKE) -s -C $(KDIR) M=$(TOP) clean >/dev/null 2>&1 || true; \
+		rm -f $(TOP)/src/net/bindings_generated.rs; echo "$(KDIR)" >$(TOP)/.rveth-kdir; fi
 	$(MAKE) -C $(KDIR) M=$(TOP) modules
 endif
 
@@ -93,6 +100,9 @@ uninstall:
 
 test:
 	@$(TOP)/scripts/run-tests.sh
+
+test-debug:
+	@$(TOP)/scripts/run-tests.sh --debug
 
 demo:
 	@$(TOP)/scripts/run-tests.sh --demo

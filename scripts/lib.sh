@@ -8,6 +8,7 @@ RVETH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RVETH_CACHE=${RVETH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rveth}
 RVETH_VENV=$RVETH_CACHE/venv
 RVETH_TOOLS=$RVETH_CACHE/tools
+export MPLCONFIGDIR=$RVETH_CACHE/matplotlib
 RUSTUP_TOOLCHAIN=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' "$RVETH_TOP/rust-toolchain.toml")
 export RUSTUP_TOOLCHAIN RVETH_CACHE
 

@@ -17,6 +17,15 @@ STEP_NAME=test
 mode=test
 [ "${1:-}" = "--demo" ] && mode=demo && STEP_NAME=demo
 [ "${1:-}" = "--bench" ] && mode=bench && STEP_NAME=bench
+if [ "${1:-}" = "--debug" ]; then
+	# The debug kernel (kernel/debug.config), the whole suite at full stress
+	# scale, then fault injection and the kmemleak check.
+	mode=test STEP_NAME=test-debug
+	export KCONFIG_FLAVOUR=debug RVETH_STRESS=full
+	RVETH_TESTS=${RVETH_TESTS:-tests tests/debug/debug_faults.py tests/debug/debug_kmemleak.py}
+	RVETH_VM_TIMEOUT=${RVETH_VM_TIMEOUT:-5400}
+	extra_append="kfence.sample_interval=10"
+fi
 
 result() { # passed failed reason
 	[ -n "${3:-}" ] && echo "$3" >&2
@@ -29,12 +38,19 @@ if [ "${RVETH_SKIP_SETUP:-0}" != 1 ]; then
 	"$RVETH_TOP/scripts/setup-host.sh" || result 0 1 "host setup failed"
 	# Re-read the environment now that the tools exist.
 	source "$RVETH_TOP/scripts/lib.sh"
-	STEP_NAME=test
+	STEP_NAME=${STEP_NAME:-test}
 fi
 KDIR=$("$RVETH_TOP/scripts/kernel.sh" | tail -n1) || result 0 1 "kernel build failed"
 [ -d "$KDIR" ] || result 0 1 "kernel build failed"
 
 step "building rveth.ko against $KDIR (CLIPPY=1, warnings are errors)"
+# Objects and generated bindings belong to one kernel: start clean when the
+# kernel changed (default <-> debug flavour, or another KDIR).
+if [ "$(cat "$RVETH_TOP/.rveth-kdir" 2>/dev/null)" != "$KDIR" ]; then
+	make -C "$KDIR" M="$RVETH_TOP" clean >/dev/null 2>&1 || true
+	rm -f "$RVETH_TOP/src/net/bindings_generated.rs"
+	echo "$KDIR" >"$RVETH_TOP/.rveth-kdir"
+fi
 # Always recompile the crate so that lints are seen on every run.
 rm -f "$RVETH_TOP/src/rveth_main.o"
 make -C "$KDIR" M="$RVETH_TOP" CLIPPY=1 modules >"$RVETH_CACHE/module-build.log" 2>&1 ||
@@ -88,7 +104,7 @@ guest_cmd=${RVETH_GUEST_CMD:-$guest_cmd}
 # The guest's environment, quoted safely (values may contain spaces).
 envfile=$RVETH_CACHE/guest-env.sh
 {
-	for v in RVETH_TOP RVETH_VENV KDIR RVETH_PYTEST_ARGS; do
+	for v in RVETH_TOP RVETH_VENV KDIR RVETH_PYTEST_ARGS RVETH_STRESS MPLCONFIGDIR; do
 		printf 'export %s=%q\n' "$v" "${!v:-}"
 	done
 	printf 'export RVETH_KDIR=%q RVETH_TESTS=%q\n' "$KDIR" "${RVETH_TESTS:-tests}"
@@ -99,7 +115,7 @@ step "booting $(basename "$BZIMAGE") and running: $guest_cmd"
 # Output goes through a pipe (vng's chardevs share the fd path).
 set +e
 timeout --kill-after=10 "$VM_TIMEOUT" vng -r "$BZIMAGE" $kvm_opt --cpus 2 --memory 2G \
-	--append "panic=-1 oops=panic" \
+	--append "panic=-1 oops=panic ${extra_append:-}" \
 	--exec "bash -c '. $envfile && $guest_cmd'" \
 	</dev/null 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

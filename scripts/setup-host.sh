@@ -56,6 +56,14 @@ else
 	step "python: venv up to date"
 fi
 LIBCLANG_PATH=$(ls -d "$RVETH_VENV"/lib/python3*/site-packages/clang/native | head -n1)
+# matplotlib builds its font cache on first import: minutes under the VM's
+# emulated CPU. Build it here, where the guest (same filesystem) finds it.
+if ! ls "$MPLCONFIGDIR"/fontlist-*.json >/dev/null 2>&1; then
+	step "python: building matplotlib's font cache in $MPLCONFIGDIR"
+	mkdir -p "$MPLCONFIGDIR"
+	"$RVETH_VENV/bin/python" -c "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot" ||
+		die "matplotlib does not import" "see $RVETH_CACHE/pip.log"
+fi
 
 if ! "$RVETH_TOOLS/bin/bindgen" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
 	step "bindgen: cargo install bindgen-cli $BINDGEN_VERSION (about 75 s)"

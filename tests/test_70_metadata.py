@@ -176,3 +176,18 @@ def test_bad_policy_values_netlink(rveth, attr_type, value):
             r.newlink(body)
     assert e.value.errno == errno.ERANGE
     assert run("ip link show dev pa", check=False) == ""
+
+
+def test_policy_fixed_after_creation(rveth):
+    # No changelink: a later IFLA_INFO_DATA is refused (as veth refuses it)
+    # and the policy shown stays what it was.
+    ip_plugin("link add name pa type rveth classid mark peer name pb")
+    try:
+        p = ip_plugin("link set dev pa type rveth scrub none", check=False)
+        assert p.returncode == 2 and "Operation not supported" in p.stderr
+        d = json.loads(run("ip -d -j link show dev pa"))[0]["linkinfo"]
+        assert d["info_kind"] == "rveth"
+        shown = ip_plugin("-d link show dev pa").stdout
+        assert "scrub default classid mark" in shown
+    finally:
+        run("ip link del dev pa")

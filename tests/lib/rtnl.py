@@ -190,3 +190,50 @@ def create_pair(name, peer_name=None, netns=None, kind="rveth", **kw):
         peer = {"name": peer_name}
     with Rtnl(netns) as r:
         return r.newlink(pair_msg(kind=kind, peer=peer, name=name, **kw))
+
+
+NLM_F_DUMP = 0x300
+IFLA_LINK = 5
+
+
+def _attrs(data, off, end):
+    """{type: payload} of the attributes in data[off:end] (nested flag off)."""
+    out = {}
+    while off + 4 <= end:
+        alen, atype = struct.unpack_from("=HH", data, off)
+        if alen < 4:
+            break
+        out[atype & ~NLA_F_NESTED] = data[off + 4:off + alen]
+        off += (alen + 3) & ~3
+    return out
+
+
+def dump_links(netns=None):
+    """[(ifindex, name, kind, iflink)] of every device in a namespace, from
+    one RTM_GETLINK dump (no subprocess: fast enough to call often)."""
+    links = []
+    with Rtnl(netns) as r:
+        r.seq += 1
+        hdr = struct.pack("=IHHII", 16 + 16, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, r.seq, 0)
+        r.sock.send(hdr + ifinfomsg())
+        while True:
+            data = r.sock.recv(1 << 20)
+            off = 0
+            while off + 16 <= len(data):
+                length, mtype, _, _, _ = struct.unpack_from("=IHHII", data, off)
+                if mtype == NLMSG_DONE:
+                    return links
+                if mtype == NLMSG_ERROR:
+                    (err,) = struct.unpack_from("=i", data, off + 16)
+                    raise NetlinkError(-err, None)
+                _, _, index, _, _ = struct.unpack_from("=BxHiII", data, off + 16)
+                a = _attrs(data, off + 32, off + length)
+                name = a.get(IFLA_IFNAME, b"").split(b"\0")[0].decode()
+                iflink = struct.unpack("=i", a[IFLA_LINK])[0] if IFLA_LINK in a else 0
+                kind = None
+                if IFLA_LINKINFO in a:
+                    li = a[IFLA_LINKINFO]
+                    info = _attrs(li, 0, len(li))
+                    kind = info.get(IFLA_INFO_KIND, b"").split(b"\0")[0].decode() or None
+                links.append((index, name, kind, iflink))
+                off += (length + 3) & ~3

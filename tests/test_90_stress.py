@@ -1,0 +1,214 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Stress: churn, and changes to a pair while traffic flows through it.
+
+Each test is bounded in count and time and asserts that traffic flowed
+while it should, that counters are still exact afterwards and that nothing
+is left behind. Counts come from stress.scale(): small in `make test`, the
+hardening issue's numbers under `make test-debug` (RVETH_STRESS=full).
+"""
+import multiprocessing
+import os
+import time
+
+import pytest
+
+from conftest import MODULE, load_rveth, module_loaded, rveth_links, sh
+from stress import Pinger, Traffic, scale
+from util import make_pair, run, send_frames, stats
+
+import rtnl
+
+
+def churn_worker(cpu, count, ns_names, q):
+    """Create and delete `count` pairs on one CPU; keep a few alive at a time
+    so that creations and deletions of both workers interleave."""
+    try:
+        os.sched_setaffinity(0, {cpu})
+        fds = [os.open(f"/run/netns/{n}", os.O_RDONLY) for n in ns_names]
+        live = []
+        created = deleted = 0
+        with rtnl.Rtnl() as r:
+            for i in range(count):
+                name = f"c{cpu}x{i}"
+                peer = {"name": f"c{cpu}y{i}"}
+                if i % 3:
+                    peer["netns_fd"] = fds[i % len(fds)]
+                r.newlink(rtnl.pair_msg(peer=peer, name=name))
+                created += 1
+                live.append((name, peer))
+                if len(live) > 8:
+                    victim, vpeer = live.pop(0)
+                    if "netns_fd" in vpeer:
+                        # Delete through the far end, from its namespace.
+                        fd = vpeer["netns_fd"]
+                        ns = ns_names[fds.index(fd)]
+                        with rtnl.Rtnl(ns) as rn:
+                            rn.dellink(name=vpeer["name"])
+                    else:
+                        r.dellink(name=victim)
+                    deleted += 1
+            for victim, _ in live:
+                r.dellink(name=victim)
+                deleted += 1
+        q.put((cpu, created, deleted, None))
+    except Exception as e:  # reported to the parent
+        q.put((cpu, 0, 0, repr(e)))
+
+
+def test_churn_two_cpus(rveth, netns):
+    n = scale(200, 1000)
+    ns_names = [netns.new("tc"), netns.new("tc")]
+    q = multiprocessing.Queue()
+    t0 = time.monotonic()
+    procs = [multiprocessing.Process(target=churn_worker, args=(cpu, n // 2, ns_names, q))
+             for cpu in (0, 1)]
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=1200) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    errors = [r[3] for r in results if r[3]]
+    assert not errors, errors
+    assert sum(r[1] for r in results) == n and sum(r[2] for r in results) == n
+    print(f"churned {n} pairs in {time.monotonic() - t0:.1f} s")
+    assert rveth_links() == []
+    for ns in ns_names:
+        assert rveth_links(ns) == []
+
+
+def flowing(ns_a, ns_b, seconds=1.0):
+    """Both directions carried packets during the last `seconds`."""
+    before = stats(ns_a, "ra")["rx"]["packets"], stats(ns_b, "rb")["rx"]["packets"]
+    time.sleep(seconds)
+    after = stats(ns_a, "ra")["rx"]["packets"], stats(ns_b, "rb")["rx"]["packets"]
+    return after[0] > before[0] and after[1] > before[1]
+
+
+def exact_counts(ns_a, ns_b, n=500):
+    """After a stress phase the counters must still be exact: n frames from
+    ra show up as n more tx on ra and n more rx on rb. Neighbours are made
+    permanent first, so no ARP probe lands in the count."""
+    for ns, dev, peer_ns, peer_dev, ip in ((ns_a, "ra", ns_b, "rb", "10.9.0.2"),
+                                           (ns_b, "rb", ns_a, "ra", "10.9.0.1")):
+        mac = run(f"ip -n {peer_ns} -br link show dev {peer_dev}").split()[2]
+        run(f"ip -n {ns} neigh replace {ip} lladdr {mac} dev {dev} nud permanent")
+    time.sleep(0.5)
+    sa, sb = stats(ns_a, "ra"), stats(ns_b, "rb")
+    ok = send_frames(ns_a, "ra", n)
+    assert ok == n
+    sa2, sb2 = stats(ns_a, "ra"), stats(ns_b, "rb")
+    assert sa2["tx"]["packets"] - sa["tx"]["packets"] == n
+    assert sb2["rx"]["packets"] - sb["rx"]["packets"] == n
+    # rx of one end is the tx of the other, always.
+    assert sa2["tx"]["packets"] == sb2["rx"]["packets"]
+    assert sb2["tx"]["packets"] == sa2["rx"]["packets"]
+
+
+def pair_gone(ns_a, ns_b):
+    for _ in range(100):
+        if rveth_links(ns_a) == [] and (ns_b is None or rveth_links(ns_b) == []):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("end", ["ra", "rb"])
+def test_delete_pair_under_traffic(rveth, netns, end):
+    a, b = netns.new("ta"), netns.new("tb")
+    make_pair("rveth", a, b, ipv6=False)
+    t = Traffic(a, b)
+    try:
+        assert flowing(a, b), "no traffic before the delete"
+        run(f"ip -n {a if end == 'ra' else b} link del dev {end}")
+    finally:
+        sent_ab, sent_ba, got_b, got_a = t.stop()
+    assert got_b > 0 and got_a > 0 and sent_ab >= got_b and sent_ba >= got_a
+    assert pair_gone(a, b)
+
+
+def test_delete_namespace_under_traffic(rveth, netns):
+    # Nothing runs in ns b, so deleting it really destroys it (cleanup_net)
+    # while echo requests go in and replies come out.
+    a, b = netns.new("ta"), netns.new("tb")
+    make_pair("rveth", a, b, ipv6=False)
+    pings = [Pinger(a, "10.9.0.2") for _ in range(2)]
+    try:
+        assert flowing(a, b), "no traffic before the delete"
+        run(f"ip netns del {b}")
+        netns.names.remove(b)
+        assert pair_gone(a, None), "ra still exists after its peer's namespace was deleted"
+    finally:
+        for p in pings:
+            p.stop()
+
+
+def test_rmmod_under_traffic(rveth, netns):
+    a, b = netns.new("ta"), netns.new("tb")
+    make_pair("rveth", a, b, ipv6=False)
+    # More pairs with traffic, so rmmod tears down several busy pairs.
+    c, d = netns.new("tc"), netns.new("td")
+    make_pair("rveth", c, d, ipv6=False)
+    t1, t2 = Traffic(a, b), Traffic(c, d, port=7101)
+    try:
+        assert flowing(a, b) and flowing(c, d), "no traffic before rmmod"
+        sh("rmmod rveth", timeout=300)
+        assert not module_loaded()
+    finally:
+        r1, r2 = t1.stop(), t2.stop()
+    assert r1[2] > 0 and r1[3] > 0 and r2[2] > 0 and r2[3] > 0
+    for ns in (a, b, c, d):
+        assert rveth_links(ns) == []
+    sh(f"insmod {MODULE}")
+    load_rveth()
+
+
+def test_move_end_under_traffic(rveth, netns):
+    a, b, c = netns.new("ta"), netns.new("tb"), netns.new("tc")
+    make_pair("rveth", a, b, ipv6=False)
+    t = Traffic(a, b)
+    moves = scale(10, 50)
+    try:
+        assert flowing(a, b)
+        here, there = b, c
+        for _ in range(moves):
+            run(f"ip -n {here} link set dev rb netns {there}")
+            run(f"ip -n {there} addr add 10.9.0.2/24 dev rb")
+            run(f"ip -n {there} link set dev rb up")
+            here, there = there, here
+        if here != b:
+            run(f"ip -n {here} link set dev rb netns {b}")
+            run(f"ip -n {b} addr add 10.9.0.2/24 dev rb")
+            run(f"ip -n {b} link set dev rb up")
+        # Back home: the sink in b sees traffic again, both ways.
+        assert flowing(a, b, 2.0), "traffic did not resume after the moves"
+    finally:
+        sent_ab, sent_ba, got_b, got_a = t.stop()
+    assert got_b > 0 and got_a > 0
+    exact_counts(a, b)
+
+
+def test_changes_under_traffic(rveth, netns):
+    a, b = netns.new("ta"), netns.new("tb")
+    make_pair("rveth", a, b, ipv6=False)
+    macs = {ns: run(f"ip -n {ns} -br link show dev {dev}").split()[2]
+            for ns, dev in ((a, "ra"), (b, "rb"))}
+    t = Traffic(a, b)
+    rounds = scale(20, 100)
+    try:
+        assert flowing(a, b)
+        for i in range(rounds):
+            for ns, dev in ((a, "ra"), (b, "rb")):
+                run(f"ip -n {ns} link set dev {dev} mtu {(1280, 9000, 68, 65535, 1500)[i % 5]}")
+                run(f"ip -n {ns} link set dev {dev} address 02:00:00:{i % 256:02x}:{len(ns) % 256:02x}:0{int(dev == 'rb')}")
+                if i % 2:
+                    run(f"ip -n {ns} link set dev {dev} down")
+                    run(f"ip -n {ns} link set dev {dev} up")
+        for ns, dev in ((a, "ra"), (b, "rb")):
+            run(f"ip -n {ns} link set dev {dev} mtu 1500 address {macs[ns]} up")
+            run(f"ip -n {ns} neigh flush dev {dev}")
+        run(f"ip netns exec {a} ping -c 2 -W 5 10.9.0.2")
+        assert flowing(a, b, 2.0), "traffic did not resume after the changes"
+    finally:
+        sent_ab, sent_ba, got_b, got_a = t.stop()
+    assert got_b > 0 and got_a > 0
+    exact_counts(a, b)
