@@ -12,6 +12,12 @@
 #   RVETH_GUEST_CMD=cmd     run this in the guest instead of the tests
 #   RVETH_KVM=auto|0|1      use KVM (auto: probe once, cached)
 #   RVETH_SKIP_SETUP=1      skip host setup (used by the harness self-test)
+#   RVETH_STRESS=full       stress and fuzz tests at the hardening issue's scale
+#   RVETH_FUZZ_SEED=n       seed of the netlink fuzzer (default 1)
+#   RVETH_FUZZ_COUNT=n      messages the fuzzer sends
+#
+# `--debug` (make test-debug) uses the debug kernel, RVETH_STRESS=full and
+# adds tests/debug/ (fault injection, kmemleak).
 source "$(dirname "$0")/lib.sh"
 STEP_NAME=test
 mode=test
@@ -104,7 +110,7 @@ guest_cmd=${RVETH_GUEST_CMD:-$guest_cmd}
 # The guest's environment, quoted safely (values may contain spaces).
 envfile=$RVETH_CACHE/guest-env.sh
 {
-	for v in RVETH_TOP RVETH_VENV KDIR RVETH_PYTEST_ARGS RVETH_STRESS MPLCONFIGDIR; do
+	for v in RVETH_TOP RVETH_VENV KDIR RVETH_PYTEST_ARGS RVETH_STRESS RVETH_FUZZ_SEED RVETH_FUZZ_COUNT MPLCONFIGDIR; do
 		printf 'export %s=%q\n' "$v" "${!v:-}"
 	done
 	printf 'export RVETH_KDIR=%q RVETH_TESTS=%q\n' "$KDIR" "${RVETH_TESTS:-tests}"
