@@ -69,6 +69,17 @@ fi
 step "building the iproute2 plugin"
 make -s -C "$RVETH_TOP" plugin >/dev/null || result 0 1 "plugin build failed"
 
+# Host-side checks, counted with the VM's tests.
+host_passed=0 host_failed=0
+if [ "$mode" = test ] && [ "$STEP_NAME" = test ]; then
+	step "host check: building rveth through DKMS (dkms.conf)"
+	if "$RVETH_TOP/scripts/dkms-check.sh" "$KDIR"; then
+		echo "host::dkms_build PASSED"; host_passed=1
+	else
+		echo "host::dkms_build FAILED"; host_failed=1
+	fi
+fi
+
 BZIMAGE=${RVETH_BZIMAGE:-$KDIR/arch/x86/boot/bzImage}
 VM_TIMEOUT=${RVETH_VM_TIMEOUT:-2400}
 
@@ -142,4 +153,4 @@ line=$(grep -a "RVETH-RESULT:" "$log" | tail -n1 || true)
 passed=$(sed -n 's/.*RVETH-RESULT: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' <<<"$line")
 failed=$(sed -n 's/.*RVETH-RESULT: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' <<<"$line")
 [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1 && echo "VM exited with $rc"
-result "$passed" "$failed"
+result $((passed + host_passed)) $((failed + host_failed))

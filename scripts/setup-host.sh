@@ -14,6 +14,8 @@ APT_PKGS=(
 	python3-venv python3-pip
 	# iproute2 plugin build (libmnl headers are not needed; plain C)
 	pkg-config
+	# `make test` builds the module through DKMS once (scripts/dkms-check.sh)
+	dkms
 )
 
 missing=()
