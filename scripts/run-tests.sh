@@ -27,7 +27,7 @@ if [ "${1:-}" = "--debug" ]; then
 	# The debug kernel (kernel/debug.config), the whole suite at full stress
 	# scale, then fault injection and the kmemleak check.
 	mode=test STEP_NAME=test-debug
-	export KCONFIG_FLAVOUR=debug RVETH_STRESS=full
+	export KCONFIG_FLAVOUR=debug RVETH_STRESS=${RVETH_STRESS:-full}
 	RVETH_TESTS=${RVETH_TESTS:-tests tests/debug/debug_faults.py tests/debug/debug_kmemleak.py}
 	RVETH_VM_TIMEOUT=${RVETH_VM_TIMEOUT:-6600}
 	RVETH_PYTEST_TIMEOUT=${RVETH_PYTEST_TIMEOUT:-6000}
@@ -122,8 +122,8 @@ guest_cmd=${RVETH_GUEST_CMD:-$guest_cmd}
 # The guest's environment, quoted safely (values may contain spaces).
 envfile=$RVETH_CACHE/guest-env.sh
 {
-	for v in RVETH_TOP RVETH_VENV KDIR RVETH_PYTEST_ARGS RVETH_STRESS RVETH_FUZZ_SEED RVETH_FUZZ_COUNT RVETH_PYTEST_TIMEOUT MPLCONFIGDIR; do
-		printf 'export %s=%q\n' "$v" "${!v:-}"
+	for v in RVETH_TOP RVETH_VENV KDIR RVETH_PYTEST_ARGS RVETH_STRESS RVETH_FUZZ_SEED RVETH_FUZZ_COUNT RVETH_FAULT_POINTS RVETH_PYTEST_TIMEOUT MPLCONFIGDIR; do
+		[ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
 	done
 	printf 'export RVETH_KDIR=%q RVETH_TESTS=%q\n' "$KDIR" "${RVETH_TESTS:-tests}"
 } >"$envfile"

@@ -247,9 +247,9 @@ def fuzz_worker(wid, seed, count, ns_names, barrier, q):
 
 
 def test_netlink_fuzz(rveth, netns):
-    count = int(os.environ.get("RVETH_FUZZ_COUNT", scale(4800, 100000)))
+    count = int(os.environ.get("RVETH_FUZZ_COUNT") or scale(4800, 100000))
     count -= count % (WORKERS * SYNC_EVERY)
-    seed = int(os.environ.get("RVETH_FUZZ_SEED", "1"))
+    seed = int(os.environ.get("RVETH_FUZZ_SEED") or 1)
     ns_names = [netns.new("fz"), netns.new("fz")]
     for i, ns in enumerate(ns_names):
         run(f"ip netns set {ns} {i + 1}")

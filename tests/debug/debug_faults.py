@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
 """Fault injection (debug kernel only, `make test-debug`).
 
-Systematic failures with /proc/thread-self/fail-nth, as syzkaller does: for
-n = 1, 2, ... the n-th slab or page allocation made by this thread fails
-while it sends one RTM_NEWLINK for a pair (or loads the module), until a run
-completes without reaching n. Each injected failure must give the caller a
+Systematic failures with /proc/thread-self/fail-nth, as syzkaller does: the
+n-th slab or page allocation made by this thread fails while it sends one
+RTM_NEWLINK for a pair (or loads the module). Module load: n = 1, 2, ...
+until a load completes without reaching n. Pair creation makes over a
+thousand allocations on the debug kernel: their number is counted first,
+then the first 150 and an even spread of the rest are failed, 400 runs in
+all (RVETH_FAULT_POINTS). Each injected failure must give the caller a
 clean error (or a complete pair) and leave no half-created device and no
 leaked reference; kmemleak is read at the end of the suite
 (debug_kmemleak.py).
@@ -50,25 +53,62 @@ class FailNth:
     def arm(self, n):
         os.write(self.fd, str(n).encode())
 
-    def disarm(self):
-        """Returns True if the armed failure was injected."""
+    def disarm_left(self):
+        """Disarms; returns how many allocations were still to go before
+        the failure (0: it was injected)."""
         left = int(os.pread(self.fd, 32, 0).decode().strip() or "0")
         os.write(self.fd, b"0")
-        return left == 0
+        return left
+
+    def disarm(self):
+        """Returns True if the armed failure was injected."""
+        return self.disarm_left() == 0
 
     def close(self):
         os.close(self.fd)
 
 
 def pair_state():
-    links = sorted(rveth_links())
+    """'none', or 'pair' when fa0 and fa1 both exist and name each other
+    (one netlink dump: no subprocess per iteration)."""
+    links = {name: (index, iflink) for index, name, kind, iflink in rtnl.dump_links() if kind == "rveth"}
     if not links:
         return "none"
-    assert links == ["fa0", "fa1"], f"half-created or stray devices: {links}"
-    for dev in links:
-        out = run(f"ethtool -S {dev}")
-        assert int(out.split("peer_ifindex:")[1].split()[0]) != 0, f"{dev} has no peer"
+    assert sorted(links) == ["fa0", "fa1"], f"half-created or stray devices: {sorted(links)}"
+    assert links["fa0"][1] == links["fa1"][0] and links["fa1"][1] == links["fa0"][0], \
+        f"ends do not name each other: {links}"
     return "pair"
+
+
+def fault_points(total, dense=150, budget=int(os.environ.get("RVETH_FAULT_POINTS") or 400)):
+    """Which n to fail: every one of the first `dense`, then evenly spread
+    over the rest so that at most `budget` runs are made (a pair creation
+    on the debug kernel makes over a thousand allocations, one run is about
+    a second under emulation)."""
+    if total <= budget:
+        return list(range(1, total + 1))
+    rest = budget - dense
+    step = (total - dense) / rest
+    return list(range(1, dense + 1)) + sorted({dense + 1 + int(i * step) for i in range(rest)})
+
+
+def newlink_once(fn, msg, n):
+    """Sends msg with the n-th allocation failing (n=0: none); returns
+    (result, fail-nth count left)."""
+    r = rtnl.Rtnl()
+    r.sock.settimeout(20)
+    if n:
+        fn.arm(n)
+    try:
+        r.newlink(msg)
+        res = "ok"
+    except rtnl.NetlinkError as e:
+        res = errno.errorcode.get(e.errno, str(e.errno))
+    except OSError as e:  # the request or its ack could not be allocated
+        res = "sock-" + errno.errorcode.get(e.errno, str(e.errno))
+    left = fn.disarm_left() if n else 0
+    r.close()
+    return res, left
 
 
 def test_newlink_under_fail_nth(rveth):
@@ -76,39 +116,34 @@ def test_newlink_under_fail_nth(rveth):
     msg = rtnl.pair_msg(peer={"name": "fa1", "mtu": 9000}, name="fa0", mtu=9000)
     fn = FailNth()
     outcomes = {}
-    injected = 0
     try:
-        for n in range(1, 5000):
-            r = rtnl.Rtnl()
-            r.sock.settimeout(20)
-            fn.arm(n)
-            try:
-                r.newlink(msg)
-                res = "ok"
-            except rtnl.NetlinkError as e:
-                res = errno.errorcode.get(e.errno, str(e.errno))
-            except OSError as e:  # the request or its ack could not be allocated
-                res = "sock-" + errno.errorcode.get(e.errno, str(e.errno))
-            hit = fn.disarm()
-            r.close()
+        # How many allocations one creation makes: arm far away, read back.
+        big = 10 ** 7
+        res, left = newlink_once(fn, msg, big)
+        assert res == "ok" and pair_state() == "pair"
+        with rtnl.Rtnl() as rd:
+            rd.dellink(name="fa0")
+        total = big - left
+        points = fault_points(total)
+        print(f"newlink: {total} fault points, failing {len(points)} of them", flush=True)
+        for i, n in enumerate(points):
+            res, left = newlink_once(fn, msg, n)
+            assert left == 0 or n > total, f"n={n}: no failure injected"
             state = pair_state()
             if res == "ok":
                 assert state == "pair", f"n={n}: success reported but {state}"
             elif not res.startswith("sock-"):
                 assert state == "none", f"n={n}: error {res} but a pair exists"
             if state == "pair":
-                run("ip link del dev fa0")
-            if not hit:
-                assert res == "ok" and state == "pair"
-                break
-            injected += 1
+                with rtnl.Rtnl() as rd:
+                    rd.dellink(name="fa0")
             outcomes[res] = outcomes.get(res, 0) + 1
-        else:
-            raise AssertionError("newlink never completed without a failure")
+            if i % 100 == 99:
+                print(f"newlink: {i + 1}/{len(points)} runs, outcomes so far {outcomes}", flush=True)
     finally:
         fn.close()
-    print(f"newlink: {injected} failures injected; outcomes {outcomes}")
-    assert injected > 20 and outcomes.get("ENOMEM", 0) > 0
+    print(f"newlink: {len(points)} failures injected of {total} points; outcomes {outcomes}")
+    assert outcomes.get("ENOMEM", 0) > 0
     # The kernel and the driver still work, and no reference was leaked.
     rtnl.create_pair("fa0", "fa1")
     run("ip link del dev fa1")
