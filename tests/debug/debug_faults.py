@@ -15,6 +15,8 @@ leaked reference; kmemleak is read at the end of the suite
 import ctypes
 import errno
 import os
+
+import pytest
 import socket
 
 from conftest import MODULE, load_rveth, module_loaded, rveth_links, sh
@@ -111,6 +113,7 @@ def newlink_once(fn, msg, n):
     return res, left
 
 
+@pytest.mark.alloc_failures_expected
 def test_newlink_under_fail_nth(rveth):
     arm_attrs()
     msg = rtnl.pair_msg(peer={"name": "fa1", "mtu": 9000}, name="fa0", mtu=9000)
@@ -128,8 +131,11 @@ def test_newlink_under_fail_nth(rveth):
         print(f"newlink: {total} fault points, failing {len(points)} of them", flush=True)
         for i, n in enumerate(points):
             res, left = newlink_once(fn, msg, n)
-            assert left == 0 or n > total, f"n={n}: no failure injected"
             state = pair_state()
+            if left:
+                # Not reached: this run made fewer allocations than the
+                # counting run (caches warm up); it must simply succeed.
+                assert res == "ok" and state == "pair", f"n={n} not reached, yet {res}/{state}"
             if res == "ok":
                 assert state == "pair", f"n={n}: success reported but {state}"
             elif not res.startswith("sock-"):
@@ -137,7 +143,8 @@ def test_newlink_under_fail_nth(rveth):
             if state == "pair":
                 with rtnl.Rtnl() as rd:
                     rd.dellink(name="fa0")
-            outcomes[res] = outcomes.get(res, 0) + 1
+            key = res if not left else "not-reached"
+            outcomes[key] = outcomes.get(key, 0) + 1
             if i % 100 == 99:
                 print(f"newlink: {i + 1}/{len(points)} runs, outcomes so far {outcomes}", flush=True)
     finally:
@@ -151,6 +158,7 @@ def test_newlink_under_fail_nth(rveth):
     load_rveth()
 
 
+@pytest.mark.alloc_failures_expected
 def test_module_load_under_fail_nth(rveth):
     arm_attrs()
     sh("rmmod rveth", timeout=300)
