@@ -6,14 +6,13 @@ while it should, that counters are still exact afterwards and that nothing
 is left behind. Counts come from stress.scale(): small in `make test`, the
 hardening issue's numbers under `make test-debug` (RVETH_STRESS=full).
 """
-import multiprocessing
 import os
 import time
 
 import pytest
 
 from conftest import MODULE, load_rveth, module_loaded, rveth_links, sh
-from stress import Pinger, Traffic, scale
+from stress import Pinger, Traffic, run_workers, scale
 from util import make_pair, run, send_frames, stats
 
 import rtnl
@@ -58,17 +57,8 @@ def churn_worker(cpu, count, ns_names, q):
 def test_churn_two_cpus(rveth, netns):
     n = scale(200, 1000)
     ns_names = [netns.new("tc"), netns.new("tc")]
-    q = multiprocessing.Queue()
     t0 = time.monotonic()
-    procs = [multiprocessing.Process(target=churn_worker, args=(cpu, n // 2, ns_names, q))
-             for cpu in (0, 1)]
-    for p in procs:
-        p.start()
-    results = [q.get(timeout=1200) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    errors = [r[3] for r in results if r[3]]
-    assert not errors, errors
+    results = run_workers(churn_worker, [(cpu, n // 2, ns_names) for cpu in (0, 1)], timeout=1200)
     assert sum(r[1] for r in results) == n and sum(r[2] for r in results) == n
     print(f"churned {n} pairs in {time.monotonic() - t0:.1f} s")
     assert rveth_links() == []
@@ -170,6 +160,13 @@ def test_rmmod_under_traffic(rveth, netns):
     load_rveth()
 
 
+def move_rb(src, dst):
+    """Moves end rb from namespace src to dst and readdresses it there."""
+    run(f"ip -n {src} link set dev rb netns {dst}")
+    run(f"ip -n {dst} addr add 10.9.0.2/24 dev rb")
+    run(f"ip -n {dst} link set dev rb up")
+
+
 def test_move_end_under_traffic(rveth, netns):
     a, b, c = netns.new("ta"), netns.new("tb"), netns.new("tc")
     make_pair("rveth", a, b, ipv6=False)
@@ -179,14 +176,10 @@ def test_move_end_under_traffic(rveth, netns):
         assert flowing(a, b)
         here, there = b, c
         for _ in range(moves):
-            run(f"ip -n {here} link set dev rb netns {there}")
-            run(f"ip -n {there} addr add 10.9.0.2/24 dev rb")
-            run(f"ip -n {there} link set dev rb up")
+            move_rb(here, there)
             here, there = there, here
         if here != b:
-            run(f"ip -n {here} link set dev rb netns {b}")
-            run(f"ip -n {b} addr add 10.9.0.2/24 dev rb")
-            run(f"ip -n {b} link set dev rb up")
+            move_rb(here, b)
         # Back home: the sink in b sees traffic again, both ways.
         assert flowing(a, b, 2.0), "traffic did not resume after the moves"
     finally:

@@ -23,7 +23,7 @@ import struct
 import time
 
 from conftest import MODULE, load_rveth, module_loaded, rveth_links, sh
-from stress import scale
+from stress import run_workers, scale
 from util import make_pair, run
 
 import rtnl
@@ -254,18 +254,9 @@ def test_netlink_fuzz(rveth, netns):
     for i, ns in enumerate(ns_names):
         run(f"ip netns set {ns} {i + 1}")
     barrier = multiprocessing.Barrier(WORKERS)
-    q = multiprocessing.Queue()
     t0 = time.monotonic()
-    procs = [multiprocessing.Process(target=fuzz_worker,
-                                     args=(w, seed, count // WORKERS, ns_names, barrier, q))
-             for w in range(WORKERS)]
-    for p in procs:
-        p.start()
-    results = [q.get(timeout=7200) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    failures = [r[3] for r in results if r[3]]
-    assert not failures, failures
+    results = run_workers(fuzz_worker, [(w, seed, count // WORKERS, ns_names, barrier)
+                                        for w in range(WORKERS)], timeout=7200)
     check_pairs(ns_names)
     errnos, created = {}, 0
     for _, e, c, _ in results:

@@ -5,6 +5,7 @@ RVETH_STRESS=full (set by `make test-debug`) runs the counts the hardening
 issue asks for; the default is a smaller run that keeps `make test` short
 but exercises the same code, so the tests cannot rot.
 """
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -114,3 +115,19 @@ class Pinger:
         except subprocess.TimeoutExpired:
             self.p.kill()
             self.p.wait()
+
+
+def run_workers(target, args_list, timeout):
+    """Runs target(*args, q) in one process per args tuple; each worker puts
+    one tuple on q whose last element is None or an error text. Returns the
+    tuples, after asserting that no worker failed."""
+    q = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=target, args=(*args, q)) for args in args_list]
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=timeout) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    errors = [r[-1] for r in results if r[-1]]
+    assert not errors, errors
+    return results
