@@ -34,6 +34,10 @@ RVETH_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rveth
 export PATH := $(RVETH_CACHE)/tools/bin:$(HOME)/.cargo/bin:$(PATH)
 export LIBCLANG_PATH ?= $(firstword $(wildcard $(RVETH_CACHE)/venv/lib/python3*/site-packages/clang/native))
 
+# The toolchain a project kernel was built with (LLVM=... for the debug
+# flavour), recorded by scripts/kernel.sh; empty for any other KDIR.
+kbuild_args = $(shell cat $(1)/.rveth-kbuild-args 2>/dev/null)
+
 .PHONY: all modules setup kernel clippy clean rust-analyzer test test-debug demo bench test-harness \
 	plugin install uninstall
 
@@ -58,9 +62,9 @@ else
 # KDIR changed since the last build.
 modules:
 	@if [ "$$(cat $(TOP)/.rveth-kdir 2>/dev/null)" != "$(KDIR)" ]; then \
-		$(MAKE) -s -C $(KDIR) M=$(TOP) clean >/dev/null 2>&1 || true; \
+		$(MAKE) -s -C $(KDIR) M=$(TOP) $(call kbuild_args,$(KDIR)) clean >/dev/null 2>&1 || true; \
 		rm -f $(TOP)/src/net/bindings_generated.rs; echo "$(KDIR)" >$(TOP)/.rveth-kdir; fi
-	$(MAKE) -C $(KDIR) M=$(TOP) modules
+	$(MAKE) -C $(KDIR) M=$(TOP) $(call kbuild_args,$(KDIR)) modules
 endif
 
 clippy:
@@ -71,12 +75,12 @@ rust-analyzer: kernel
 	@$(MAKE) --no-print-directory KDIR="$$($(TOP)/scripts/kernel.sh 2>/dev/null | tail -n1)" rust-analyzer
 else
 rust-analyzer:
-	$(MAKE) -C $(KDIR) M=$(TOP) rust-analyzer
+	$(MAKE) -C $(KDIR) M=$(TOP) $(call kbuild_args,$(KDIR)) rust-analyzer
 endif
 
 clean:
 	@k=$${KDIR:-$$(ls -d $(RVETH_CACHE)/kernel/*-default-*/ 2>/dev/null | head -n1)}; \
-	if [ -n "$$k" ]; then $(MAKE) -C $$k M=$(TOP) clean; fi
+	if [ -n "$$k" ]; then $(MAKE) -C $$k M=$(TOP) $$(cat $$k/.rveth-kbuild-args 2>/dev/null) clean; fi
 	rm -f src/net/bindings_generated.rs src/net/bindings_generated.rs.d rust-project.json $(PLUGIN)
 
 plugin: $(PLUGIN)
@@ -89,7 +93,8 @@ kernelrelease = $(shell cat $(or $(KDIR),$(KDIR_AUTO))/include/config/kernel.rel
 
 install: $(PLUGIN)
 	@test -f $(TOP)/rveth.ko || { echo "rveth.ko not built: run make first"; exit 1; }
-	$(MAKE) -C $(or $(KDIR),$(KDIR_AUTO)) M=$(TOP) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
+	$(MAKE) -C $(or $(KDIR),$(KDIR_AUTO)) M=$(TOP) $(call kbuild_args,$(or $(KDIR),$(KDIR_AUTO))) \
+		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
 	depmod -a $(kernelrelease)
 	install -D -m 0644 $(PLUGIN) $(DESTDIR)$(IP_LIB_DIR)/link_rveth.so
 

@@ -49,12 +49,24 @@ info "source package: $(basename "$src_deb") ($kver)"
 # ---- 2. cache key ----------------------------------------------------------
 frags=("$RVETH_TOP/kernel/rveth.config")
 [ "$FLAVOUR" = debug ] && frags+=("$RVETH_TOP/kernel/debug.config")
+# The toolchain: GCC for the default flavour; LLVM for the debug flavour,
+# because KASAN with CONFIG_RUST needs a clang-built kernel. Modules must be
+# built with the same toolchain: the arguments are kept in the build directory
+# (.rveth-kbuild-args) and every `make -C $KDIR` of the project passes them.
+KBUILD_ARGS="LLVM="
+if [ "$FLAVOUR" = debug ]; then
+	KBUILD_ARGS="LLVM=-$LLVM_MAJOR LIBCLANG_PATH=/usr/lib/llvm-$LLVM_MAJOR/lib"
+	command -v "clang-$LLVM_MAJOR" >/dev/null ||
+		die "clang-$LLVM_MAJOR not found" "run KCONFIG_FLAVOUR=debug scripts/setup-host.sh"
+fi
 rustc_v=$(rustc +"$RUSTUP_TOOLCHAIN" --version)
 # Bump when the way the kernel is built changes (make targets, flags).
 BUILD_RECIPE=1
-key=$( (echo "$kver"; echo "$rustc_v"; echo "recipe $BUILD_RECIPE"; cat "${frags[@]}") | sha256sum | cut -c1-16)
+# GCC is implied for the default flavour (its key predates the toolchain line).
+key=$( (echo "$kver"; echo "$rustc_v"; echo "recipe $BUILD_RECIPE"; [ "$FLAVOUR" = default ] || echo "$KBUILD_ARGS"; cat "${frags[@]}") | sha256sum | cut -c1-16)
 OUT=$RVETH_CACHE/kernel/$kver-$FLAVOUR-$key
 if [ -f "$OUT/.rveth-complete" ] && [ -f "$OUT/arch/x86/boot/bzImage" ] && [ -f "$OUT/rust/libkernel.rmeta" ]; then
+	[ -f "$OUT/.rveth-kbuild-args" ] || echo "$KBUILD_ARGS" >"$OUT/.rveth-kbuild-args"
 	step "kernel cache hit: $OUT"
 	echo "$OUT"
 	exit 0
@@ -87,7 +99,8 @@ done
 TMP=$OUT
 rm -rf "$TMP"; mkdir -p "$TMP"
 cat "${frags[@]}" >"$TMP/fragment.config"
-kmake() { make -C "$SRC" O="$TMP" LLVM= RUSTC=rustc BINDGEN=bindgen "$@"; }
+# shellcheck disable=SC2086 # KBUILD_ARGS is a list of make variables
+kmake() { make -C "$SRC" O="$TMP" $KBUILD_ARGS RUSTC=rustc BINDGEN=bindgen "$@"; }
 KCONFIG_ALLCONFIG="$TMP/fragment.config" kmake allnoconfig >"$TMP/config.log" 2>&1 ||
 	{ tail -n 20 "$TMP/config.log"; die "kernel configuration failed"; }
 # Every line of the fragment must have survived Kconfig; otherwise a dependency
@@ -108,6 +121,7 @@ run_logged "$TMP/build.log" kmake -j"$(nproc)" bzImage modules ||
 run_logged "$TMP/modinst.log" kmake INSTALL_MOD_PATH="$TMP/modinst" INSTALL_MOD_STRIP=1 modules_install ||
 	die "modules_install failed (log: $TMP/modinst.log)"
 echo "$kver" >"$TMP/.rveth-kver"
+echo "$KBUILD_ARGS" >"$TMP/.rveth-kbuild-args"
 touch "$TMP/.rveth-complete"
 step "kernel ready: $OUT"
 echo "$OUT"

@@ -15,6 +15,9 @@ export RUSTUP_TOOLCHAIN RVETH_CACHE
 # Pinned tool versions (see README "Toolchain").
 BINDGEN_VERSION=0.73.2
 LIBCLANG_WHEEL=18.1.1
+# LLVM of the debug kernel (KASAN needs clang): Debian 12 carries clang-22,
+# the LLVM major of the pinned rustc.
+LLVM_MAJOR=22
 VNG_VERSION=1.42
 
 export PATH="$RVETH_TOOLS/bin:$RVETH_VENV/bin:$HOME/.cargo/bin:$PATH"

@@ -51,16 +51,11 @@ KDIR=$("$RVETH_TOP/scripts/kernel.sh" | tail -n1) || result 0 1 "kernel build fa
 [ -d "$KDIR" ] || result 0 1 "kernel build failed"
 
 step "building rveth.ko against $KDIR (CLIPPY=1, warnings are errors)"
-# Objects and generated bindings belong to one kernel: start clean when the
-# kernel changed (default <-> debug flavour, or another KDIR).
-if [ "$(cat "$RVETH_TOP/.rveth-kdir" 2>/dev/null)" != "$KDIR" ]; then
-	make -C "$KDIR" M="$RVETH_TOP" clean >/dev/null 2>&1 || true
-	rm -f "$RVETH_TOP/src/net/bindings_generated.rs"
-	echo "$KDIR" >"$RVETH_TOP/.rveth-kdir"
-fi
+# The project Makefile starts clean when KDIR changed (default <-> debug
+# flavour) and builds with the kernel's own toolchain (.rveth-kbuild-args).
 # Always recompile the crate so that lints are seen on every run.
 rm -f "$RVETH_TOP/src/rveth_main.o"
-make -C "$KDIR" M="$RVETH_TOP" CLIPPY=1 modules >"$RVETH_CACHE/module-build.log" 2>&1 ||
+make -C "$RVETH_TOP" --no-print-directory KDIR="$KDIR" CLIPPY=1 modules >"$RVETH_CACHE/module-build.log" 2>&1 ||
 	{ tail -n 40 "$RVETH_CACHE/module-build.log"; result 0 1 "module build failed (log: $RVETH_CACHE/module-build.log)"; }
 if grep -q "warning" "$RVETH_CACHE/module-build.log"; then
 	grep -A8 "warning" "$RVETH_CACHE/module-build.log" | head -60

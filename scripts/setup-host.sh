@@ -17,6 +17,10 @@ APT_PKGS=(
 	# `make test` builds the module through DKMS once (scripts/dkms-check.sh)
 	dkms
 )
+# The debug kernel is built with LLVM (KASAN with Rust needs clang).
+if [ "${KCONFIG_FLAVOUR:-default}" = debug ]; then
+	APT_PKGS+=(clang-$LLVM_MAJOR lld-$LLVM_MAJOR llvm-$LLVM_MAJOR)
+fi
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """Permissions: CAP_NET_ADMIN, unprivileged user namespaces."""
 import errno
+import json
 import os
+import subprocess
+import tempfile
 
+import rtnl
 from conftest import TOP, rveth_links
 from util import run
 
@@ -43,4 +47,98 @@ def test_unprivileged_userns(rveth):
     own, init = map(int, out.split())
     assert own == 0, f"creating a pair in an owned netns failed with errno {own}"
     assert init == errno.EPERM
+    assert rveth_links() == []
+
+
+# Runs as nobody, in a user+net namespace of its own (A). argv: pid of a
+# sibling unprivileged namespace (B, another user namespace of nobody's).
+# Waits until the test moved the end "rb" of a root-created pair into A, then
+# prints the errno of each request (0 = success).
+OWNER_SCRIPT = """
+import ctypes, json, os, sys, time
+sys.path.insert(0, {lib!r})
+import rtnl
+sibling = int(sys.argv[1])
+
+def req(fn, *a, **kw):
+    try:
+        fn(*a, **kw)
+        return 0
+    except rtnl.NetlinkError as e:
+        return e.errno
+
+def move(name, pid):
+    with rtnl.Rtnl() as r:
+        return req(r.setlink, rtnl.link_attrs(name=name, netns_pid=pid))
+
+# A child network namespace owned by the same user namespace (A's).
+rd, wr = os.pipe()
+child = os.fork()
+if child == 0:
+    libc = ctypes.CDLL(None, use_errno=True)
+    os.write(wr, b"0" if libc.unshare(rtnl.CLONE_NEWNET) == 0 else b"1")
+    time.sleep(600)
+    os._exit(0)
+assert os.read(rd, 1) == b"0", "unshare(CLONE_NEWNET) in the owned user namespace failed"
+print("ready", flush=True)
+sys.stdin.readline()
+out = {{}}
+out["create_own"] = req(rtnl.create_pair, "up0", "up1")
+out["peer_in_sibling"] = req(rtnl.create_pair, "up2", peer={{"name": "up3", "netns_pid": sibling}})
+out["peer_in_init"] = req(rtnl.create_pair, "up2", peer={{"name": "up3", "netns_pid": 1}})
+out["move_to_init"] = move("up1", 1)
+out["move_to_sibling"] = move("up1", sibling)
+out["move_to_owned_child"] = move("up1", child)
+out["up1_gone"] = int("up1" not in [l[1] for l in rtnl.dump_links()])
+out["move_root_end_to_init"] = move("rb", 1)
+out["move_root_end_to_sibling"] = move("rb", sibling)
+with rtnl.Rtnl() as r:
+    out["delete_root_end"] = req(r.dellink, name="rb")
+os.kill(child, 9)
+print(json.dumps(out), flush=True)
+"""
+
+
+def test_move_across_owners(rveth):
+    """Ends move only into namespaces whose owner the caller has CAP_NET_ADMIN
+    over; an end handed to a container can be deleted by it (with its peer,
+    as veth does), but not moved back out."""
+    # nobody must be able to read the script: not under pytest's tmp_path
+    with tempfile.NamedTemporaryFile("w", dir="/tmp", suffix=".py", delete=False) as f:
+        f.write(OWNER_SCRIPT.format(lib=os.path.join(TOP, "tests", "lib")))
+    script = f.name
+    os.chmod(script, 0o644)
+    sibling = subprocess.Popen(as_nobody("unshare -Urn sleep 600").split())
+    owner = subprocess.Popen(as_nobody(f"unshare -Urn {PY} {script} {sibling.pid}").split(),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        assert owner.stdout.readline().strip() == "ready", owner.stderr.read()
+        # root hands one end of a pair to the container (A)
+        rtnl.create_pair("ra", "rb")
+        run(f"ip link set dev rb netns {owner.pid}")
+        owner.stdin.write("go\n")
+        owner.stdin.flush()
+        out, err = owner.communicate(timeout=120)
+        assert owner.returncode == 0, err
+        res = json.loads(out.strip().splitlines()[-1])
+        # In-namespace operations of the owner succeed ...
+        assert res["create_own"] == 0
+        assert res["move_to_owned_child"] == 0 and res["up1_gone"] == 1
+        assert res["delete_root_end"] == 0
+        # ... everything aimed at a namespace it does not own fails with EPERM.
+        for k in ("peer_in_sibling", "peer_in_init", "move_to_init", "move_to_sibling",
+                  "move_root_end_to_init", "move_root_end_to_sibling"):
+            assert res[k] == errno.EPERM, f"{k}: errno {res[k]}, want EPERM"
+        # Deleting the container's end took root's end with it; nothing
+        # landed in the initial or the sibling namespace.
+        assert rveth_links() == []
+        sib = run(f"nsenter -t {sibling.pid} -n ip -d -o link show")
+        assert " rveth " not in sib and "up3" not in sib and "up1" not in sib
+    finally:
+        for p in (owner, sibling):
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        os.unlink(script)
     assert rveth_links() == []
