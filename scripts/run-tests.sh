@@ -29,8 +29,10 @@ if [ "${1:-}" = "--debug" ]; then
 	mode=test STEP_NAME=test-debug
 	export KCONFIG_FLAVOUR=debug RVETH_STRESS=${RVETH_STRESS:-full}
 	RVETH_TESTS=${RVETH_TESTS:-tests tests/debug/debug_faults.py tests/debug/debug_kmemleak.py}
-	RVETH_VM_TIMEOUT=${RVETH_VM_TIMEOUT:-6600}
-	RVETH_PYTEST_TIMEOUT=${RVETH_PYTEST_TIMEOUT:-6000}
+	# The KASAN kernel under TCG runs the suite several times slower than the
+	# default kernel: a full run is estimated at 3-4 hours without KVM.
+	RVETH_VM_TIMEOUT=${RVETH_VM_TIMEOUT:-14400}
+	RVETH_PYTEST_TIMEOUT=${RVETH_PYTEST_TIMEOUT:-14000}
 	extra_append="kfence.sample_interval=10"
 fi
 
