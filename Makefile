@@ -59,11 +59,12 @@ modules: kernel
 	@$(MAKE) --no-print-directory KDIR="$$($(TOP)/scripts/kernel.sh 2>/dev/null | tail -n1)" modules
 else
 # Objects and generated bindings belong to one kernel: start clean when
-# KDIR changed since the last build.
+# KDIR changed since the last build. The rm has a line of its own: a line
+# that contains $(MAKE) runs even under `make -n`.
+kdir_changed = [ "$$(cat $(TOP)/.rveth-kdir 2>/dev/null)" != "$(KDIR)" ]
 modules:
-	@if [ "$$(cat $(TOP)/.rveth-kdir 2>/dev/null)" != "$(KDIR)" ]; then \
-		$(MAKE) -s -C $(KDIR) M=$(TOP) $(call kbuild_args,$(KDIR)) clean >/dev/null 2>&1 || true; \
-		rm -f $(TOP)/src/net/bindings_generated.rs; echo "$(KDIR)" >$(TOP)/.rveth-kdir; fi
+	@if $(kdir_changed); then $(MAKE) -s -C $(KDIR) M=$(TOP) $(call kbuild_args,$(KDIR)) clean >/dev/null 2>&1 || true; fi
+	@if $(kdir_changed); then rm -f $(TOP)/src/net/bindings_generated.rs; echo "$(KDIR)" >$(TOP)/.rveth-kdir; fi
 	$(MAKE) -C $(KDIR) M=$(TOP) $(call kbuild_args,$(KDIR)) modules
 endif
 
