@@ -163,6 +163,19 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "alloc_failures_expected: allocation failure reports are injected on purpose")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k/-m deselect anything
+def pytest_collection_modifyitems(session, config, items):
+    """Every test file named on the command line must contribute tests:
+    pytest silently drops a file argument that lies under a directory
+    argument (`tests tests/debug/x.py` collects tests/ only), which once
+    left `make test-debug` without its fault-injection and kmemleak tests."""
+    collected = {str(item.path) for item in items}
+    for arg in config.args:
+        path = os.path.abspath(arg.split("::")[0])
+        if path.endswith(".py") and path not in collected:
+            raise pytest.UsageError(f"{arg}: named on the command line but no test collected from it")
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     stats = terminalreporter.stats
     passed = len(stats.get("passed", []))
