@@ -28,14 +28,13 @@ if [ "${1:-}" = "--debug" ]; then
 	# scale, then fault injection and the kmemleak check.
 	mode=test STEP_NAME=test-debug
 	export KCONFIG_FLAVOUR=debug RVETH_STRESS=${RVETH_STRESS:-full}
-	# Files, not the directory: pytest drops a file argument that lies under a
-	# directory argument, and tests/ would have swallowed tests/debug/.
-	RVETH_TESTS=${RVETH_TESTS:-tests/test_*.py tests/debug/debug_faults.py tests/debug/debug_kmemleak.py}
+	# The tests are named file by file (two VMs, see below): pytest drops a
+	# file argument that lies under a directory argument.
 	# The KASAN kernel under TCG runs the suite several times slower than the
 	# default kernel: a full run is estimated at 3-4 hours without KVM.
 	RVETH_VM_TIMEOUT=${RVETH_VM_TIMEOUT:-14400}
 	RVETH_PYTEST_TIMEOUT=${RVETH_PYTEST_TIMEOUT:-14000}
-	RVETH_PYTEST_ARGS=${RVETH_PYTEST_ARGS:---durations=40}
+	RVETH_PYTEST_ARGS=${RVETH_PYTEST_ARGS:--s --durations=40}
 	# no5lvl: 4-level paging in the guest. With LA57, a false KASAN
 	# "wild-memory-access" can hit an interrupt during boot: identify_cpu()
 	# zeroes boot_cpu_data.x86_capability before alternatives are patched,
@@ -126,40 +125,90 @@ else
 fi
 guest_cmd=${RVETH_GUEST_CMD:-$guest_cmd}
 
-# The guest's environment, quoted safely (values may contain spaces). Files
-# are per step, so that `make test` can run while `make test-debug` does.
-envfile=$RVETH_CACHE/guest-env-$STEP_NAME.sh
-{
-	for v in RVETH_TOP RVETH_VENV KDIR RVETH_PYTEST_ARGS RVETH_STRESS RVETH_FUZZ_SEED RVETH_FUZZ_COUNT RVETH_FAULT_POINTS RVETH_MODLOAD_POINTS RVETH_PYTEST_TIMEOUT MPLCONFIGDIR; do
-		[ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
-	done
-	printf 'export RVETH_KDIR=%q RVETH_TESTS=%q\n' "$KDIR" "${RVETH_TESTS:-tests}"
-} >"$envfile"
+# vm_run NAME TESTS: boots the kernel and runs $guest_cmd with TESTS as
+# RVETH_TESTS. Output goes to the terminal (each line prefixed with [NAME]
+# when NAME is set) and, unprefixed, to $(vm_log NAME); returns the VM's
+# exit status (124/137: timed out). The guest's environment file and the log
+# are per step and per VM, so several VMs can run at once.
+vm_log() { echo "$RVETH_CACHE/vm-$STEP_NAME${1:+-$1}.log"; }
+vm_run() {
+	local name=$1 tests=$2 log envfile=$RVETH_CACHE/guest-env-$STEP_NAME${1:+-$1}.sh rc
+	log=$(vm_log "$name")
+	# The guest's environment, quoted safely (values may contain spaces).
+	{
+		for v in RVETH_TOP RVETH_VENV KDIR RVETH_PYTEST_ARGS RVETH_STRESS RVETH_FUZZ_SEED RVETH_FUZZ_COUNT RVETH_FAULT_POINTS RVETH_MODLOAD_POINTS RVETH_PYTEST_TIMEOUT MPLCONFIGDIR; do
+			[ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
+		done
+		printf 'export RVETH_KDIR=%q RVETH_TESTS=%q\n' "$KDIR" "$tests"
+	} >"$envfile"
+	# Output goes through a pipe (vng's chardevs share the fd path).
+	set +e
+	timeout --kill-after=10 "$VM_TIMEOUT" vng -r "$BZIMAGE" $kvm_opt --cpus 2 --memory 2G \
+		--append "panic=-1 oops=panic ${extra_append:-}" \
+		--exec "bash -c '. $envfile && $guest_cmd'" \
+		</dev/null 2>&1 | tee "$log" | if [ -n "$name" ]; then sed -u "s/^/[$name] /"; else cat; fi
+	rc=${PIPESTATUS[0]}
+	set -e
+	return "$rc"
+}
 
-log=$RVETH_CACHE/vm-$STEP_NAME.log
-step "booting $(basename "$BZIMAGE") and running: $guest_cmd"
-# Output goes through a pipe (vng's chardevs share the fd path).
-set +e
-timeout --kill-after=10 "$VM_TIMEOUT" vng -r "$BZIMAGE" $kvm_opt --cpus 2 --memory 2G \
-	--append "panic=-1 oops=panic ${extra_append:-}" \
-	--exec "bash -c '. $envfile && $guest_cmd'" \
-	</dev/null 2>&1 | tee "$log"
-rc=${PIPESTATUS[0]}
-set -e
-[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && result 0 1 "VM timed out after ${VM_TIMEOUT}s (log: $log)"
+# vm_result NAME RC: prints "passed failed" for one VM run, the reason for
+# a failure that is not a test's on stderr.
+vm_result() {
+	local log line p f
+	log=$(vm_log "$1")
+	if [ "$2" -eq 124 ] || [ "$2" -eq 137 ]; then
+		echo "VM${1:+ $1} timed out after ${VM_TIMEOUT}s (log: $log)" >&2
+		echo "0 1"
+		return
+	fi
+	line=$(grep -a "RVETH-RESULT:" "$log" | tail -n1 || true)
+	if [ -z "$line" ]; then
+		echo "no result from the VM${1:+ $1}: it did not boot or the run crashed (exit $2, log: $log)" >&2
+		echo "0 1"
+		return
+	fi
+	p=$(sed -n 's/.*RVETH-RESULT: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' <<<"$line")
+	f=$(sed -n 's/.*RVETH-RESULT: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' <<<"$line")
+	[ "$2" -ne 0 ] && [ "$f" -eq 0 ] && f=1 && echo "VM${1:+ $1} exited with $2" >&2
+	echo "$p $f"
+}
 
-if [ "$mode" = demo ]; then
-	grep -q "^DEMO-OK" "$log" || { echo "demo failed (log: $log)"; exit 1; }
-	exit 0
-fi
-if [ "$mode" = bench ]; then
+if [ "$mode" = demo ] || [ "$mode" = bench ]; then
+	step "booting $(basename "$BZIMAGE") and running: $guest_cmd"
+	vm_run "" "" || true
+	log=$(vm_log "")
+	if [ "$mode" = demo ]; then
+		grep -q "^DEMO-OK" "$log" || { echo "demo failed (log: $log)"; exit 1; }
+		exit 0
+	fi
 	grep -q "BENCH-JSON-END" "$log" || { echo "benchmark failed (log: $log)"; exit 1; }
 	"$RVETH_VENV/bin/python" "$RVETH_TOP/bench/report.py" "$log" "$RVETH_TOP/build/bench"
 	exit $?
 fi
-line=$(grep -a "RVETH-RESULT:" "$log" | tail -n1 || true)
-[ -n "$line" ] || result 0 1 "no result from the VM: it did not boot or the run crashed (exit $rc, log: $log)"
-passed=$(sed -n 's/.*RVETH-RESULT: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' <<<"$line")
-failed=$(sed -n 's/.*RVETH-RESULT: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' <<<"$line")
-[ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1 && echo "VM exited with $rc"
-result $((passed + host_passed)) $((failed + host_failed))
+
+passed=$host_passed failed=$host_failed
+if [ "$STEP_NAME" = test-debug ] && [ -z "${RVETH_TESTS:-}" ] && [ -z "${RVETH_GUEST_CMD:-}" ]; then
+	# The KASAN kernel under TCG spends most of its time in one vCPU at a
+	# time: two VMs side by side use both host cores. A: the functional
+	# suite; B: stress, fuzzing and fault injection. Each VM scans its whole
+	# kernel log and reads kmemleak at its end.
+	step "booting two VMs of $(basename "$BZIMAGE"): A (suite) and B (stress, fuzz, faults)"
+	rc_a=0 rc_b=0
+	vm_run A "tests/test_[0-8]*.py tests/debug/debug_kmemleak.py" & pid_a=$!
+	vm_run B "tests/test_9*.py tests/debug/debug_faults.py tests/debug/debug_kmemleak.py" & pid_b=$!
+	wait "$pid_a" || rc_a=$?
+	wait "$pid_b" || rc_b=$?
+	for r in "A $rc_a" "B $rc_b"; do
+		read -r p f < <(vm_result $r)
+		echo "VM ${r%% *}: $p passed, $f failed"
+		passed=$((passed + p)) failed=$((failed + f))
+	done
+else
+	step "booting $(basename "$BZIMAGE") and running: $guest_cmd"
+	rc=0
+	vm_run "" "${RVETH_TESTS:-tests}" || rc=$?
+	read -r p f < <(vm_result "" "$rc")
+	passed=$((passed + p)) failed=$((failed + f))
+fi
+result "$passed" "$failed"
