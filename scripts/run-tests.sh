@@ -34,7 +34,9 @@ if [ "${1:-}" = "--debug" ]; then
 	# default kernel: a full run is estimated at 3-4 hours without KVM.
 	RVETH_VM_TIMEOUT=${RVETH_VM_TIMEOUT:-14400}
 	RVETH_PYTEST_TIMEOUT=${RVETH_PYTEST_TIMEOUT:-14000}
-	RVETH_PYTEST_ARGS=${RVETH_PYTEST_ARGS:--s --durations=40}
+	# -rP: the counts the stress, fuzz and fault tests print, in the summary.
+	# (Not -s: without capture the guest run stalled with no output.)
+	RVETH_PYTEST_ARGS=${RVETH_PYTEST_ARGS:--rP --durations=40}
 	# no5lvl: 4-level paging in the guest. With LA57, a false KASAN
 	# "wild-memory-access" can hit an interrupt during boot: identify_cpu()
 	# zeroes boot_cpu_data.x86_capability before alternatives are patched,
