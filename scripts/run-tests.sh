@@ -28,14 +28,11 @@ if [ "${1:-}" = "--debug" ]; then
 	# scale, then fault injection and the kmemleak check.
 	mode=test STEP_NAME=test-debug
 	export KCONFIG_FLAVOUR=debug RVETH_STRESS=${RVETH_STRESS:-full}
-	# The tests are named file by file (two VMs, see below): pytest drops a
-	# file argument that lies under a directory argument.
 	# The KASAN kernel under TCG runs the suite several times slower than the
 	# default kernel: a full run is estimated at 3-4 hours without KVM.
 	RVETH_VM_TIMEOUT=${RVETH_VM_TIMEOUT:-14400}
 	RVETH_PYTEST_TIMEOUT=${RVETH_PYTEST_TIMEOUT:-14000}
 	# -rP: the counts the stress, fuzz and fault tests print, in the summary.
-	# (Not -s: without capture the guest run stalled with no output.)
 	RVETH_PYTEST_ARGS=${RVETH_PYTEST_ARGS:--rP --durations=40}
 	# no5lvl: 4-level paging in the guest. With LA57, a false KASAN
 	# "wild-memory-access" can hit an interrupt during boot: identify_cpu()
@@ -190,27 +187,14 @@ if [ "$mode" = demo ] || [ "$mode" = bench ]; then
 fi
 
 passed=$host_passed failed=$host_failed
-if [ "$STEP_NAME" = test-debug ] && [ -z "${RVETH_TESTS:-}" ] && [ -z "${RVETH_GUEST_CMD:-}" ]; then
-	# The KASAN kernel under TCG spends most of its time in one vCPU at a
-	# time: two VMs side by side use both host cores. A: the functional
-	# suite; B: stress, fuzzing and fault injection. Each VM scans its whole
-	# kernel log and reads kmemleak at its end.
-	step "booting two VMs of $(basename "$BZIMAGE"): A (suite) and B (stress, fuzz, faults)"
-	rc_a=0 rc_b=0
-	vm_run A "tests/test_[0-8]*.py tests/debug/debug_kmemleak.py" & pid_a=$!
-	vm_run B "tests/test_9*.py tests/debug/debug_faults.py tests/debug/debug_kmemleak.py" & pid_b=$!
-	wait "$pid_a" || rc_a=$?
-	wait "$pid_b" || rc_b=$?
-	for r in "A $rc_a" "B $rc_b"; do
-		read -r p f < <(vm_result $r)
-		echo "VM ${r%% *}: $p passed, $f failed"
-		passed=$((passed + p)) failed=$((failed + f))
-	done
-else
-	step "booting $(basename "$BZIMAGE") and running: $guest_cmd"
-	rc=0
-	vm_run "" "${RVETH_TESTS:-tests}" || rc=$?
-	read -r p f < <(vm_result "" "$rc")
-	passed=$((passed + p)) failed=$((failed + f))
+if [ "$STEP_NAME" = test-debug ]; then
+	# Files, not the directory: pytest drops a file argument that lies
+	# under a directory argument (tests/ would swallow tests/debug/).
+	RVETH_TESTS=${RVETH_TESTS:-tests/test_*.py tests/debug/debug_faults.py tests/debug/debug_kmemleak.py}
 fi
+step "booting $(basename "$BZIMAGE") and running: $guest_cmd"
+rc=0
+vm_run "" "${RVETH_TESTS:-tests}" || rc=$?
+read -r p f < <(vm_result "" "$rc")
+passed=$((passed + p)) failed=$((failed + f))
 result "$passed" "$failed"
