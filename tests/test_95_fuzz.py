@@ -246,6 +246,29 @@ def fuzz_worker(wid, seed, count, ns_names, barrier, q):
     q.put((wid, errnos, created, failure))
 
 
+def test_names_are_bytes(rveth):
+    """Regression (the fuzzer, seed 1, ~20,000 messages into the KASAN run):
+    a random IFLA_IFNAME made an rveth end named b'"\\xc5&\\xe5\\xcd\\xb2',
+    which the kernel accepts (names are bytes), and the fuzzer's own link
+    dump died decoding it as UTF-8. Such a pair must be created, listed as
+    a pair and deleted like any other."""
+    a = b'"\xc5&\xe5\xcd\xb2'.decode("utf-8", "surrogateescape")
+    b = b"\xff\xfe".decode("utf-8", "surrogateescape")
+    rtnl.create_pair(a, b)
+    try:
+        ends = {name: (index, iflink) for index, name, kind, iflink in rtnl.dump_links() if kind == "rveth"}
+        assert set(ends) == {a, b}
+        assert ends[a][1] == ends[b][0] and ends[b][1] == ends[a][0]
+    finally:
+        with rtnl.Rtnl() as r:
+            r.dellink(index=rtnl_index(a))
+    assert all_rveth([]) == {}
+
+
+def rtnl_index(name):
+    return next(index for index, n, _, _ in rtnl.dump_links() if n == name)
+
+
 def test_netlink_fuzz(rveth, netns):
     count = int(os.environ.get("RVETH_FUZZ_COUNT") or scale(4800, 100000))
     count -= count % (WORKERS * SYNC_EVERY)

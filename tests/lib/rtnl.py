@@ -60,7 +60,9 @@ def in_netns(name):
 def attr(kind, payload=b""):
     """One netlink attribute, padded to 4 bytes."""
     if isinstance(payload, str):
-        payload = payload.encode() + b"\0"
+        # Device names are bytes to the kernel, not UTF-8: names read back
+        # with surrogateescape (dump_links) round-trip.
+        payload = payload.encode("utf-8", "surrogateescape") + b"\0"
     elif isinstance(payload, int):
         payload = struct.pack("=I", payload)
     hdr = struct.pack("=HH", 4 + len(payload), kind)
@@ -128,7 +130,7 @@ class Rtnl:
                             if alen < 4:
                                 break
                             if atype == NLMSGERR_ATTR_MSG:
-                                msg = data[a + 4:a + alen].split(b"\0")[0].decode()
+                                msg = data[a + 4:a + alen].split(b"\0")[0].decode(errors="replace")
                             a += (alen + 3) & ~3
                     if err:
                         raise NetlinkError(-err, msg)
@@ -228,12 +230,13 @@ def dump_links(netns=None):
                     raise NetlinkError(-err, None)
                 _, _, index, _, _ = struct.unpack_from("=BxHiII", data, off + 16)
                 a = _attrs(data, off + 32, off + length)
-                name = a.get(IFLA_IFNAME, b"").split(b"\0")[0].decode()
+                # Any bytes but '/', ':' and whitespace make a valid name.
+                name = a.get(IFLA_IFNAME, b"").split(b"\0")[0].decode("utf-8", "surrogateescape")
                 iflink = struct.unpack("=i", a[IFLA_LINK])[0] if IFLA_LINK in a else 0
                 kind = None
                 if IFLA_LINKINFO in a:
                     li = a[IFLA_LINKINFO]
                     info = _attrs(li, 0, len(li))
-                    kind = info.get(IFLA_INFO_KIND, b"").split(b"\0")[0].decode() or None
+                    kind = info.get(IFLA_INFO_KIND, b"").split(b"\0")[0].decode("utf-8", "surrogateescape") or None
                 links.append((index, name, kind, iflink))
                 off += (length + 3) & ~3
