@@ -124,59 +124,57 @@ else
 fi
 guest_cmd=${RVETH_GUEST_CMD:-$guest_cmd}
 
-# vm_run NAME TESTS: boots the kernel and runs $guest_cmd with TESTS as
-# RVETH_TESTS. Output goes to the terminal (each line prefixed with [NAME]
-# when NAME is set) and, unprefixed, to $(vm_log NAME); returns the VM's
-# exit status (124/137: timed out). The guest's environment file and the log
-# are per step and per VM, so several VMs can run at once.
-vm_log() { echo "$RVETH_CACHE/vm-$STEP_NAME${1:+-$1}.log"; }
+log=$RVETH_CACHE/vm-$STEP_NAME.log
+envfile=$RVETH_CACHE/guest-env-$STEP_NAME.sh
+
+# vm_run TESTS: boots the kernel and runs $guest_cmd with TESTS as
+# RVETH_TESTS; output to the terminal and to $log. Returns the VM's exit
+# status (124/137: timed out). The guest's environment file and the log are
+# per step, so `make test` and `make test-debug` do not share them.
 vm_run() {
-	local name=$1 tests=$2 log envfile=$RVETH_CACHE/guest-env-$STEP_NAME${1:+-$1}.sh rc
-	log=$(vm_log "$name")
+	local rc
 	# The guest's environment, quoted safely (values may contain spaces).
 	{
 		for v in RVETH_TOP RVETH_VENV KDIR RVETH_PYTEST_ARGS RVETH_STRESS RVETH_FUZZ_SEED RVETH_FUZZ_COUNT RVETH_FAULT_POINTS RVETH_MODLOAD_POINTS RVETH_PYTEST_TIMEOUT MPLCONFIGDIR; do
 			[ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
 		done
-		printf 'export RVETH_KDIR=%q RVETH_TESTS=%q\n' "$KDIR" "$tests"
+		printf 'export RVETH_KDIR=%q RVETH_TESTS=%q\n' "$KDIR" "$1"
 	} >"$envfile"
 	# Output goes through a pipe (vng's chardevs share the fd path).
 	set +e
 	timeout --kill-after=10 "$VM_TIMEOUT" vng -r "$BZIMAGE" $kvm_opt --cpus 2 --memory 2G \
 		--append "panic=-1 oops=panic ${extra_append:-}" \
 		--exec "bash -c '. $envfile && $guest_cmd'" \
-		</dev/null 2>&1 | tee "$log" | if [ -n "$name" ]; then sed -u "s/^/[$name] /"; else cat; fi
+		</dev/null 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	set -e
 	return "$rc"
 }
 
-# vm_result NAME RC: prints "passed failed" for one VM run, the reason for
-# a failure that is not a test's on stderr.
+# vm_result RC: prints "passed failed" for the VM run, the reason for a
+# failure that is not a test's on stderr.
 vm_result() {
-	local log line p f
-	log=$(vm_log "$1")
-	if [ "$2" -eq 124 ] || [ "$2" -eq 137 ]; then
-		echo "VM${1:+ $1} timed out after ${VM_TIMEOUT}s (log: $log)" >&2
+	local line p f
+	if [ "$1" -eq 124 ] || [ "$1" -eq 137 ]; then
+		echo "VM timed out after ${VM_TIMEOUT}s (log: $log)" >&2
 		echo "0 1"
 		return
 	fi
 	line=$(grep -a "RVETH-RESULT:" "$log" | tail -n1 || true)
 	if [ -z "$line" ]; then
-		echo "no result from the VM${1:+ $1}: it did not boot or the run crashed (exit $2, log: $log)" >&2
+		echo "no result from the VM: it did not boot or the run crashed (exit $1, log: $log)" >&2
 		echo "0 1"
 		return
 	fi
 	p=$(sed -n 's/.*RVETH-RESULT: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' <<<"$line")
 	f=$(sed -n 's/.*RVETH-RESULT: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' <<<"$line")
-	[ "$2" -ne 0 ] && [ "$f" -eq 0 ] && f=1 && echo "VM${1:+ $1} exited with $2" >&2
+	[ "$1" -ne 0 ] && [ "$f" -eq 0 ] && f=1 && echo "VM exited with $1" >&2
 	echo "$p $f"
 }
 
 if [ "$mode" = demo ] || [ "$mode" = bench ]; then
 	step "booting $(basename "$BZIMAGE") and running: $guest_cmd"
-	vm_run "" "" || true
-	log=$(vm_log "")
+	vm_run "" || true
 	if [ "$mode" = demo ]; then
 		grep -q "^DEMO-OK" "$log" || { echo "demo failed (log: $log)"; exit 1; }
 		exit 0
@@ -194,7 +192,7 @@ if [ "$STEP_NAME" = test-debug ]; then
 fi
 step "booting $(basename "$BZIMAGE") and running: $guest_cmd"
 rc=0
-vm_run "" "${RVETH_TESTS:-tests}" || rc=$?
-read -r p f < <(vm_result "" "$rc")
+vm_run "${RVETH_TESTS:-tests}" || rc=$?
+read -r p f < <(vm_result "$rc")
 passed=$((passed + p)) failed=$((failed + f))
 result "$passed" "$failed"
