@@ -261,12 +261,8 @@ def test_names_are_bytes(rveth):
         assert ends[a][1] == ends[b][0] and ends[b][1] == ends[a][0]
     finally:
         with rtnl.Rtnl() as r:
-            r.dellink(index=rtnl_index(a))
+            r.dellink(name=a)
     assert all_rveth([]) == {}
-
-
-def rtnl_index(name):
-    return next(index for index, n, _, _ in rtnl.dump_links() if n == name)
 
 
 def test_netlink_fuzz(rveth, netns):
