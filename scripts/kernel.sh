@@ -109,7 +109,9 @@ bad=0
 while IFS= read -r line; do
 	case "$line" in
 	CONFIG_*=*) grep -qxF "$line" "$TMP/.config" || { info "not applied: $line"; bad=1; } ;;
-	"# CONFIG_"*" is not set") grep -q "^${line#\# }" "$TMP/.config" 2>/dev/null && { info "not applied: $line"; bad=1; } ;;
+	"# CONFIG_"*" is not set")
+		opt=${line#\# }; opt=${opt%% *}
+		if grep -q "^$opt=" "$TMP/.config"; then info "not applied: $line"; bad=1; fi ;;
 	esac
 done <"$TMP/fragment.config"
 [ $bad -eq 0 ] || die "config fragment not fully applied" "fix the dependencies in kernel/*.config"
