@@ -15,6 +15,7 @@
 #   RVETH_STRESS=full       stress and fuzz tests at the hardening issue's scale
 #   RVETH_FUZZ_SEED=n       seed of the netlink fuzzer (default 1)
 #   RVETH_FUZZ_COUNT=n      messages the fuzzer sends
+#   RVETH_VM_APPEND=args    more guest kernel arguments (e.g. slub_debug=FZPU)
 #
 # `--debug` (make test-debug) uses the debug kernel, RVETH_STRESS=full and
 # adds tests/debug/ (fault injection, kmemleak).
@@ -143,7 +144,7 @@ vm_run() {
 	# Output goes through a pipe (vng's chardevs share the fd path).
 	set +e
 	timeout --kill-after=10 "$VM_TIMEOUT" vng -r "$BZIMAGE" $kvm_opt --cpus 2 --memory 2G \
-		--append "panic=-1 oops=panic ${extra_append:-}" \
+		--append "panic=-1 oops=panic ${extra_append:-} ${RVETH_VM_APPEND:-}" \
 		--exec "bash -c '. $envfile && $guest_cmd'" \
 		</dev/null 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
