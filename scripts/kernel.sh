@@ -105,16 +105,8 @@ KCONFIG_ALLCONFIG="$TMP/fragment.config" kmake allnoconfig >"$TMP/config.log" 2>
 	{ tail -n 20 "$TMP/config.log"; die "kernel configuration failed"; }
 # Every line of the fragment must have survived Kconfig; otherwise a dependency
 # is missing and the tests would run on a kernel without what they need.
-bad=0
-while IFS= read -r line; do
-	case "$line" in
-	CONFIG_*=*) grep -qxF "$line" "$TMP/.config" || { info "not applied: $line"; bad=1; } ;;
-	"# CONFIG_"*" is not set")
-		opt=${line#\# }; opt=${opt%% *}
-		if grep -q "^$opt=" "$TMP/.config"; then info "not applied: $line"; bad=1; fi ;;
-	esac
-done <"$TMP/fragment.config"
-[ $bad -eq 0 ] || die "config fragment not fully applied" "fix the dependencies in kernel/*.config"
+check_fragment "$TMP/fragment.config" "$TMP/.config" ||
+	die "config fragment not fully applied" "fix the dependencies in kernel/*.config"
 kmake rustavailable >"$TMP/rustavailable.log" 2>&1 ||
 	{ cat "$TMP/rustavailable.log"; die "Rust is not available for the kernel build"; }
 run_logged "$TMP/build.log" kmake -j"$(nproc)" bzImage modules ||

@@ -52,3 +52,20 @@ run_logged() {
 sudo_if_needed() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
+
+# check_fragment FRAGMENT CONFIG: every line of a Kconfig fragment survived
+# into CONFIG ("CONFIG_X=v" is there verbatim, "# CONFIG_X is not set" has
+# no CONFIG_X= line). Prints what did not; returns 1 if anything.
+check_fragment() {
+	local line opt bad=0
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=*)
+			if ! grep -qxF "$line" "$2"; then info "not applied: $line"; bad=1; fi ;;
+		"# CONFIG_"*" is not set")
+			opt=${line#\# }; opt=${opt%% *}
+			if grep -q "^$opt=" "$2"; then info "not applied: $line"; bad=1; fi ;;
+		esac
+	done <"$1"
+	return $bad
+}
