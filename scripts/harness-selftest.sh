@@ -44,5 +44,5 @@ garbage=$RVETH_CACHE/garbage-bzImage
 head -c 4M /dev/urandom >"$garbage"
 expect_failure no-boot RVETH_BZIMAGE="$garbage" RVETH_VM_TIMEOUT=120 RVETH_KVM=0
 expect_failure hang RVETH_GUEST_CMD="sleep 100000" RVETH_VM_TIMEOUT=60
-[ $fails -eq 0 ] && echo "harness self-test: all 6 cases behaved as they must" || echo "harness self-test: $fails case(s) did not fail"
+[ $fails -eq 0 ] && echo "harness self-test: all 6 cases behaved as they must" || echo "harness self-test: $fails case(s) did not behave as they must"
 exit $fails

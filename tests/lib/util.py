@@ -59,7 +59,12 @@ def mac_of(ns, dev):
     return link(ns, dev)["address"]
 
 
-def send_frames(ns, dev, count, size=100, dst="02:00:00:00:00:01", ethertype=0x0800):
+# send_frames()' default destination: a foreign unicast MAC, so a frame is
+# counted by both ends and then dropped as PACKET_OTHERHOST.
+FOREIGN_MAC = "02:00:00:00:00:01"
+
+
+def send_frames(ns, dev, count, size=100, dst=FOREIGN_MAC, ethertype=0x0800):
     """Send `count` raw Ethernet frames of `size` bytes from `dev` in `ns`
     (AF_PACKET: no ARP, no other traffic). The default frame is IPv4 to a
     foreign MAC: the receiver's IP layer drops it as PACKET_OTHERHOST
