@@ -46,7 +46,7 @@ class Pair:
     """A pair of `kind`: end `a` in the initial namespace (pktgen needs it
     there), end `b` in namespace ns_b; a's peer side in ns_a for sockets."""
 
-    def __init__(self, kind, tag):
+    def __init__(self, kind, tag, data_extra=b""):
         self.kind = kind
         self.a = f"{tag}a"
         self.b = f"{tag}b"
@@ -57,7 +57,7 @@ class Pair:
             sh(f"ip -n {ns} link set dev lo up")
         fd = os.open(f"/run/netns/{self.ns_b}", os.O_RDONLY)
         try:
-            rtnl.create_pair(self.a, peer={"name": self.b, "netns_fd": fd}, kind=kind)
+            rtnl.create_pair(self.a, peer={"name": self.b, "netns_fd": fd}, kind=kind, data_extra=data_extra)
         finally:
             os.close(fd)
         self.mac_b = json.loads(sh(f"ip -n {self.ns_b} -j link show dev {self.b}"))[0]["address"]
@@ -202,6 +202,17 @@ def two_senders(pair, seconds):
     return {"kpps": rx / outs[0]["seconds"] / 1e3, "lost_pct": 100.0 * (sent - rx) / max(sent, 1)}
 
 
+def marked(pair, on):
+    """Mark every packet end a sends (tc egress skbedit: mark and
+    priority), as a container's marking sender would."""
+    pre = f"ip netns exec {pair.ns_a} "
+    if on:
+        sh(f"{pre}tc qdisc add dev {pair.a} clsact")
+        sh(f"{pre}tc filter add dev {pair.a} egress protocol all basic action skbedit mark 0x10 priority 1:10")
+    else:
+        sh(f"{pre}tc qdisc del dev {pair.a} clsact")
+
+
 def loopback_pair():
     """A stand-in 'pair' whose both sides are lo in one namespace (the floor)."""
     class Lo:
@@ -225,6 +236,9 @@ def main():
     if not os.path.isdir("/sys/module/rveth"):
         sh(f"insmod {TOP}/rveth.ko")
     pairs = {"veth": Pair("veth", "v"), "rveth": Pair("rveth", "r")}
+    # rveth with `classid mark` (IFLA_INFO_DATA attribute 3 = 1): the
+    # metadata path of its transmit, for the marked-senders row.
+    marked_pairs = {"veth": pairs["veth"], "rveth": Pair("rveth", "m", data_extra=rtnl.attr(3, b"\x01"))}
     fv, fr = features("", "va"), features("", "ra")
     if fv != fr:
         print("BENCH-REFUSED: ethtool -k differs:", set(fv) ^ set(fr), flush=True)
@@ -246,6 +260,7 @@ def main():
         tests_rounds = a.rounds
     for p in pairs.values():
         p.to_netns()
+    marked_pairs["rveth"].to_netns()
     lo = loopback_pair()
     tests = [
         ("UDP 64B pps", lambda p: udp_pps(p, a.seconds)),
@@ -263,6 +278,20 @@ def main():
             if name != "2 senders UDP 64B":
                 log(f"round {r + 1}/{a.rounds}: {name} loopback")
                 record(name, "lo", fn(lo))
+    # Marked traffic from both vCPUs: veth scrubs mark and priority; rveth
+    # with `classid mark` does the same and counts both per CPU.
+    for r in range(tests_rounds):
+        for kind in order if r % 2 == 0 else order[::-1]:
+            p = marked_pairs[kind]
+            log(f"round {r + 1}/{a.rounds}: 2 senders UDP 64B marked, {kind}{' classid mark' if kind == 'rveth' else ''}")
+            marked(p, True)
+            try:
+                record("2 senders UDP 64B marked", kind, two_senders(p, a.seconds))
+            finally:
+                marked(p, False)
+    mp = marked_pairs["rveth"]
+    meta_counts = {k.strip(): int(v) for k, v in (l.split(":") for l in
+                   sh(f"ip netns exec {mp.ns_a} ethtool -S {mp.a}").splitlines()[1:])}
     for p in pairs.values():
         p.set_mtu(65535)
     for r in range(tests_rounds):
@@ -277,6 +306,8 @@ def main():
         "rounds": a.rounds,
         "seconds": a.seconds,
         "ethtool_k_identical": True,
+        # What the marked row sent through rveth's metadata path.
+        "marked_rveth_counters": meta_counts,
     }
     print("BENCH-JSON-BEGIN")
     print(json.dumps({"meta": meta, "rows": rows}))
@@ -284,9 +315,9 @@ def main():
 
 
 def cleanup():
-    for ns in ("bn_va", "bn_vb", "bn_ra", "bn_rb", "bn_lo"):
+    for ns in ("bn_va", "bn_vb", "bn_ra", "bn_rb", "bn_ma", "bn_mb", "bn_lo"):
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-    for dev in ("va", "ra"):
+    for dev in ("va", "ra", "ma"):
         subprocess.run(["ip", "link", "del", "dev", dev], capture_output=True)
 
 

@@ -17,6 +17,7 @@ METRICS = {
     "TCP RR": [("p50_us", "us p50", False), ("p99_us", "us p99", False)],
     "UDP RR": [("p50_us", "us p50", False), ("p99_us", "us p99", False)],
     "2 senders UDP 64B": [("kpps", "kpps", True), ("lost_pct", "% lost", False)],
+    "2 senders UDP 64B marked": [("kpps", "kpps", True), ("lost_pct", "% lost", False)],
 }
 
 

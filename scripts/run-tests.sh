@@ -78,13 +78,22 @@ make -s -C "$RVETH_TOP" plugin >/dev/null || result 0 1 "plugin build failed"
 
 # Host-side checks, counted with the VM's tests.
 host_passed=0 host_failed=0
+# host_check NAME CMD...: runs a host-side check, counted as a test.
+host_check() {
+	local name=$1; shift
+	if "$@"; then
+		echo "host::$name PASSED"; host_passed=$((host_passed + 1))
+	else
+		echo "host::$name FAILED"; host_failed=$((host_failed + 1))
+	fi
+}
 if [ "$mode" = test ] && [ "$STEP_NAME" = test ]; then
 	step "host check: building rveth through DKMS (dkms.conf)"
-	if "$RVETH_TOP/scripts/dkms-check.sh" "$KDIR"; then
-		echo "host::dkms_build PASSED"; host_passed=1
-	else
-		echo "host::dkms_build FAILED"; host_failed=1
-	fi
+	host_check dkms_build "$RVETH_TOP/scripts/dkms-check.sh" "$KDIR"
+	step "host check: style (rustfmt, line length, unsafe only in src/net)"
+	host_check style "$RVETH_TOP/scripts/style-check.sh" "$KDIR"
+	step "host check: misuses of the safe API do not compile (tests/compile_fail)"
+	host_check compile_fail "$RVETH_TOP/scripts/compile-fail.sh" "$KDIR"
 fi
 
 BZIMAGE=${RVETH_BZIMAGE:-$KDIR/arch/x86/boot/bzImage}

@@ -3,35 +3,60 @@
 //! A small netdev abstraction layer: the kernel crate of 7.3 has none.
 //!
 //! All of rveth's `unsafe` code lives in this module tree. The driver on top
-//! of it ([`crate::pair`], [`crate::xmit`], [`crate::ethtool`]) is safe Rust.
+//! of it ([`crate::pair`], [`crate::xmit`], [`crate::state`],
+//! [`crate::policy`]) is safe Rust and denies `unsafe_code`.
 //!
-//! C headers: [`include/linux/netdevice.h`], [`include/net/rtnetlink.h`],
-//! [`include/linux/ethtool.h`], [`include/linux/skbuff.h`].
+//! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
+//! [`include/net/rtnetlink.h`](srctree/include/net/rtnetlink.h),
+//! [`include/linux/ethtool.h`](srctree/include/linux/ethtool.h),
+//! [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h).
 //!
 //! - [`bindings`]: generated at build time from the target kernel's headers.
-//! - [`device`]: [`device::Device`], a `struct net_device` whose private area
-//!   holds a typed driver value, and [`device::PeerSlot`], an RCU-protected,
+//! - [`device`]: [`device::Device`], a registered `struct net_device` whose
+//!   private area holds a typed driver value, the wrappers of a device before
+//!   registration, and [`device::PeerSlot`], an RCU-protected,
 //!   reference-holding pointer to another device.
+//! - [`percpu`]: per-CPU `u64` counters of a device.
 //! - [`skb`]: an owned [`skb::SkBuff`] and the `dev_forward_skb` steps.
 //! - [`link`]: the [`link::Driver`] trait, the C vtables built from it and the
 //!   [`link::Registration`] of a link kind (`rtnl_link_ops`).
 //! - [`nla`]: read-only views of netlink attributes and policies.
+//! - [`ethtool`]: the `ethtool_ops` table.
+//!
+//! What the safe API guarantees, whatever a driver writes:
+//! - a [`device::Device`] is always a registered device (or one being
+//!   unregistered), with its per-CPU statistics allocated; a device before
+//!   registration is only reachable through wrappers that cannot be used
+//!   where a registered one is needed;
+//! - `newlink` cannot report success without having registered its device,
+//!   and a registered device is unregistered again when it reports failure;
+//! - a [`device::PeerSlot`] only ever holds a registered device, with its own
+//!   reference tracker, and is emptied and queued for unregistration in one
+//!   operation;
+//! - evidence types ([`Rtnl`], [`BhDisabled`]) cannot leave the thread or
+//!   context that holds them.
 
 pub(crate) mod bindings;
 pub(crate) mod device;
 pub(crate) mod ethtool;
 pub(crate) mod link;
 pub(crate) mod nla;
+pub(crate) mod percpu;
 pub(crate) mod skb;
+
+use kernel::types::NotThreadSafe;
 
 /// Evidence that bottom halves are disabled on this CPU, which makes the
 /// current context an RCU read-side critical section (RCU flavours are
-/// consolidated): `ndo_start_xmit` always runs so.
+/// consolidated) that cannot migrate to another CPU: `ndo_start_xmit` always
+/// runs so.
+///
+/// Not `Send`/`Sync`: the property belongs to the current CPU and context.
 ///
 /// # Invariants
 ///
 /// Bottom halves stay disabled while a reference to this type exists.
-pub(crate) struct BhDisabled(kernel::types::NotThreadSafe);
+pub(crate) struct BhDisabled(NotThreadSafe);
 
 impl BhDisabled {
     /// Returns the evidence.
@@ -41,7 +66,7 @@ impl BhDisabled {
     /// Bottom halves must be disabled for the lifetime `'a`.
     pub(crate) unsafe fn assume<'a>() -> &'a BhDisabled {
         // INVARIANT: Guaranteed by the caller.
-        const B: BhDisabled = BhDisabled(kernel::types::NotThreadSafe);
+        const B: BhDisabled = BhDisabled(NotThreadSafe);
         &B
     }
 }
@@ -50,20 +75,24 @@ impl BhDisabled {
 ///
 /// Callbacks that the networking core runs under RTNL receive a `&Rtnl`;
 /// values borrowed with its lifetime are valid as long as RTNL stays held.
+/// Not `Send`/`Sync`: the lock is held by this thread, not by another one
+/// the evidence could be moved to.
 ///
 /// # Invariants
 ///
-/// The RTNL mutex is held while a reference to this type exists.
-pub(crate) struct Rtnl(());
+/// The RTNL mutex is held by the current thread while a reference to this
+/// type exists.
+pub(crate) struct Rtnl(NotThreadSafe);
 
 impl Rtnl {
     /// Returns the RTNL evidence.
     ///
     /// # Safety
     ///
-    /// The caller must hold the RTNL mutex for the lifetime `'a`.
+    /// The current thread must hold the RTNL mutex for the lifetime `'a`.
     pub(crate) unsafe fn assume_held<'a>() -> &'a Rtnl {
         // INVARIANT: The caller guarantees that RTNL is held during `'a`.
-        &Rtnl(())
+        const R: Rtnl = Rtnl(NotThreadSafe);
+        &R
     }
 }

@@ -7,14 +7,20 @@
 //! devices; what one transmits, the other receives.
 //!
 //! - [`net`]: the netdev abstraction layer (all `unsafe` code).
+//! - [`state`]: the per-device state both ends keep.
+//! - [`policy`]: the metadata policy of a transmit direction.
 //! - [`pair`]: the link kind: device setup, creation and deletion of pairs,
 //!   carrier, ethtool.
 //! - [`xmit`]: the data path and the counters.
+//!
+//! Every module but [`net`] forbids `unsafe` code.
 
 use kernel::prelude::*;
 
 mod net;
 mod pair;
+mod policy;
+mod state;
 mod xmit;
 
 module! {

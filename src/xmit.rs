@@ -6,7 +6,12 @@
 //! (the BH-disabled transmit context is a read section: `rcu_dereference_bh`),
 //! the skb is forwarded the way `dev_forward_skb()` does it, and the packet
 //! is counted in the sender's per-CPU tstats (the peer's rx counters are the
-//! sender's tx counters, see [`get_stats64`]). Drops are counted in an atomic.
+//! sender's tx counters, see [`get_stats64`]). Drops are counted per CPU.
+//!
+//! Out-of-line calls per delivered packet: `__dev_forward_skb`, `__netif_rx`
+//! (as veth) and the tstats update; everything else (peer pointer, linear
+//! header check, timestamp flag, mark, priority, socket classid) is read in
+//! Rust.
 //!
 //! Metadata: `__dev_forward_skb` clears `skb->priority` always and
 //! `skb->mark` when the pair crosses namespaces; the net_cls classid is not
@@ -15,69 +20,29 @@
 //! that arrive with a mark, a priority or a classid and what the crossing
 //! cleared; its [`TxPolicy`] may keep mark and priority (`scrub none`) and
 //! carry the classid in the mark or the priority. Packets without any
-//! metadata (the common case) take one read and no counter update.
+//! metadata (the common case) touch no counter but the tstats.
 
-use kernel::{
-    prelude::*,
-    sync::{
-        atomic::{Atomic, Relaxed},
-        rcu,
-    },
-};
+#![forbid(unsafe_code)]
+
+use kernel::sync::rcu;
 
 use crate::net::{
     device::{Device, LinkStats64},
     link::Tx,
-    BhDisabled,
+    percpu::Local,
     skb::{Forwarded, Meta, SkBuff, ETH_HLEN},
+    BhDisabled,
 };
-use crate::pair::{ClassidMode, RvethPriv, Scrub, TxPolicy};
-
-/// Transmit-side counters of one end, beyond the per-CPU tstats.
-///
-/// The metadata counters are only touched for packets that carry metadata.
-pub(crate) struct Counters {
-    /// Packets this end could not deliver (peer gone or down, MTU, backlog).
-    dropped: Atomic<u64>,
-    /// Packets whose socket had a net_cls classid.
-    classid: Atomic<u64>,
-    /// ... of which the classid was written into mark or priority.
-    classid_carried: Atomic<u64>,
-    /// Packets with a non-zero mark.
-    mark: Atomic<u64>,
-    /// ... whose mark was zero after the crossing.
-    mark_cleared: Atomic<u64>,
-    /// Packets with a non-zero priority.
-    priority: Atomic<u64>,
-    /// ... whose priority was zero after the crossing.
-    priority_cleared: Atomic<u64>,
-}
-
-impl Counters {
-    /// Zeroed counters.
-    pub(crate) const fn new() -> Self {
-        Self {
-            dropped: Atomic::new(0),
-            classid: Atomic::new(0),
-            classid_carried: Atomic::new(0),
-            mark: Atomic::new(0),
-            mark_cleared: Atomic::new(0),
-            priority: Atomic::new(0),
-            priority_cleared: Atomic::new(0),
-        }
-    }
-}
-
-fn inc(counter: &Atomic<u64>) {
-    counter.add(1, Relaxed);
-}
+use crate::policy::{ClassidMode, Scrub, TxPolicy};
+use crate::state::{Counter, RvethPriv, COUNTERS};
 
 /// Applies `policy` to a forwarded packet that arrived with metadata
 /// `before`, and counts what the crossing carried and cleared.
-fn cross_metadata(fwd: &mut Forwarded, before: Meta, policy: TxPolicy, c: &Counters) {
-    let scrubbed = fwd.meta();
+fn cross_metadata(fwd: &mut Forwarded, before: Meta, policy: TxPolicy, c: &Local<'_>) {
+    // What __dev_forward_skb() left: no priority, no mark across namespaces.
+    let scrubbed = (if fwd.crossed_netns() { 0 } else { before.mark }, 0);
     let (mut mark, mut priority) = match policy.scrub {
-        Scrub::Default => (scrubbed.mark, scrubbed.priority),
+        Scrub::Default => scrubbed,
         Scrub::None => (before.mark, before.priority),
     };
     let carried = before.classid != 0 && policy.classid != ClassidMode::Off;
@@ -88,26 +53,27 @@ fn cross_metadata(fwd: &mut Forwarded, before: Meta, policy: TxPolicy, c: &Count
             ClassidMode::Off => {}
         }
     }
-    if (mark, priority) != (scrubbed.mark, scrubbed.priority) {
+    if (mark, priority) != scrubbed {
         fwd.set_mark_priority(mark, priority);
     }
 
+    let count = |c_: Counter| c.add(c_ as usize, 1);
     if before.classid != 0 {
-        inc(&c.classid);
+        count(Counter::Classid);
         if carried {
-            inc(&c.classid_carried);
+            count(Counter::ClassidCarried);
         }
     }
     if before.mark != 0 {
-        inc(&c.mark);
+        count(Counter::Mark);
         if mark == 0 {
-            inc(&c.mark_cleared);
+            count(Counter::MarkCleared);
         }
     }
     if before.priority != 0 {
-        inc(&c.priority);
+        count(Counter::Priority);
         if priority == 0 {
-            inc(&c.priority_cleared);
+            count(Counter::PriorityCleared);
         }
     }
 }
@@ -120,11 +86,11 @@ pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) ->
     // BH is disabled: an RCU read section already, no rcu_read_lock needed.
     let Some(peer) = priv_data.peer.get_bh(bh) else {
         drop(skb);
-        return drop_counted(priv_data);
+        return drop_counted(dev, bh);
     };
     if !skb.may_pull(ETH_HLEN) {
         drop(skb);
-        return drop_counted(priv_data);
+        return drop_counted(dev, bh);
     }
     skb.tx_timestamp();
     let before = skb.meta();
@@ -132,67 +98,60 @@ pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) ->
     // MTU, state checks and scrubbing; on failure the skb is freed and the
     // peer's rx_dropped counted by the core.
     let Ok(mut skb) = skb.forward_to(peer) else {
-        return drop_counted(priv_data);
+        return drop_counted(dev, bh);
     };
     if before != Meta::default() {
-        cross_metadata(&mut skb, before, priv_data.policy.get(), &priv_data.counters);
+        cross_metadata(
+            &mut skb,
+            before,
+            priv_data.policy,
+            &dev.counters().local(bh),
+        );
     }
-    match skb.netif_rx() {
+    match skb.netif_rx(bh) {
         Ok(()) => {
-            dev.tstats_tx_add(len);
+            dev.tstats_tx_add(len, bh);
             Tx::Ok
         }
-        Err(_) => drop_counted(priv_data),
+        Err(_) => drop_counted(dev, bh),
     }
 }
 
-fn drop_counted(priv_data: &RvethPriv) -> Tx {
-    priv_data.counters.dropped.add(1, Relaxed);
+fn drop_counted(dev: &Device<RvethPriv>, bh: &BhDisabled) -> Tx {
+    dev.counters().local(bh).add(Counter::Dropped as usize, 1);
     Tx::Dropped
+}
+
+/// The sums of an end's per-CPU counters, in [`Counter`] order.
+fn counters(dev: &Device<RvethPriv>) -> [u64; COUNTERS] {
+    let mut sums = [0; COUNTERS];
+    dev.counters().sum(&mut sums);
+    sums
 }
 
 /// `ndo_get_stats64`: tx from this end's tstats, rx from the peer's tx.
 pub(crate) fn get_stats64(dev: &Device<RvethPriv>, stats: &mut LinkStats64) {
-    let priv_data = dev.priv_data();
     dev.fetch_tstats(stats);
-    stats.add_tx_dropped(priv_data.counters.dropped.load(Relaxed));
+    stats.add_tx_dropped(counters(dev)[Counter::Dropped as usize]);
 
     let guard = rcu::read_lock();
-    if let Some(peer) = priv_data.peer.get(&guard) {
+    if let Some(peer) = dev.priv_data().peer.get(&guard) {
         let mut peer_stats = LinkStats64::zeroed();
         peer.fetch_tstats(&mut peer_stats);
         stats.add_rx(peer_stats.tx_packets(), peer_stats.tx_bytes());
     }
 }
 
-/// Names of the `ethtool -S` counters.
-pub(crate) const ETHTOOL_STATS: &[&CStr] = &[
-    c"peer_ifindex",
-    c"tx_dropped",
-    c"tx_meta_classid",
-    c"tx_meta_classid_carried",
-    c"tx_meta_mark",
-    c"tx_meta_mark_cleared",
-    c"tx_meta_priority",
-    c"tx_meta_priority_cleared",
-];
-
-/// Values of the `ethtool -S` counters.
+/// Values of the `ethtool -S` counters ([`crate::state::ETHTOOL_STATS`]).
 pub(crate) fn ethtool_stats(dev: &Device<RvethPriv>, values: &mut [u64]) {
-    let priv_data = dev.priv_data();
-    let guard = rcu::read_lock();
-    let peer_ifindex = priv_data.peer.get(&guard).map_or(0, |p| p.ifindex());
-    let c = &priv_data.counters;
-    let stats = [
-        u64::try_from(peer_ifindex).unwrap_or(0),
-        c.dropped.load(Relaxed),
-        c.classid.load(Relaxed),
-        c.classid_carried.load(Relaxed),
-        c.mark.load(Relaxed),
-        c.mark_cleared.load(Relaxed),
-        c.priority.load(Relaxed),
-        c.priority_cleared.load(Relaxed),
-    ];
+    let peer_ifindex = {
+        let guard = rcu::read_lock();
+        dev.priv_data().peer.get(&guard).map_or(0, |p| p.ifindex())
+    };
+    let stats = Iterator::chain(
+        core::iter::once(u64::try_from(peer_ifindex).unwrap_or(0)),
+        counters(dev),
+    );
     for (v, s) in values.iter_mut().zip(stats) {
         *v = s;
     }

@@ -23,6 +23,10 @@ def test_bench_one_iteration(rveth):
     data = json.loads(text)
     sys.path.insert(0, os.path.join(TOP, "bench"))
     import report
+    # The marked row went through rveth's metadata path, per CPU.
+    mc = data["meta"]["marked_rveth_counters"]
+    assert mc["tx_meta_mark"] > 0 and mc["tx_meta_mark_cleared"] == mc["tx_meta_mark"], mc
+    assert mc["tx_meta_priority"] > 0 and mc["tx_meta_priority_cleared"] == mc["tx_meta_priority"], mc
     rows = report.summarize(data)
     assert {r.split(" [")[0] for r, _, _ in rows} == set(report.METRICS)
     for label, stats, ratio in rows:

@@ -18,6 +18,10 @@
 #include <net/rtnetlink.h>
 #include <net/netlink.h>
 #include <net/net_namespace.h>
+#include <net/sock.h>
+#include <net/inet_sock.h>
+#include <net/request_sock.h>
+#include <net/tcp_states.h>
 #include <uapi/linux/veth.h>
 
 #include "helpers.h"
@@ -35,5 +39,4 @@ const netdev_features_t RVETH_CONST_NETIF_F_HW_VLAN_CTAG_RX = NETIF_F_HW_VLAN_CT
 const netdev_features_t RVETH_CONST_NETIF_F_HW_VLAN_STAG_TX = NETIF_F_HW_VLAN_STAG_TX;
 const netdev_features_t RVETH_CONST_NETIF_F_HW_VLAN_STAG_RX = NETIF_F_HW_VLAN_STAG_RX;
 const netdev_features_t RVETH_CONST_NETIF_F_GRO = NETIF_F_GRO;
-const gfp_t RVETH_CONST_GFP_KERNEL = GFP_KERNEL;
 const int RVETH_CONST_NLA_HDRLEN = NLA_HDRLEN;

@@ -2,22 +2,85 @@
 
 //! Network devices (`struct net_device`) with typed private data.
 //!
+//! A device is seen by a driver in three forms, each with what is sound in
+//! its state:
+//! - [`SetupDevice`] while `alloc_netdev_mqs()` sets it up (`setup`),
+//! - [`super::link::NewDevice`] / [`super::link::Unregistered`] between
+//!   allocation and registration: private data only, exclusively owned,
+//! - [`Device`] once registered: everything else.
+//!
 //! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
 
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
-use kernel::{sync::rcu, types::Opaque};
+use kernel::{prelude::*, sync::rcu, types::Opaque};
 
-use super::{bindings, BhDisabled, Rtnl};
+use super::{bindings, percpu::Counters, BhDisabled, Rtnl};
 
-/// A network device whose private area (`netdev_priv()`) holds a `P`.
+/// The private area of a device of a [`super::link::Driver`]: what
+/// `netdev_priv()` points to.
+///
+/// The adapters of [`super::link`] own its layout: the per-CPU counters they
+/// allocate in `ndo_init` and free in `priv_destructor`, followed by the
+/// driver's data.
+#[repr(C)]
+pub(super) struct PrivArea<P> {
+    /// NULL until `ndo_init`, NULL again after `priv_destructor`.
+    pub(super) counters: Counters,
+    /// The driver's data, written by the `setup` adapter.
+    pub(super) data: P,
+}
+
+/// The private area of `dev`, computed from the raw pointer (no reference
+/// to the device or its data is created).
+///
+/// This is what `netdev_priv()` returns: since 6.11 the core keeps it in
+/// `dev->priv` (`struct net_device` ends with a flexible array that holds it),
+/// which is read here instead of calling the inline function.
+///
+/// # Safety
+///
+/// `dev` must point to a valid `net_device` allocated with a private area of
+/// `size_of::<PrivArea<P>>()` bytes.
+pub(super) unsafe fn priv_area<P>(dev: *mut bindings::net_device) -> *mut PrivArea<P> {
+    // SAFETY: `dev` is valid (caller); `priv_` is the address of the
+    // trailing flexible array, the private area (`netdev_priv()`).
+    unsafe { ptr::addr_of_mut!((*dev).priv_).cast::<PrivArea<P>>() }
+}
+
+/// `dev_net()`: the namespace of a device (`possible_net_t`, read with
+/// READ_ONCE as `read_pnet()`).
+///
+/// # Safety
+///
+/// `dev` must point to a valid `net_device`.
+pub(super) unsafe fn dev_net(dev: *const bindings::net_device) -> *mut bindings::net {
+    #[cfg(CONFIG_NET_NS)]
+    // SAFETY: `dev` is valid (caller).
+    return unsafe { ptr::read_volatile(&raw const (*dev).nd_net.net) };
+    #[cfg(not(CONFIG_NET_NS))]
+    // SAFETY: Without namespaces every device lives in `init_net`.
+    return unsafe { &raw mut bindings::init_net };
+}
+
+/// A registered network device whose private area holds a `P`.
+///
+/// Only the adapters of [`super::link`] create references to it, for devices
+/// of their driver that are registered (or being unregistered: the core
+/// still calls some callbacks then), so a `&Device` can never be a device
+/// whose registration has not happened.
 ///
 /// # Invariants
 ///
-/// The wrapped `net_device` was allocated by a link driver whose private data
-/// type is `P` (see [`super::link::Driver::Priv`]), and its private area holds
-/// an initialised `P` for as long as the device exists.
+/// - The wrapped `net_device` was allocated by a link driver whose private
+///   data type is `P` (see [`super::link::Driver::Priv`]); its private area is
+///   a [`PrivArea<P>`] whose data is initialised for as long as the device
+///   exists.
+/// - It has been registered: its per-CPU tstats (`pcpu_stat_type ==
+///   NETDEV_PCPU_STAT_TSTATS`, forced by the `setup` adapter) and the
+///   counters of its [`PrivArea`] are allocated for as long as a reference
+///   to it exists.
 #[repr(transparent)]
 pub(crate) struct Device<P>(Opaque<bindings::net_device>, PhantomData<P>);
 
@@ -33,42 +96,38 @@ impl<P> Device<P> {
     ///
     /// # Safety
     ///
-    /// `ptr` must point to a valid `net_device` created by a driver whose
-    /// private data type is `P`, and it must stay valid for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+    /// `ptr` must point to a registered (or unregistering) `net_device` of a
+    /// driver whose private data type is `P`, which stays valid and keeps its
+    /// per-CPU statistics for `'a`.
+    pub(super) unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // CAST: `Self` is a transparent wrapper around `bindings::net_device`.
-        // SAFETY: Guaranteed by the caller; the type invariant holds because
-        // the caller guarantees that the private area holds a `P`.
+        // SAFETY: Guaranteed by the caller; the type invariants hold because
+        // the caller guarantees them.
         unsafe { &*ptr.cast::<Self>() }
     }
 
     /// Returns the raw `net_device` pointer.
-    pub(crate) fn as_raw(&self) -> *mut bindings::net_device {
+    pub(super) fn as_raw(&self) -> *mut bindings::net_device {
         self.0.get()
     }
 
-    /// Offset of the private area: `netdev_priv()` is
-    /// `(void *)dev + ALIGN(sizeof(struct net_device), NETDEV_ALIGN)`,
-    /// computed here from the generated layout instead of an out-of-line call
-    /// on every packet.
-    const PRIV_OFFSET: usize = core::mem::size_of::<bindings::net_device>()
-        .next_multiple_of(bindings::NETDEV_ALIGN as usize);
-
-    /// The address of the private area (what `netdev_priv()` returns).
-    pub(super) fn priv_ptr(&self) -> *mut P {
-        // SAFETY: The private area starts `PRIV_OFFSET` bytes after the
-        // `net_device`, inside the same allocation (`alloc_netdev_mqs()`).
-        unsafe { self.as_raw().cast::<u8>().add(Self::PRIV_OFFSET).cast::<P>() }
+    fn area(&self) -> &PrivArea<P> {
+        // SAFETY: By the type invariant the private area is a `PrivArea<P>`
+        // with initialised data that lives as long as the device.
+        unsafe { &*priv_area::<P>(self.as_raw()) }
     }
 
     /// Returns the driver's private data.
     pub(crate) fn priv_data(&self) -> &P {
-        // SAFETY: By the type invariant the private area holds an initialised
-        // `P` that lives as long as the device, which outlives `&self`.
-        unsafe { &*self.priv_ptr() }
+        &self.area().data
     }
 
-    /// The interface index (0 before registration).
+    /// The device's per-CPU counters ([`super::link::Driver::PCPU_COUNTERS`]).
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.area().counters
+    }
+
+    /// The interface index.
     pub(crate) fn ifindex(&self) -> i32 {
         // SAFETY: `as_raw()` is valid; the core may change the index while the
         // device moves between namespaces, hence a volatile (READ_ONCE) read.
@@ -82,36 +141,45 @@ impl<P> Device<P> {
         flags & bindings::net_device_flags_IFF_UP != 0
     }
 
+    /// Whether the device is registered (`NETREG_REGISTERED`), not being
+    /// unregistered; stable while RTNL is held.
+    fn is_registered(&self, _rtnl: &Rtnl) -> bool {
+        // SAFETY: `as_raw()` is valid; RTNL serialises `reg_state` changes.
+        let state = unsafe { (*self.as_raw()).reg_state };
+        u32::from(state) == bindings::netdev_reg_state_NETREG_REGISTERED
+    }
+
     /// Turns the carrier on (`netif_carrier_on`).
     pub(crate) fn carrier_on(&self) {
-        // SAFETY: `as_raw()` is a valid device.
+        // SAFETY: `as_raw()` is a valid, registered device.
         unsafe { bindings::netif_carrier_on(self.as_raw()) }
     }
 
     /// Turns the carrier off (`netif_carrier_off`).
     pub(crate) fn carrier_off(&self) {
-        // SAFETY: `as_raw()` is a valid device.
+        // SAFETY: `as_raw()` is a valid, registered device.
         unsafe { bindings::netif_carrier_off(self.as_raw()) }
     }
 
     /// The network namespace the device lives in.
     pub(crate) fn net(&self) -> NetRef<'_> {
-        // SAFETY: `as_raw()` is a valid device, which always has a namespace;
-        // that namespace outlives the device's membership in it.
-        NetRef(unsafe { bindings::rveth_dev_net(self.as_raw()) }, PhantomData)
+        // SAFETY: `as_raw()` is valid. A device always has a namespace, which
+        // outlives the device's membership in it.
+        NetRef(unsafe { dev_net(self.as_raw()) }, PhantomData)
     }
 
-    /// Counts one transmitted packet of `len` bytes in the per-CPU stats.
-    pub(crate) fn tstats_tx_add(&self, len: u32) {
-        // SAFETY: `as_raw()` is valid and was set up with per-CPU tstats by
-        // `SetupDevice::use_pcpu_tstats()` (the device core allocates them).
+    /// Counts one transmitted packet of `len` bytes in the per-CPU stats
+    /// (`dev_sw_netstats_tx_add`).
+    pub(crate) fn tstats_tx_add(&self, len: u32, _bh: &BhDisabled) {
+        // SAFETY: `as_raw()` is registered, so its per-CPU tstats exist (type
+        // invariant); BH is disabled, so this CPU's copy has no other writer.
         unsafe { bindings::rveth_dev_tstats_tx_add(self.as_raw(), len) }
     }
 
     /// Sums the per-CPU tstats into `stats` (`dev_fetch_sw_netstats`).
     pub(crate) fn fetch_tstats(&self, stats: &mut LinkStats64) {
-        // SAFETY: `as_raw()` is valid; `tstats` is allocated by the core for
-        // devices using NETDEV_PCPU_STAT_TSTATS before they become visible.
+        // SAFETY: `as_raw()` is registered, so its per-CPU tstats exist (type
+        // invariant).
         unsafe { bindings::rveth_dev_fetch_tstats(self.as_raw(), stats.as_raw()) }
     }
 }
@@ -119,8 +187,17 @@ impl<P> Device<P> {
 /// Whether `addr` is a valid unicast Ethernet address: six bytes, not
 /// multicast, not all zeroes (`is_valid_ether_addr`).
 pub(crate) fn is_valid_ether_addr(addr: &[u8]) -> bool {
-    addr.len() == bindings::ETH_ALEN as usize && addr[0] & 1 == 0 && addr.iter().any(|&b| b != 0)
+    addr.len() == ETH_ALEN && addr[0] & 1 == 0 && addr.iter().any(|&b| b != 0)
 }
+
+/// Length of an Ethernet address.
+pub(crate) const ETH_ALEN: usize = bindings::ETH_ALEN as usize;
+/// Smallest MTU of an Ethernet device (`ETH_MIN_MTU`).
+pub(crate) const ETH_MIN_MTU: u32 = bindings::ETH_MIN_MTU;
+/// Largest MTU of an Ethernet device (`ETH_MAX_MTU`).
+pub(crate) const ETH_MAX_MTU: u32 = bindings::ETH_MAX_MTU;
+/// Default largest GSO packet (`GSO_MAX_SIZE`).
+pub(crate) const GSO_MAX_SIZE: u32 = bindings::GSO_MAX_SIZE;
 
 /// A borrowed network namespace (`struct net`).
 #[derive(Clone, Copy)]
@@ -128,8 +205,15 @@ pub(crate) struct NetRef<'a>(*mut bindings::net, PhantomData<&'a bindings::net>)
 
 impl NetRef<'_> {
     /// Returns the raw pointer.
-    pub(crate) fn as_raw(self) -> *mut bindings::net {
+    pub(super) fn as_raw(self) -> *mut bindings::net {
         self.0
+    }
+}
+
+impl PartialEq for NetRef<'_> {
+    /// `net_eq()`.
+    fn eq(&self, other: &Self) -> bool {
+        ptr::eq(self.0, other.0)
     }
 }
 
@@ -143,7 +227,7 @@ impl LinkStats64 {
     /// # Safety
     ///
     /// `ptr` must be valid for reads and writes and exclusively borrowed for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::rtnl_link_stats64) -> &'a mut Self {
+    pub(super) unsafe fn from_raw<'a>(ptr: *mut bindings::rtnl_link_stats64) -> &'a mut Self {
         // SAFETY: Guaranteed by the caller; `Self` is transparent.
         unsafe { &mut *ptr.cast::<Self>() }
     }
@@ -177,42 +261,89 @@ impl LinkStats64 {
     }
 }
 
-/// A device between allocation and registration, as handed to `setup`.
-///
-/// Only the setup-time fields are writable through it.
-pub(crate) struct SetupDevice<P>(NonNull<bindings::net_device>, PhantomData<P>);
-
 /// Feature flags (`netdev_features_t`).
 pub(crate) type Features = bindings::netdev_features_t;
 
-/// `IFF_*` private flags (`enum netdev_priv_flags`).
+/// `NETIF_F_*` feature flags.
+pub(crate) mod features {
+    use super::{bindings, Features};
+    /// Scatter/gather.
+    pub(crate) const SG: Features = bindings::NETIF_F_SG;
+    /// Frame lists.
+    pub(crate) const FRAGLIST: Features = bindings::NETIF_F_FRAGLIST;
+    /// Checksums any packet.
+    pub(crate) const HW_CSUM: Features = bindings::NETIF_F_HW_CSUM;
+    /// Receive checksum.
+    pub(crate) const RXCSUM: Features = bindings::NETIF_F_RXCSUM;
+    /// SCTP CRC32c.
+    pub(crate) const SCTP_CRC: Features = bindings::NETIF_F_SCTP_CRC;
+    /// DMA above 4 GiB.
+    pub(crate) const HIGHDMA: Features = bindings::NETIF_F_HIGHDMA;
+    /// All software GSO types.
+    pub(crate) const GSO_SOFTWARE: Features = bindings::NETIF_F_GSO_SOFTWARE;
+    /// All encapsulation GSO types.
+    pub(crate) const GSO_ENCAP_ALL: Features = bindings::NETIF_F_GSO_ENCAP_ALL;
+    /// 802.1Q tag insertion.
+    pub(crate) const HW_VLAN_CTAG_TX: Features = bindings::NETIF_F_HW_VLAN_CTAG_TX;
+    /// 802.1Q tag stripping.
+    pub(crate) const HW_VLAN_CTAG_RX: Features = bindings::NETIF_F_HW_VLAN_CTAG_RX;
+    /// 802.1ad tag insertion.
+    pub(crate) const HW_VLAN_STAG_TX: Features = bindings::NETIF_F_HW_VLAN_STAG_TX;
+    /// 802.1ad tag stripping.
+    pub(crate) const HW_VLAN_STAG_RX: Features = bindings::NETIF_F_HW_VLAN_STAG_RX;
+}
+
+/// `IFF_*` private flags (`enum netdev_priv_flags`) a driver may choose.
+///
+/// `IFF_DISABLE_NETPOLL` is not among them: the adapters always set it (the
+/// transmit adapter relies on BH being disabled, which netpoll does not
+/// guarantee).
 pub(crate) mod priv_flags {
     use super::bindings;
     /// Can change its MAC address while up.
-    pub(crate) const LIVE_ADDR_CHANGE: usize = bindings::netdev_priv_flags_IFF_LIVE_ADDR_CHANGE as usize;
+    pub(crate) const LIVE_ADDR_CHANGE: usize =
+        bindings::netdev_priv_flags_IFF_LIVE_ADDR_CHANGE as usize;
     /// Has no queue: the noqueue qdisc is the default.
     pub(crate) const NO_QUEUE: usize = bindings::netdev_priv_flags_IFF_NO_QUEUE as usize;
-    /// Headroom can be set by the peer.
-    pub(crate) const PHONY_HEADROOM: usize = bindings::netdev_priv_flags_IFF_PHONY_HEADROOM as usize;
-    /// Netpoll is not supported.
-    pub(crate) const DISABLE_NETPOLL: usize = bindings::netdev_priv_flags_IFF_DISABLE_NETPOLL as usize;
+    /// `needed_headroom` is not used (veth's flag; rveth has no
+    /// `ndo_set_rx_headroom`, so stacked devices do not try to change it).
+    pub(crate) const PHONY_HEADROOM: usize =
+        bindings::netdev_priv_flags_IFF_PHONY_HEADROOM as usize;
     /// The same skb may be transmitted several times (pktgen clone_skb).
-    pub(crate) const TX_SKB_SHARING: usize = bindings::netdev_priv_flags_IFF_TX_SKB_SHARING as usize;
+    pub(crate) const TX_SKB_SHARING: usize =
+        bindings::netdev_priv_flags_IFF_TX_SKB_SHARING as usize;
+    /// Netpoll is not supported (forced by the adapters).
+    pub(super) const DISABLE_NETPOLL: usize =
+        bindings::netdev_priv_flags_IFF_DISABLE_NETPOLL as usize;
 }
+
+/// A device between allocation and registration, as handed to `setup`.
+///
+/// Only the setup-time fields a driver may choose are writable through it;
+/// what the adapters rely on (per-CPU tstats, no netpoll, freeing on
+/// unregistration, the ops tables) is set by the `setup` adapter after the
+/// driver's `setup` and cannot be changed from here.
+///
+/// # Invariants
+///
+/// `self.0` is a device being set up by `alloc_netdev_mqs()`, not yet
+/// registered and not visible to any other thread.
+pub(crate) struct SetupDevice<P>(NonNull<bindings::net_device>, PhantomData<P>);
 
 impl<P> SetupDevice<P> {
     /// # Safety
     ///
     /// `ptr` must be a device being set up by `alloc_netdev_mqs()`, not yet
-    /// registered nor visible to any other thread.
+    /// registered nor visible to any other thread, for the lifetime of the
+    /// new value.
     pub(super) unsafe fn from_raw(ptr: *mut bindings::net_device) -> Self {
         // SAFETY: `alloc_netdev_mqs()` never passes NULL.
+        // INVARIANT: Guaranteed by the caller.
         Self(unsafe { NonNull::new_unchecked(ptr) }, PhantomData)
     }
 
     fn raw(&mut self) -> &mut bindings::net_device {
-        // SAFETY: By the constructor's contract the device is exclusively ours
-        // during setup.
+        // SAFETY: By the type invariant the device is exclusively ours.
         unsafe { self.0.as_mut() }
     }
 
@@ -222,7 +353,7 @@ impl<P> SetupDevice<P> {
         unsafe { bindings::ether_setup(self.0.as_ptr()) }
     }
 
-    /// Sets and clears `priv_flags` bits.
+    /// Sets and clears `priv_flags` bits (see [`priv_flags`]).
     pub(crate) fn update_priv_flags(&mut self, set: usize, clear: usize) {
         // SAFETY: The device is valid and exclusively ours.
         unsafe { bindings::rveth_dev_set_priv_flags(self.0.as_ptr(), set, clear) }
@@ -232,12 +363,6 @@ impl<P> SetupDevice<P> {
     pub(crate) fn set_lltx(&mut self) {
         // SAFETY: The device is valid and exclusively ours.
         unsafe { bindings::rveth_dev_set_lltx(self.0.as_ptr()) }
-    }
-
-    /// Asks the core to allocate and free per-CPU tstats for the device.
-    pub(crate) fn use_pcpu_tstats(&mut self) {
-        // SAFETY: The device is valid and exclusively ours.
-        unsafe { bindings::rveth_dev_set_pcpu_tstats(self.0.as_ptr()) }
     }
 
     /// Sets the active, hardware and encapsulation features.
@@ -261,33 +386,42 @@ impl<P> SetupDevice<P> {
         unsafe { bindings::netif_set_tso_max_size(self.0.as_ptr(), size) }
     }
 
-    /// Lets unregistration free the device (`needs_free_netdev`).
-    pub(super) fn set_needs_free_netdev(&mut self) {
-        self.raw().needs_free_netdev = true;
-    }
-
-    /// Installs the ops tables.
-    pub(super) fn set_ops(
+    /// Sets what the adapters rely on, after the driver's `setup`: per-CPU
+    /// tstats, no netpoll, freed by unregistration, and the ops tables.
+    pub(super) fn finish(
         &mut self,
         ndo: &'static bindings::net_device_ops,
         ethtool: &'static bindings::ethtool_ops,
+        priv_destructor: unsafe extern "C" fn(*mut bindings::net_device),
     ) {
+        let p = self.0.as_ptr();
+        // SAFETY: The device is valid and exclusively ours.
+        unsafe {
+            bindings::rveth_dev_set_pcpu_tstats(p);
+            bindings::rveth_dev_set_priv_flags(p, priv_flags::DISABLE_NETPOLL, 0);
+        }
         let dev = self.raw();
+        dev.needs_free_netdev = true;
+        dev.priv_destructor = Some(priv_destructor);
         dev.netdev_ops = ndo;
         dev.ethtool_ops = ethtool;
     }
 }
 
-/// An RCU-protected pointer to another device, holding a reference on it.
+/// An RCU-protected pointer to another registered device, holding a tracked
+/// reference on it.
 ///
 /// This is veth's `struct net_device __rcu *peer` plus its
-/// `netdevice_tracker`: readers use [`PeerSlot::get`] under an RCU read lock,
-/// writers [`PeerSlot::publish`] and [`PeerSlot::take`] under RTNL.
+/// `netdevice_tracker`: readers use [`PeerSlot::get`] (RCU),
+/// [`PeerSlot::get_bh`] (transmit path) or [`PeerSlot::get_rtnl`]; writers
+/// [`link_pair`] and [`UnregisterQueue::queue_pair`], under RTNL.
 ///
 /// # Invariants
 ///
-/// The slot is either NULL or points to a device with private data `P` on
-/// which the slot holds a reference (`netdev_hold` with `tracker`).
+/// The slot is either NULL, with an unused `tracker`, or points to a device
+/// with private data `P` that was registered when it was published, on
+/// which the slot holds a reference tracked by `tracker`
+/// (`netdev_hold`). Only RTNL holders change it.
 pub(crate) struct PeerSlot<P> {
     ptr: Opaque<*mut bindings::net_device>,
     tracker: Opaque<bindings::netdevice_tracker>,
@@ -302,7 +436,7 @@ unsafe impl<P: Sync> Send for PeerSlot<P> {}
 impl<P> PeerSlot<P> {
     /// An empty slot.
     pub(crate) const fn new() -> Self {
-        // INVARIANT: NULL is allowed.
+        // INVARIANT: NULL with an unused (zeroed) tracker.
         Self {
             ptr: Opaque::new(ptr::null_mut()),
             tracker: Opaque::zeroed(),
@@ -310,71 +444,143 @@ impl<P> PeerSlot<P> {
         }
     }
 
+    /// # Safety
+    ///
+    /// `p` must have been read from this slot while the slot's reference
+    /// protected it for `'a` (an RCU read section, BH disabled or RTNL).
+    unsafe fn device<'a>(p: *mut bindings::net_device) -> Option<&'a Device<P>> {
+        // SAFETY: A non-NULL peer is a device with private data `P` that was
+        // registered when published (type invariant); it is unpublished
+        // before it is unregistered, and unregistration waits for RCU
+        // readers (and needs RTNL), so it stays registered-or-unregistering
+        // with its statistics for `'a` (caller).
+        NonNull::new(p).map(|p| unsafe { Device::from_raw(p.as_ptr()) })
+    }
+
     /// The peer, valid while the RCU read lock `_guard` is held.
     pub(crate) fn get<'a>(&'a self, _guard: &'a rcu::Guard) -> Option<&'a Device<P>> {
         // SAFETY: The slot is valid; the RCU read lock is held (guard).
         let p = unsafe { bindings::rveth_peer_deref_rcu(self.ptr.get()) };
-        // SAFETY: A non-NULL peer is a device with private data `P` (type
-        // invariant); it is unpublished before unregistration, which waits
-        // for RCU readers, so it outlives the guard.
-        NonNull::new(p).map(|p| unsafe { Device::from_raw(p.as_ptr()) })
+        // SAFETY: Read under the RCU read lock held for `'a`.
+        unsafe { Self::device(p) }
     }
 
     /// The peer, valid while bottom halves stay disabled (the transmit path:
     /// `rcu_dereference_bh`, no extra read lock needed).
+    ///
+    /// The pointer is read here, in Rust, with a volatile load: that is
+    /// `READ_ONCE()`, which is all `rcu_dereference_bh()` does besides
+    /// lockdep's check, and the hot path saves a call (the
+    /// [`BhDisabled`] evidence is the check).
     pub(crate) fn get_bh<'a>(&'a self, _bh: &'a BhDisabled) -> Option<&'a Device<P>> {
-        // SAFETY: The slot is valid; BH is disabled, an RCU read section.
-        let p = unsafe { bindings::rveth_peer_deref_bh(self.ptr.get()) };
-        // SAFETY: As in `get`: the peer is unpublished before unregistration,
-        // which waits for BH-disabled sections too (one RCU flavour).
-        NonNull::new(p).map(|p| unsafe { Device::from_raw(p.as_ptr()) })
+        // SAFETY: The slot is valid; writers publish with
+        // `rcu_assign_pointer` (release) and readers depend on the loaded
+        // address, as with `rcu_dereference`.
+        let p = unsafe { ptr::read_volatile(self.ptr.get()) };
+        // SAFETY: Read with BH disabled for `'a`, an RCU read section.
+        unsafe { Self::device(p) }
     }
 
     /// The peer, valid while RTNL is held.
     pub(crate) fn get_rtnl<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a Device<P>> {
         // SAFETY: The slot is valid; RTNL is held.
         let p = unsafe { bindings::rveth_peer_deref_rtnl(self.ptr.get()) };
-        // SAFETY: The slot holds a reference on the peer (type invariant) and
-        // only RTNL holders change the slot.
-        NonNull::new(p).map(|p| unsafe { Device::from_raw(p.as_ptr()) })
+        // SAFETY: Only RTNL holders empty the slot, and a device is not
+        // freed while RTNL is held.
+        unsafe { Self::device(p) }
     }
 
-    /// Publishes `peer` in the slot and takes a reference on it.
+    /// Whether `peer` may be published here: the slot is empty (`EBUSY`)
+    /// and `peer` registered (`ENODEV`).
+    fn check_publish(&self, peer: &Device<P>, rtnl: &Rtnl) -> Result {
+        if self.get_rtnl(rtnl).is_some() {
+            return Err(EBUSY);
+        }
+        if !peer.is_registered(rtnl) {
+            return Err(ENODEV);
+        }
+        Ok(())
+    }
+
+    /// Publishes `peer` in the slot and takes a tracked reference on it.
     ///
-    /// The slot must be empty.
-    pub(crate) fn publish(&self, peer: &Device<P>, _rtnl: &Rtnl) {
-        // SAFETY: `peer` is valid; the tracker belongs to this slot, which is
-        // empty, so it is not in use.
+    /// The caller has checked [`PeerSlot::check_publish`] under the same
+    /// RTNL section.
+    fn publish(&self, peer: &Device<P>, rtnl: &Rtnl) {
+        kernel::warn_on!(self.check_publish(peer, rtnl).is_err());
+        // SAFETY: `peer` is valid; the slot is empty, so its tracker is
+        // unused (type invariant, checked by the caller); RTNL is held.
         unsafe { bindings::rveth_netdev_hold(peer.as_raw(), self.tracker.get()) };
-        // INVARIANT: The reference was taken above.
+        // INVARIANT: The reference was taken above with `tracker`; `peer` is
+        // registered.
         // SAFETY: RTNL is held, so no other writer races.
         unsafe { bindings::rveth_peer_assign(self.ptr.get(), peer.as_raw()) };
     }
 
-    /// Empties the slot, returning the reference it held.
-    pub(crate) fn take<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<PeerRef<'a, P>> {
+    /// Empties the slot, returning the reference it held with its tracker.
+    fn take<'a>(&self, _rtnl: &'a Rtnl) -> Option<PeerRef<'a, P>> {
         // SAFETY: The slot is valid; `xchg` makes the take atomic.
         let p = unsafe { bindings::rveth_peer_take(self.ptr.get()) };
-        // INVARIANT: The reference moves from the slot to the `PeerRef`.
-        NonNull::new(p).map(|dev| PeerRef { dev, slot: self })
+        let dev = NonNull::new(p)?;
+        // SAFETY: The slot held a reference tracked by `tracker`, which is
+        // moved out and replaced by an unused one; RTNL is held, so no other
+        // writer races.
+        let tracker = unsafe {
+            let t = ptr::read(self.tracker.get());
+            ptr::write(self.tracker.get(), core::mem::zeroed());
+            t
+        };
+        // INVARIANT: The reference and its tracker move to the `PeerRef`.
+        Some(PeerRef {
+            dev,
+            tracker,
+            _p: PhantomData,
+        })
     }
 }
 
-/// A reference on a device taken out of a [`PeerSlot`]; dropped with `netdev_put`.
+/// Ties two registered devices together: publishes each in the other's
+/// [`PeerSlot`] (selected by `slot`), as the end of `veth_newlink()` does.
+///
+/// Both or neither: fails with `EINVAL` if `a` and `b` are the same device,
+/// `EBUSY` if a slot is occupied and `ENODEV` if a device is not registered,
+/// and changes nothing then.
+pub(crate) fn link_pair<P>(
+    a: &Device<P>,
+    b: &Device<P>,
+    slot: fn(&P) -> &PeerSlot<P>,
+    rtnl: &Rtnl,
+) -> Result {
+    if ptr::eq(a, b) {
+        return Err(EINVAL);
+    }
+    let (sa, sb) = (slot(a.priv_data()), slot(b.priv_data()));
+    sa.check_publish(b, rtnl)?;
+    sb.check_publish(a, rtnl)?;
+    sa.publish(b, rtnl);
+    sb.publish(a, rtnl);
+    Ok(())
+}
+
+/// A reference on a device taken out of a [`PeerSlot`], with its tracker;
+/// dropped with `netdev_put`.
 ///
 /// # Invariants
 ///
 /// `dev` is a device with private data `P` on which a reference is held,
-/// tracked by `slot.tracker`.
-pub(crate) struct PeerRef<'a, P> {
+/// tracked by `tracker`; RTNL is held for `'a`.
+struct PeerRef<'a, P> {
     dev: NonNull<bindings::net_device>,
-    slot: &'a PeerSlot<P>,
+    tracker: bindings::netdevice_tracker,
+    _p: PhantomData<(&'a Rtnl, P)>,
 }
 
-impl<P> core::ops::Deref for PeerRef<'_, P> {
-    type Target = Device<P>;
-    fn deref(&self) -> &Device<P> {
-        // SAFETY: The reference held keeps the device valid (type invariant).
+impl<P> PeerRef<'_, P> {
+    fn device(&self) -> &Device<P> {
+        // SAFETY: The reference held keeps the device allocated and RTNL
+        // keeps it from being freed (type invariant); it was registered when
+        // published, and its statistics are only freed after the last
+        // reference is put.
         unsafe { Device::from_raw(self.dev.as_ptr()) }
     }
 }
@@ -382,35 +588,72 @@ impl<P> core::ops::Deref for PeerRef<'_, P> {
 impl<P> Drop for PeerRef<'_, P> {
     fn drop(&mut self) {
         // SAFETY: The reference was taken with this tracker (type invariant).
-        unsafe { bindings::rveth_netdev_put(self.dev.as_ptr(), self.slot.tracker.get()) };
+        unsafe { bindings::rveth_netdev_put(self.dev.as_ptr(), &mut self.tracker) };
     }
 }
 
-/// A list of devices to unregister in one batch (`unregister_netdevice_queue`).
+/// A list of devices to unregister in one batch (`unregister_netdevice_queue`),
+/// as `dellink` gets it.
+///
+/// # Invariants
+///
+/// `head` is a valid list head owned by the caller of `dellink` for `'a`,
+/// and RTNL is held for `'a`.
 pub(crate) struct UnregisterQueue<'a> {
-    head: *mut bindings::list_head,
-    _rtnl: &'a Rtnl,
+    head: NonNull<bindings::list_head>,
+    rtnl: &'a Rtnl,
 }
 
 impl<'a> UnregisterQueue<'a> {
     /// # Safety
     ///
-    /// `head` must be NULL or a valid list head for `'a`, owned by the caller
-    /// of `dellink`.
-    pub(super) unsafe fn from_raw(head: *mut bindings::list_head, rtnl: &'a Rtnl) -> Self {
-        Self { head, _rtnl: rtnl }
+    /// `head` must be a valid list head for `'a`, owned by the caller of
+    /// `dellink`.
+    pub(super) unsafe fn from_raw(head: NonNull<bindings::list_head>, rtnl: &'a Rtnl) -> Self {
+        // INVARIANT: Guaranteed by the caller and `rtnl`.
+        Self { head, rtnl }
     }
 
-    /// Queues `dev` for unregistration.
-    pub(crate) fn queue<P>(&mut self, dev: &Device<P>) {
-        // SAFETY: RTNL is held; `dev` is valid and registered; `head` is valid.
-        unsafe { bindings::unregister_netdevice_queue(dev.as_raw(), self.head) }
+    /// Queues `dev` for unregistration; returns `false` (and does nothing)
+    /// if it is not registered any more.
+    pub(crate) fn queue<P>(&mut self, dev: &Device<P>) -> bool {
+        if !dev.is_registered(self.rtnl) {
+            return false;
+        }
+        // SAFETY: RTNL is held; `dev` is valid and registered; `head` is
+        // valid (type invariant).
+        unsafe { bindings::unregister_netdevice_queue(dev.as_raw(), self.head.as_ptr()) };
+        true
     }
 
-    /// Queues `dev`, which may live in another namespace than `net`, for
-    /// unregistration (`unregister_netdevice_queue_net`).
-    pub(crate) fn queue_net<P>(&mut self, net: NetRef<'_>, dev: &Device<P>) {
-        // SAFETY: RTNL is held; `dev` and `net` are valid; `head` is valid.
-        unsafe { bindings::rveth_unregister_netdevice_queue_net(net.as_raw(), dev.as_raw(), self.head) }
+    /// Unpairs `dev` and its peer and queues both for unregistration, as
+    /// `veth_dellink()` does: empties `dev`'s slot, queues `dev`, empties the
+    /// peer's slot and queues the peer (in its own namespace), then puts
+    /// both references. `slot` selects the [`PeerSlot`] in the private data.
+    ///
+    /// Whichever end is deleted first takes both; for the other one (same
+    /// batch, e.g. namespace teardown) its slot is already empty and this
+    /// does nothing.
+    pub(crate) fn queue_pair<P>(&mut self, dev: &Device<P>, slot: fn(&P) -> &PeerSlot<P>) {
+        let Some(peer) = slot(dev.priv_data()).take(self.rtnl) else {
+            return;
+        };
+        self.queue(dev);
+        let back = slot(peer.device().priv_data()).take(self.rtnl);
+        if let Some(back) = &back {
+            if peer.device().is_registered(self.rtnl) {
+                // SAFETY: RTNL is held; both devices are valid, the peer is
+                // registered; `head` is valid (type invariant).
+                unsafe {
+                    bindings::rveth_unregister_netdevice_queue_net(
+                        back.device().net().as_raw(),
+                        peer.device().as_raw(),
+                        self.head.as_ptr(),
+                    )
+                }
+            }
+        }
+        // `peer` and `back` drop here: both references are put after the
+        // devices were queued, as veth_dellink() does.
     }
 }

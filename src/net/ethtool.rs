@@ -13,7 +13,8 @@ use super::{bindings, device::Device, link::Driver};
 /// Length of one `ethtool -S` name.
 const GSTRING_LEN: usize = bindings::ETH_GSTRING_LEN as usize;
 
-/// Copies `src` into a fixed C string buffer, truncating and NUL-terminating.
+/// Copies `src` into a fixed C string buffer, truncating and NUL-terminating
+/// (`strscpy`).
 fn copy_cstr(dst: &mut [c_char], src: &CStr) {
     let n = src.to_bytes().len().min(dst.len().saturating_sub(1));
     for (d, s) in dst.iter_mut().zip(src.to_bytes()[..n].iter()) {
@@ -29,7 +30,7 @@ struct EthtoolAdapter<T: Driver>(PhantomData<T>);
 impl<T: Driver> EthtoolAdapter<T> {
     /// # Safety
     ///
-    /// `dev` must be a valid device of driver `T`.
+    /// `dev` must be a registered device of driver `T`, valid for `'a`.
     unsafe fn dev<'a>(dev: *mut bindings::net_device) -> &'a Device<T::Priv> {
         // SAFETY: Guaranteed by the caller.
         unsafe { Device::from_raw(dev) }
@@ -39,7 +40,10 @@ impl<T: Driver> EthtoolAdapter<T> {
     ///
     /// Only called by the networking core as the `ethtool_ops.get_drvinfo` callback of a
     /// device (or request) of driver `T`, with the arguments that callback gets.
-    unsafe extern "C" fn get_drvinfo(_dev: *mut bindings::net_device, info: *mut bindings::ethtool_drvinfo) {
+    unsafe extern "C" fn get_drvinfo(
+        _dev: *mut bindings::net_device,
+        info: *mut bindings::ethtool_drvinfo,
+    ) {
         // SAFETY: `info` is valid and exclusively ours during the call.
         let info = unsafe { &mut *info };
         copy_cstr(&mut info.driver, T::KIND);
@@ -85,7 +89,8 @@ impl<T: Driver> EthtoolAdapter<T> {
         }
         // SAFETY: The core sized `buf` from `get_sset_count`: one
         // GSTRING_LEN slot per name.
-        let buf = unsafe { core::slice::from_raw_parts_mut(buf, T::ETHTOOL_STATS.len() * GSTRING_LEN) };
+        let buf =
+            unsafe { core::slice::from_raw_parts_mut(buf, T::ETHTOOL_STATS.len() * GSTRING_LEN) };
         for (slot, name) in buf.chunks_exact_mut(GSTRING_LEN).zip(T::ETHTOOL_STATS) {
             slot.fill(0);
             let b = name.to_bytes();
@@ -119,9 +124,21 @@ pub(super) const fn ops<T: Driver>() -> bindings::ethtool_ops {
         get_link: Some(bindings::ethtool_op_get_link),
         get_link_ksettings: Some(EthtoolAdapter::<T>::get_link_ksettings),
         get_ts_info: Some(bindings::ethtool_op_get_ts_info),
-        get_sset_count: Some(EthtoolAdapter::<T>::get_sset_count),
-        get_strings: Some(EthtoolAdapter::<T>::get_strings),
-        get_ethtool_stats: Some(EthtoolAdapter::<T>::get_ethtool_stats),
+        get_sset_count: if T::HAS_ETHTOOL_STATS {
+            Some(EthtoolAdapter::<T>::get_sset_count)
+        } else {
+            None
+        },
+        get_strings: if T::HAS_ETHTOOL_STATS {
+            Some(EthtoolAdapter::<T>::get_strings)
+        } else {
+            None
+        },
+        get_ethtool_stats: if T::HAS_ETHTOOL_STATS {
+            Some(EthtoolAdapter::<T>::get_ethtool_stats)
+        } else {
+            None
+        },
         // SAFETY: All-zero is a valid `ethtool_ops` (no callbacks).
         ..unsafe { core::mem::zeroed() }
     }

@@ -2,44 +2,31 @@
 /*
  * The only C in rveth: out-of-line wrappers for static inline functions and
  * macros of the netdev headers, which Rust cannot call. Each one is a single
- * call or expression; all logic stays in Rust.
+ * call or expression; all logic stays in Rust. Fields that are plain struct
+ * members are read in Rust through the generated bindings instead.
+ *
+ * On the transmit path only rveth_dev_tstats_tx_add() is called for every
+ * packet (this_cpu_ptr() needs the per-CPU offset of the current CPU, which
+ * Rust cannot compute without arch-specific assembly).
  */
+#include <linux/cpumask.h>
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
+#include <linux/percpu.h>
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
-#include <net/cls_cgroup.h>
 #include <net/netlink.h>
-#include <net/sock.h>
 
 #include "helpers.h"
-
-/* netdev_priv() is inline: the private area follows the aligned net_device. */
-void *rveth_netdev_priv(const struct net_device *dev)
-{
-	return netdev_priv(dev);
-}
-
-/* dev_net() is inline (read_pnet). */
-struct net *rveth_dev_net(const struct net_device *dev)
-{
-	return dev_net(dev);
-}
 
 /*
  * rcu_dereference()/rtnl_dereference()/rcu_assign_pointer() are macros; going
  * through them keeps sparse annotations and lockdep's RCU checking
- * (CONFIG_PROVE_RCU) on the peer pointer.
+ * (CONFIG_PROVE_RCU) on the peer pointer outside the transmit path.
  */
 struct net_device *rveth_peer_deref_rcu(struct net_device __rcu *const *slot)
 {
 	return rcu_dereference(*slot);
-}
-
-/* The transmit path runs with BH disabled: rcu_dereference_bh() checks that. */
-struct net_device *rveth_peer_deref_bh(struct net_device __rcu *const *slot)
-{
-	return rcu_dereference_bh(*slot);
 }
 
 struct net_device *rveth_peer_deref_rtnl(struct net_device __rcu *const *slot)
@@ -76,12 +63,13 @@ void rveth_unregister_netdevice_queue_net(struct net *net, struct net_device *de
 	unregister_netdevice_queue_net(net, dev, head);
 }
 
+/* unregister_netdevice() is inline (unregister_netdevice_queue(dev, NULL)). */
 void rveth_unregister_netdevice(struct net_device *dev)
 {
 	unregister_netdevice(dev);
 }
 
-/* Per-CPU u64_stats update, inline. */
+/* Per-CPU u64_stats update, inline (this_cpu_ptr). */
 void rveth_dev_tstats_tx_add(struct net_device *dev, unsigned int len)
 {
 	dev_sw_netstats_tx_add(dev, 1, len);
@@ -116,11 +104,7 @@ void rveth_eth_hw_addr_random(struct net_device *dev)
 	eth_hw_addr_random(dev);
 }
 
-void rveth_skb_tx_timestamp(struct sk_buff *skb)
-{
-	skb_tx_timestamp(skb);
-}
-
+/* The slow path of pskb_may_pull() (the fast path is decided in Rust). */
 bool rveth_pskb_may_pull(struct sk_buff *skb, unsigned int len)
 {
 	return pskb_may_pull(skb, len);
@@ -131,27 +115,30 @@ void rveth_kfree_skb(struct sk_buff *skb)
 	kfree_skb(skb);
 }
 
-/*
- * skb->mark and skb->priority sit in anonymous unions/struct groups of
- * struct sk_buff; the net_cls classid is read from the sending socket with
- * the inline skb_to_full_sk()/sock_cgroup_classid().
- */
-void rveth_skb_get_meta(const struct sk_buff *skb, struct rveth_skb_meta *meta)
+/* alloc_percpu is a macro (allocation profiling hooks). */
+void __percpu *rveth_alloc_percpu(size_t size, size_t align)
 {
-	const struct sock *sk = skb_to_full_sk(skb);
-
-	meta->mark = skb->mark;
-	meta->priority = skb->priority;
-	meta->classid = sk ? sock_cgroup_classid(&sk->sk_cgrp_data) : 0;
+	return __alloc_percpu_gfp(size, align, GFP_KERNEL);
 }
 
-void rveth_skb_set_meta(struct sk_buff *skb, u32 mark, u32 priority)
+/* this_cpu_ptr()/per_cpu_ptr() are macros over the arch's per-CPU offset. */
+void *rveth_this_cpu_ptr(void __percpu *ptr)
 {
-	skb->mark = mark;
-	skb->priority = priority;
+	return this_cpu_ptr(ptr);
 }
 
-/* nla_put_u8() is inline. */
+void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu)
+{
+	return per_cpu_ptr(ptr, cpu);
+}
+
+/* for_each_possible_cpu() is a macro over cpumask_next(), which is inline. */
+unsigned int rveth_next_possible_cpu(int cpu)
+{
+	return cpumask_next(cpu, cpu_possible_mask);
+}
+
+/* nla_put_u8(), nla_len() and nla_data() are inline. */
 int rveth_nla_put_u8(struct sk_buff *skb, int type, u8 value)
 {
 	return nla_put_u8(skb, type, value);

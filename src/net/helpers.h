@@ -10,11 +10,7 @@
 #include <linux/skbuff.h>
 #include <net/netlink.h>
 
-void *rveth_netdev_priv(const struct net_device *dev);
-struct net *rveth_dev_net(const struct net_device *dev);
-
 struct net_device *rveth_peer_deref_rcu(struct net_device __rcu *const *slot);
-struct net_device *rveth_peer_deref_bh(struct net_device __rcu *const *slot);
 struct net_device *rveth_peer_deref_rtnl(struct net_device __rcu *const *slot);
 void rveth_peer_assign(struct net_device __rcu **slot, struct net_device *dev);
 struct net_device *rveth_peer_take(struct net_device __rcu **slot);
@@ -34,21 +30,15 @@ void rveth_dev_set_lltx(struct net_device *dev);
 void rveth_dev_set_pcpu_tstats(struct net_device *dev);
 void rveth_eth_hw_addr_random(struct net_device *dev);
 
-void rveth_skb_tx_timestamp(struct sk_buff *skb);
 bool rveth_pskb_may_pull(struct sk_buff *skb, unsigned int len);
 void rveth_kfree_skb(struct sk_buff *skb);
 
-/* Packet metadata that crossing a pair may clear (see xmit.rs). */
-struct rveth_skb_meta {
-	u32 mark;
-	u32 priority;
-	u32 classid;
-};
+void __percpu *rveth_alloc_percpu(size_t size, size_t align);
+void *rveth_this_cpu_ptr(void __percpu *ptr);
+void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
+unsigned int rveth_next_possible_cpu(int cpu);
 
-void rveth_skb_get_meta(const struct sk_buff *skb, struct rveth_skb_meta *meta);
-void rveth_skb_set_meta(struct sk_buff *skb, u32 mark, u32 priority);
 int rveth_nla_put_u8(struct sk_buff *skb, int type, u8 value);
-
 int rveth_nla_len(const struct nlattr *nla);
 void *rveth_nla_data(const struct nlattr *nla);
 

@@ -5,14 +5,16 @@
 //! A driver implements [`Driver`]; [`Registration`] builds `rtnl_link_ops`,
 //! `net_device_ops` and `ethtool_ops` tables whose C callbacks are the
 //! generic adapters below, and registers the kind for as long as it lives.
+//! Optional callbacks (`#[vtable]`) are left NULL in the tables unless the
+//! driver implements them, as `kernel::net::phy` does.
 //!
 //! C header: [`include/net/rtnetlink.h`](srctree/include/net/rtnetlink.h)
 
 use core::marker::PhantomData;
-use core::ptr;
+use core::ptr::{self, NonNull};
 
 use kernel::{
-    error::{from_result, to_result},
+    error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
     prelude::*,
     sync::rcu,
     types::Opaque,
@@ -20,12 +22,17 @@ use kernel::{
 
 use super::{
     bindings,
-    device::{Device, LinkStats64, NetRef, SetupDevice, UnregisterQueue},
+    device::{priv_area, Device, LinkStats64, NetRef, PrivArea, SetupDevice, UnregisterQueue},
     ethtool,
     nla::{ifla, Attrs, Msg, Policy},
+    percpu::Counters,
     skb::SkBuff,
     BhDisabled, Rtnl,
 };
+
+/// veth's `IFLA_INFO_DATA` attribute for the peer (`VETH_INFO_PEER`): a
+/// `struct ifinfomsg` followed by `IFLA_*` attributes.
+pub(crate) const VETH_INFO_PEER: u16 = bindings::VETH_INFO_PEER as u16;
 
 /// What `ndo_start_xmit` did with a packet.
 pub(crate) enum Tx {
@@ -38,7 +45,9 @@ pub(crate) enum Tx {
 /// A link driver: the callbacks of `rtnl_link_ops`, `net_device_ops` and
 /// `ethtool_ops` that a pair device needs.
 ///
-/// All callbacks are safe; the adapters in this module uphold the C contracts.
+/// All callbacks are safe; the adapters in this module uphold the C
+/// contracts. Callbacks with a default body are optional.
+#[vtable]
 pub(crate) trait Driver: Sized + 'static {
     /// Per-device private data, stored in `netdev_priv()`.
     ///
@@ -56,7 +65,11 @@ pub(crate) trait Driver: Sized + 'static {
     /// permission-checks the peer namespace.
     const PEER_TYPE: u16;
     /// Names of the `ethtool -S` counters.
-    const ETHTOOL_STATS: &'static [&'static CStr];
+    const ETHTOOL_STATS: &'static [&'static CStr] = &[];
+    /// Number of per-CPU `u64` counters of each device ([`Device::counters`]).
+    const PCPU_COUNTERS: usize = 0;
+    /// Space [`Driver::fill_info`] needs at most (`get_size`).
+    const INFO_SIZE: usize = 0;
 
     /// Returns the initial private data of a new device.
     fn init_priv() -> Self::Priv;
@@ -66,46 +79,76 @@ pub(crate) trait Driver: Sized + 'static {
     ///
     /// Called for the device's attributes with `data`, and for the peer's
     /// attributes with `data == None`.
-    fn validate(tb: Attrs<'_>, data: Option<Attrs<'_>>, extack: &ExtAck) -> Result;
+    fn validate(_tb: Attrs<'_>, _data: Option<Attrs<'_>>, _extack: &ExtAck) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
     /// Creates the device(s) (`newlink`).
-    fn newlink(dev: NewDevice<'_, Self::Priv>, params: &NewLinkParams<'_>) -> Result;
+    ///
+    /// Success needs the [`NewLink`] that only [`NewDevice::register`]
+    /// returns; if it is dropped instead (an error after registration), the
+    /// device is unregistered again.
+    fn newlink<'a>(
+        dev: NewDevice<'a, Self::Priv>,
+        params: &NewLinkParams<'a>,
+    ) -> Result<NewLink<'a, Self::Priv>>;
     /// Queues the device(s) for deletion (`dellink`).
-    fn dellink(dev: &Device<Self::Priv>, queue: &mut UnregisterQueue<'_>, rtnl: &Rtnl);
+    fn dellink(dev: &Device<Self::Priv>, queue: &mut UnregisterQueue<'_>);
     /// The namespace of the link's other end (`get_link_net`).
     ///
     /// The core calls it under RTNL or under the RCU read lock (link dumps
     /// since 6.x), so it gets an RCU guard, not RTNL.
-    fn link_net<'a>(dev: &'a Device<Self::Priv>, guard: &'a rcu::Guard) -> NetRef<'a>;
-    /// Space [`Driver::fill_info`] needs at most (`get_size`).
-    const INFO_SIZE: usize;
+    fn link_net<'a>(_dev: &'a Device<Self::Priv>, _guard: &'a rcu::Guard) -> NetRef<'a> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
     /// Fills `IFLA_INFO_DATA` of link dumps (`fill_info`).
-    fn fill_info(dev: &Device<Self::Priv>, msg: &mut Msg) -> Result;
+    fn fill_info(_dev: &Device<Self::Priv>, _msg: &mut Msg) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
     /// `ndo_open`.
-    fn open(dev: &Device<Self::Priv>, rtnl: &Rtnl) -> Result;
+    fn open(_dev: &Device<Self::Priv>, _rtnl: &Rtnl) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
     /// `ndo_stop`.
-    fn stop(dev: &Device<Self::Priv>, rtnl: &Rtnl);
+    fn stop(_dev: &Device<Self::Priv>, _rtnl: &Rtnl) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
     /// `ndo_start_xmit`; runs with bottom halves disabled (`bh`).
     fn start_xmit(skb: SkBuff, dev: &Device<Self::Priv>, bh: &BhDisabled) -> Tx;
     /// `ndo_get_stats64`.
-    fn get_stats64(dev: &Device<Self::Priv>, stats: &mut LinkStats64);
+    fn get_stats64(_dev: &Device<Self::Priv>, _stats: &mut LinkStats64) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
     /// `ndo_get_iflink`.
-    fn get_iflink(dev: &Device<Self::Priv>) -> i32;
+    fn get_iflink(_dev: &Device<Self::Priv>) -> i32 {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
     /// `ndo_get_peer_dev` (used by `bpf_redirect_peer`).
-    fn get_peer_dev<'a>(dev: &'a Device<Self::Priv>, guard: &'a rcu::Guard)
-        -> Option<&'a Device<Self::Priv>>;
+    fn get_peer_dev<'a>(
+        _dev: &'a Device<Self::Priv>,
+        _guard: &'a rcu::Guard,
+    ) -> Option<&'a Device<Self::Priv>> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
     /// Values of the `ethtool -S` counters, in [`Driver::ETHTOOL_STATS`] order.
-    fn ethtool_stats(dev: &Device<Self::Priv>, values: &mut [u64]);
+    fn ethtool_stats(_dev: &Device<Self::Priv>, _values: &mut [u64]) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The netlink extended ack of a request (error messages for the user).
+///
+/// # Invariants
+///
+/// `self.0` is NULL or the request's valid extack, for as long as the
+/// request runs (values of this type do not leave the callback).
 pub(crate) struct ExtAck(*mut bindings::netlink_ext_ack);
 
 impl ExtAck {
     /// Sets the error message returned with the request's error code.
     pub(crate) fn set_msg(&self, msg: &'static CStr) {
         if !self.0.is_null() {
-            // SAFETY: A non-NULL extack is valid during the request; the
-            // message is static.
+            // SAFETY: A non-NULL extack is valid during the request (type
+            // invariant); the message is static.
             unsafe { (*self.0)._msg = msg.as_char_ptr() };
         }
     }
@@ -168,7 +211,11 @@ impl<'a> PeerRequest<'a> {
                 // SAFETY: `tb` has IFLA_MAX + 1 entries; `attr` is valid and
                 // at least sizeof(ifinfomsg) long (checked by the policy).
                 to_result(unsafe {
-                    bindings::rtnl_nla_parse_ifinfomsg(tb.as_mut_ptr(), attr.as_raw(), params.extack.0)
+                    bindings::rtnl_nla_parse_ifinfomsg(
+                        tb.as_mut_ptr(),
+                        attr.as_raw(),
+                        params.extack.0,
+                    )
                 })?;
                 // SAFETY: The payload starts with a `struct ifinfomsg`
                 // (length checked by the policy); it lives as long as the
@@ -197,34 +244,46 @@ impl<'a> PeerRequest<'a> {
 
 /// The device a `newlink` request creates, not yet registered.
 ///
-/// If `newlink` fails before [`NewDevice::register`] the core frees it.
+/// It does not give a [`Device`]: nothing that needs a registered device
+/// can be done with it. If `newlink` fails before [`NewDevice::register`],
+/// the core frees it.
+///
+/// # Invariants
+///
+/// `dev` is an unregistered device of a driver with private data `P`,
+/// allocated by the core for this request and exclusively ours until
+/// registered; RTNL is held for `'a`.
 pub(crate) struct NewDevice<'a, P> {
-    dev: &'a Device<P>,
-}
-
-impl<'a, P> core::ops::Deref for NewDevice<'a, P> {
-    type Target = Device<P>;
-    fn deref(&self) -> &Device<P> {
-        self.dev
-    }
+    dev: NonNull<bindings::net_device>,
+    _p: PhantomData<(&'a Rtnl, P)>,
 }
 
 impl<'a, P> NewDevice<'a, P> {
+    /// The private data, writable until the device is registered.
+    pub(crate) fn priv_mut(&mut self) -> &mut P {
+        // SAFETY: The private data was initialised by the `setup` adapter
+        // and the device is exclusively ours (type invariant).
+        unsafe { &mut (*priv_area::<P>(self.dev.as_ptr())).data }
+    }
+
     /// Creates, in the peer namespace, an unregistered device of the same
-    /// kind from `req` (`rtnl_create_link`), named after `req` or
-    /// `KIND%d`, with a random MAC unless `req` gives one.
+    /// kind from `req` (`rtnl_create_link`), as `veth_newlink()` does: named
+    /// after the peer part or `KIND%d`, with a random MAC unless the peer
+    /// part gives one, and the peer part's ifindex.
     pub(crate) fn create_peer(
         &self,
         params: &NewLinkParams<'a>,
         req: &PeerRequest<'_>,
     ) -> Result<Unregistered<'a, P>> {
-        let dev = self.dev.as_raw();
+        let dev = self.dev.as_ptr();
         let tb = req.tb();
         let mut name = [0u8; bindings::IFNAMSIZ as usize];
         let assign = match (req.has_peer_part(), tb.get(ifla::IFNAME)) {
             (true, Some(attr)) => {
                 // SAFETY: `name` has IFNAMSIZ bytes; `attr` is valid.
-                unsafe { bindings::nla_strscpy(name.as_mut_ptr().cast(), attr.as_raw(), name.len()) };
+                unsafe {
+                    bindings::nla_strscpy(name.as_mut_ptr().cast(), attr.as_raw(), name.len())
+                };
                 bindings::NET_NAME_USER
             }
             _ => {
@@ -248,45 +307,93 @@ impl<'a, P> NewDevice<'a, P> {
                 params.extack.0,
             )
         };
-        let peer = kernel::error::from_err_ptr(peer)?;
-        // SAFETY: `peer` was created with our ops, so its private data is a `P`
-        // (initialised by the `setup` adapter); it is ours until registered.
-        let peer = unsafe { Device::<P>::from_raw(peer) };
-        if tb.get(ifla::ADDRESS).is_none() {
+        let peer = NonNull::new(kernel::error::from_err_ptr(peer)?).ok_or(ENOMEM)?;
+        // INVARIANT: `peer` was created with our ops, so its private data is
+        // a `P` (initialised by the `setup` adapter); it is ours until
+        // registered, and freed if dropped before.
+        let peer = Unregistered {
+            dev: peer,
+            _p: PhantomData,
+        };
+        // veth_newlink(): `if (!ifmp || !tbp[IFLA_ADDRESS])`. Without a peer
+        // part `tb` is the request's own table, whose address is the
+        // device's, not the peer's.
+        if !req.has_peer_part() || tb.get(ifla::ADDRESS).is_none() {
             // SAFETY: `peer` is valid and unregistered.
-            unsafe { bindings::rveth_eth_hw_addr_random(peer.as_raw()) };
+            unsafe { bindings::rveth_eth_hw_addr_random(peer.dev.as_ptr()) };
         }
         if let Some(ifm) = req.ifm {
             // SAFETY: `dev` is valid.
             if unsafe { (*dev).ifindex } != 0 {
                 // SAFETY: `peer` is unregistered and ours.
-                unsafe { (*peer.as_raw()).ifindex = ifm.ifi_index };
+                unsafe { (*peer.dev.as_ptr()).ifindex = ifm.ifi_index };
             }
         }
         // SAFETY: Both devices are valid; `peer` is unregistered.
-        unsafe { bindings::netif_inherit_tso_max(peer.as_raw(), dev) };
-        Ok(Unregistered { dev: peer })
+        unsafe { bindings::netif_inherit_tso_max(peer.dev.as_ptr(), dev) };
+        Ok(peer)
     }
 
     /// Registers the device; a random MAC is assigned unless the request
     /// gave one. On failure the core frees the device.
-    pub(crate) fn register(self, params: &NewLinkParams<'a>) -> Result<&'a Device<P>> {
+    pub(crate) fn register(self, params: &NewLinkParams<'a>) -> Result<NewLink<'a, P>> {
+        let dev = self.dev.as_ptr();
         if params.tb().get(ifla::ADDRESS).is_none() {
             // SAFETY: The device is valid and unregistered.
-            unsafe { bindings::rveth_eth_hw_addr_random(self.dev.as_raw()) };
+            unsafe { bindings::rveth_eth_hw_addr_random(dev) };
         }
         // SAFETY: The device is valid and unregistered; RTNL is held.
-        to_result(unsafe { bindings::register_netdevice(self.dev.as_raw()) })?;
-        disable_gro(self.dev);
-        Ok(self.dev)
+        to_result(unsafe { bindings::register_netdevice(dev) })?;
+        // SAFETY: Registered just now; RTNL is held.
+        unsafe { disable_gro(dev) };
+        // INVARIANT: Registered above, during this request.
+        Ok(NewLink {
+            dev: self.dev,
+            _p: PhantomData,
+        })
+    }
+}
+
+/// Proof that `newlink` registered its device: what a successful
+/// [`Driver::newlink`] returns.
+///
+/// Dropping it (returning an error after registration) unregisters the
+/// device again; the core's `free_netdev()` then defers the free to the
+/// unregistration.
+///
+/// # Invariants
+///
+/// `dev` is the request's device, registered by [`NewDevice::register`];
+/// RTNL is held for `'a`.
+pub(crate) struct NewLink<'a, P> {
+    dev: NonNull<bindings::net_device>,
+    _p: PhantomData<(&'a Rtnl, P)>,
+}
+
+impl<P> core::ops::Deref for NewLink<'_, P> {
+    type Target = Device<P>;
+    fn deref(&self) -> &Device<P> {
+        // SAFETY: Registered (type invariant) by our driver, whose private
+        // data is `P`; RTNL keeps it from being freed.
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
+    }
+}
+
+impl<P> Drop for NewLink<'_, P> {
+    fn drop(&mut self) {
+        // SAFETY: The device is registered; RTNL is held (type invariant).
+        unsafe { bindings::rveth_unregister_netdevice(self.dev.as_ptr()) };
     }
 }
 
 /// Clears GRO from the active and wanted features, as veth does for new
 /// devices (GRO only matters with NAPI, which a pair device does not use).
-fn disable_gro<P>(dev: &Device<P>) {
-    let d = dev.as_raw();
-    // SAFETY: `d` is valid and registered; RTNL is held by every caller.
+///
+/// # Safety
+///
+/// `d` must be a registered device and RTNL must be held.
+unsafe fn disable_gro(d: *mut bindings::net_device) {
+    // SAFETY: Guaranteed by the caller.
     unsafe {
         (*d).features &= !bindings::NETIF_F_GRO;
         (*d).wanted_features &= !bindings::NETIF_F_GRO;
@@ -295,48 +402,65 @@ fn disable_gro<P>(dev: &Device<P>) {
 }
 
 /// A device created by [`NewDevice::create_peer`], freed if dropped.
+///
+/// # Invariants
+///
+/// `dev` is an unregistered device of a driver with private data `P`,
+/// exclusively ours; RTNL is held for `'a`.
 pub(crate) struct Unregistered<'a, P> {
-    dev: &'a Device<P>,
+    dev: NonNull<bindings::net_device>,
+    _p: PhantomData<(&'a Rtnl, P)>,
 }
 
 impl<'a, P> Unregistered<'a, P> {
-    /// Registers the device.
+    /// The private data, writable until the device is registered.
+    pub(crate) fn priv_mut(&mut self) -> &mut P {
+        // SAFETY: The private data was initialised by the `setup` adapter
+        // and the device is exclusively ours (type invariant).
+        unsafe { &mut (*priv_area::<P>(self.dev.as_ptr())).data }
+    }
+
+    /// Registers the device; on failure it is freed.
     pub(crate) fn register(self) -> Result<Registered<'a, P>> {
         let dev = self.dev;
         core::mem::forget(self);
         // SAFETY: `dev` is valid and unregistered; RTNL is held.
-        match to_result(unsafe { bindings::register_netdevice(dev.as_raw()) }) {
+        match to_result(unsafe { bindings::register_netdevice(dev.as_ptr()) }) {
             Ok(()) => {
-                disable_gro(dev);
-                Ok(Registered { dev })
+                // SAFETY: Registered just now; RTNL is held.
+                unsafe { disable_gro(dev.as_ptr()) };
+                // INVARIANT: Registered above.
+                Ok(Registered {
+                    dev,
+                    _p: PhantomData,
+                })
             }
             Err(e) => {
                 // SAFETY: Registration failed: the device is ours to free.
-                unsafe { bindings::free_netdev(dev.as_raw()) };
+                unsafe { bindings::free_netdev(dev.as_ptr()) };
                 Err(e)
             }
         }
     }
 }
 
-impl<P> core::ops::Deref for Unregistered<'_, P> {
-    type Target = Device<P>;
-    fn deref(&self) -> &Device<P> {
-        self.dev
-    }
-}
-
 impl<P> Drop for Unregistered<'_, P> {
     fn drop(&mut self) {
         // SAFETY: The device was never registered and is ours.
-        unsafe { bindings::free_netdev(self.dev.as_raw()) };
+        unsafe { bindings::free_netdev(self.dev.as_ptr()) };
     }
 }
 
 /// A registered device that is unregistered again if dropped, so that an
 /// error later in `newlink` leaves nothing behind.
+///
+/// # Invariants
+///
+/// `dev` is a registered device of a driver with private data `P`, created
+/// during this request; RTNL is held for `'a`.
 pub(crate) struct Registered<'a, P> {
-    dev: &'a Device<P>,
+    dev: NonNull<bindings::net_device>,
+    _p: PhantomData<(&'a Rtnl, P)>,
 }
 
 impl<'a, P> Registered<'a, P> {
@@ -345,28 +469,31 @@ impl<'a, P> Registered<'a, P> {
     pub(crate) fn configure(&self, req: &PeerRequest<'_>) -> Result {
         let ifm = req.ifm.map_or(ptr::null(), ptr::from_ref);
         // SAFETY: The device is registered; RTNL is held; `ifm` is NULL or valid.
-        to_result(unsafe { bindings::rtnl_configure_link(self.dev.as_raw(), ifm, 0, ptr::null()) })
+        to_result(unsafe { bindings::rtnl_configure_link(self.dev.as_ptr(), ifm, 0, ptr::null()) })
     }
 
     /// Keeps the device registered.
     pub(crate) fn keep(self) -> &'a Device<P> {
         let dev = self.dev;
         core::mem::forget(self);
-        dev
+        // SAFETY: Registered (type invariant); RTNL, held for `'a`, keeps it
+        // from being freed.
+        unsafe { Device::from_raw(dev.as_ptr()) }
     }
 }
 
 impl<P> core::ops::Deref for Registered<'_, P> {
     type Target = Device<P>;
     fn deref(&self) -> &Device<P> {
-        self.dev
+        // SAFETY: Registered (type invariant).
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
     }
 }
 
 impl<P> Drop for Registered<'_, P> {
     fn drop(&mut self) {
-        // SAFETY: The device is registered; RTNL is held (we are in newlink).
-        unsafe { bindings::rveth_unregister_netdevice(self.dev.as_raw()) };
+        // SAFETY: The device is registered; RTNL is held (type invariant).
+        unsafe { bindings::rveth_unregister_netdevice(self.dev.as_ptr()) };
     }
 }
 
@@ -376,7 +503,8 @@ struct Adapter<T: Driver>(PhantomData<T>);
 impl<T: Driver> Adapter<T> {
     /// # Safety
     ///
-    /// `dev` must be a valid device of driver `T`.
+    /// `dev` must be a registered (or unregistering) device of driver `T`,
+    /// valid for `'a`.
     unsafe fn dev<'a>(dev: *const bindings::net_device) -> &'a Device<T::Priv> {
         // SAFETY: Guaranteed by the caller.
         unsafe { Device::from_raw(dev.cast_mut()) }
@@ -384,30 +512,59 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Only called by the networking core as the `rtnl_link_ops.setup` callback of a
-    /// device (or request) of driver `T`, with the arguments that callback gets.
+    /// Only called by the networking core as the `rtnl_link_ops.setup`
+    /// callback of a device of driver `T` being allocated.
     unsafe extern "C" fn setup(dev: *mut bindings::net_device) {
-        // SAFETY: `dev` is a device of our kind being allocated; only its
-        // address is used until the private data is written below.
-        let p = unsafe { Self::dev(dev) }.priv_ptr();
-        // The data path computes netdev_priv() itself; check it agrees.
-        // SAFETY: `dev` is valid.
-        kernel::warn_on!(p.cast() != unsafe { bindings::rveth_netdev_priv(dev) });
-        // SAFETY: `p` is the private area of `priv_size ==
-        // size_of::<T::Priv>()` bytes, aligned to NETDEV_ALIGN (at least
-        // T::Priv's alignment, checked at registration), not yet initialised.
-        unsafe { p.write(T::init_priv()) };
+        // SAFETY: `dev` is being allocated with `priv_size ==
+        // size_of::<PrivArea<T::Priv>>()`; no reference to it exists.
+        let area = unsafe { priv_area::<T::Priv>(dev) };
+        // SAFETY: `area` is the zeroed private area, aligned to
+        // NETDEV_ALIGN (at least its alignment, checked at registration),
+        // not yet initialised.
+        unsafe {
+            area.write(PrivArea {
+                counters: Counters::none(),
+                data: T::init_priv(),
+            })
+        };
         // SAFETY: `dev` is being set up and not visible to anyone else.
         let mut sdev = unsafe { SetupDevice::<T::Priv>::from_raw(dev) };
-        sdev.set_needs_free_netdev();
-        sdev.set_ops(&Self::NETDEV_OPS, &Self::ETHTOOL_OPS);
         T::setup(&mut sdev);
+        sdev.finish(&Self::NETDEV_OPS, &Self::ETHTOOL_OPS, Self::priv_destructor);
     }
 
     /// # Safety
     ///
-    /// Only called by the networking core as the `rtnl_link_ops.validate` callback of a
-    /// device (or request) of driver `T`, with the arguments that callback gets.
+    /// Only called by the networking core as the `ndo_init` callback of a
+    /// device of driver `T` being registered.
+    unsafe extern "C" fn init(dev: *mut bindings::net_device) -> c_int {
+        from_result(|| {
+            let counters = Counters::alloc(T::PCPU_COUNTERS)?;
+            // SAFETY: The device is being registered under RTNL and not yet
+            // visible to readers; the private area was initialised by
+            // `setup` and its counters are `none()` (never allocated twice:
+            // `ndo_init` runs once per registration, and a device that
+            // failed registration is freed).
+            unsafe { (*priv_area::<T::Priv>(dev)).counters = counters };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `priv_destructor` of a
+    /// device of driver `T`: after a failed registration or the last
+    /// reference of an unregistered one, before it is freed.
+    unsafe extern "C" fn priv_destructor(dev: *mut bindings::net_device) {
+        // SAFETY: The device is being destroyed: nothing else uses its
+        // private area any more.
+        unsafe { (*priv_area::<T::Priv>(dev)).counters.free() };
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `rtnl_link_ops.validate`
+    /// callback of driver `T`, with the arguments that callback gets.
     unsafe extern "C" fn validate(
         tb: *mut *mut bindings::nlattr,
         data: *mut *mut bindings::nlattr,
@@ -426,47 +583,67 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Only called by the networking core as the `rtnl_link_ops.newlink` callback of a
-    /// device (or request) of driver `T`, with the arguments that callback gets.
+    /// Only called by the networking core as the `rtnl_link_ops.newlink`
+    /// callback of driver `T`, under RTNL, with an unregistered device.
     unsafe extern "C" fn newlink(
         dev: *mut bindings::net_device,
         params: *mut bindings::rtnl_newlink_params,
         extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
-        from_result(|| {
-            // SAFETY: `newlink` runs under RTNL.
-            let rtnl = unsafe { Rtnl::assume_held() };
-            // SAFETY: `params` is valid during the call.
-            let raw = unsafe { &*params };
-            let params = NewLinkParams {
-                raw,
-                extack: ExtAck(extack),
-                rtnl,
-                maxtype: T::INFO_POLICY.len() - 1,
-            };
-            // SAFETY: `dev` was allocated with our ops, unregistered.
-            let dev = NewDevice { dev: unsafe { Self::dev(dev) } };
-            T::newlink(dev, &params).map(|()| 0)
-        })
+        // SAFETY: `newlink` runs under RTNL.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: `params` is valid during the call.
+        let raw = unsafe { &*params };
+        let params = NewLinkParams {
+            raw,
+            extack: ExtAck(extack),
+            rtnl,
+            maxtype: T::INFO_POLICY.len() - 1,
+        };
+        // INVARIANT: `dev` was allocated with our ops for this request and is
+        // unregistered; RTNL is held.
+        let new = NewDevice {
+            // SAFETY: The core never passes NULL.
+            dev: unsafe { NonNull::new_unchecked(dev) },
+            _p: PhantomData,
+        };
+        match T::newlink(new, &params) {
+            Ok(link) => {
+                // Only `NewDevice::register` creates a `NewLink`, and only for
+                // this request's device: it is registered, keep it so.
+                kernel::warn_on!(link.dev.as_ptr() != dev);
+                core::mem::forget(link);
+                0
+            }
+            // A `NewLink` dropped inside `newlink` unregistered the device;
+            // the core's free_netdev() defers to the unregistration.
+            Err(e) => e.to_errno(),
+        }
     }
 
     /// # Safety
     ///
-    /// Only called by the networking core as the `rtnl_link_ops.dellink` callback of a
-    /// device (or request) of driver `T`, with the arguments that callback gets.
+    /// Only called by the networking core as the `rtnl_link_ops.dellink`
+    /// callback of a registered device of driver `T`, under RTNL.
     unsafe extern "C" fn dellink(dev: *mut bindings::net_device, head: *mut bindings::list_head) {
         // SAFETY: `dellink` runs under RTNL.
         let rtnl = unsafe { Rtnl::assume_held() };
-        // SAFETY: `head` is NULL or the caller's list, valid during the call.
+        let Some(head) = NonNull::new(head) else {
+            // Every caller in 7.3 passes a list (rtnl_delete_link,
+            // __rtnl_kill_links, default_device_exit_batch).
+            kernel::warn_on!(true);
+            return;
+        };
+        // SAFETY: `head` is the caller's list, valid during the call.
         let mut q = unsafe { UnregisterQueue::from_raw(head, rtnl) };
         // SAFETY: `dev` is a registered device of ours.
-        T::dellink(unsafe { Self::dev(dev) }, &mut q, rtnl);
+        T::dellink(unsafe { Self::dev(dev) }, &mut q);
     }
 
     /// # Safety
     ///
-    /// Only called by the networking core as the `rtnl_link_ops.get_link_net` callback of a
-    /// device (or request) of driver `T`, with the arguments that callback gets.
+    /// Only called by the networking core as the `rtnl_link_ops.get_link_net`
+    /// callback of a registered device of driver `T`.
     unsafe extern "C" fn get_link_net(dev: *const bindings::net_device) -> *mut bindings::net {
         let guard = rcu::read_lock();
         // SAFETY: `dev` is a registered device of ours.
@@ -488,8 +665,12 @@ impl<T: Driver> Adapter<T> {
     /// # Safety
     ///
     /// Only called by the networking core as the `rtnl_link_ops.fill_info`
-    /// callback of a device of driver `T`, with the message being built.
-    unsafe extern "C" fn fill_info(skb: *mut bindings::sk_buff, dev: *const bindings::net_device) -> c_int {
+    /// callback of a registered device of driver `T`, with the message being
+    /// built.
+    unsafe extern "C" fn fill_info(
+        skb: *mut bindings::sk_buff,
+        dev: *const bindings::net_device,
+    ) -> c_int {
         // SAFETY: `skb` is the message being built, ours during the call.
         let mut msg = unsafe { Msg::from_raw(skb) };
         // SAFETY: `dev` is a registered device of ours.
@@ -499,7 +680,7 @@ impl<T: Driver> Adapter<T> {
     /// # Safety
     ///
     /// Only called by the networking core as the `ndo_open` callback of a
-    /// device (or request) of driver `T`, with the arguments that callback gets.
+    /// registered device of driver `T`, under RTNL.
     unsafe extern "C" fn open(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: `ndo_open` runs under RTNL.
         let rtnl = unsafe { Rtnl::assume_held() };
@@ -510,7 +691,7 @@ impl<T: Driver> Adapter<T> {
     /// # Safety
     ///
     /// Only called by the networking core as the `ndo_stop` callback of a
-    /// device (or request) of driver `T`, with the arguments that callback gets.
+    /// registered device of driver `T`, under RTNL.
     unsafe extern "C" fn stop(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: `ndo_stop` runs under RTNL.
         let rtnl = unsafe { Rtnl::assume_held() };
@@ -521,8 +702,8 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Only called by the networking core as the `ndo_start_xmit` callback of a
-    /// device (or request) of driver `T`, with the arguments that callback gets.
+    /// Only called by the networking core as the `ndo_start_xmit` callback of
+    /// a registered device of driver `T`, with an skb it passes ownership of.
     unsafe extern "C" fn start_xmit(
         skb: *mut bindings::sk_buff,
         dev: *mut bindings::net_device,
@@ -530,7 +711,10 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: The stack passes ownership of a valid skb.
         let skb = unsafe { SkBuff::from_raw(skb) };
         // SAFETY: The core calls ndo_start_xmit with BH disabled
-        // (`__dev_queue_xmit`: rcu_read_lock_bh; pktgen: local_bh_disable).
+        // (`__dev_queue_xmit`: rcu_read_lock_bh; the qdisc path under
+        // it; pktgen: local_bh_disable). The one caller that does not,
+        // netpoll (IRQs off instead), is excluded: `SetupDevice::finish`
+        // sets IFF_DISABLE_NETPOLL on every device of ours.
         let bh = unsafe { BhDisabled::assume() };
         // SAFETY: `dev` is a registered device of ours.
         match T::start_xmit(skb, unsafe { Self::dev(dev) }, bh) {
@@ -541,9 +725,12 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Only called by the networking core as the `ndo_get_stats64` callback of a
-    /// device (or request) of driver `T`, with the arguments that callback gets.
-    unsafe extern "C" fn get_stats64(dev: *mut bindings::net_device, stats: *mut bindings::rtnl_link_stats64) {
+    /// Only called by the networking core as the `ndo_get_stats64` callback
+    /// of a registered device of driver `T`.
+    unsafe extern "C" fn get_stats64(
+        dev: *mut bindings::net_device,
+        stats: *mut bindings::rtnl_link_stats64,
+    ) {
         // SAFETY: `stats` is the caller's, exclusively ours during the call.
         let stats = unsafe { LinkStats64::from_raw(stats) };
         // SAFETY: `dev` is a registered device of ours.
@@ -552,8 +739,8 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Only called by the networking core as the `ndo_get_iflink` callback of a
-    /// device (or request) of driver `T`, with the arguments that callback gets.
+    /// Only called by the networking core as the `ndo_get_iflink` callback
+    /// of a registered device of driver `T`.
     unsafe extern "C" fn get_iflink(dev: *const bindings::net_device) -> c_int {
         // SAFETY: `dev` is a registered device of ours.
         T::get_iflink(unsafe { Self::dev(dev) })
@@ -561,8 +748,8 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Only called by the networking core as the `ndo_get_peer_dev` callback of a
-    /// device (or request) of driver `T`, with the arguments that callback gets.
+    /// Only called by the networking core as the `ndo_get_peer_dev` callback
+    /// of a registered device of driver `T`, in an RCU read section.
     unsafe extern "C" fn get_peer_dev(dev: *mut bindings::net_device) -> *mut bindings::net_device {
         let guard = rcu::read_lock();
         // SAFETY: `dev` is a registered device of ours.
@@ -574,20 +761,33 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Only called by the networking core as the `ndo_set_rx_mode` callback of a
-    /// device (or request) of driver `T`, with the arguments that callback gets.
+    /// Only called by the networking core as the `ndo_set_rx_mode` callback
+    /// of a device of driver `T`.
     unsafe extern "C" fn set_rx_mode(_dev: *mut bindings::net_device) {}
 
     const NETDEV_OPS: bindings::net_device_ops = bindings::net_device_ops {
-        ndo_open: Some(Self::open),
-        ndo_stop: Some(Self::stop),
+        ndo_init: Some(Self::init),
+        ndo_open: if T::HAS_OPEN { Some(Self::open) } else { None },
+        ndo_stop: if T::HAS_STOP { Some(Self::stop) } else { None },
         ndo_start_xmit: Some(Self::start_xmit),
-        ndo_get_stats64: Some(Self::get_stats64),
+        ndo_get_stats64: if T::HAS_GET_STATS64 {
+            Some(Self::get_stats64)
+        } else {
+            None
+        },
         ndo_set_rx_mode: Some(Self::set_rx_mode),
         ndo_set_mac_address: Some(bindings::eth_mac_addr),
-        ndo_get_iflink: Some(Self::get_iflink),
+        ndo_get_iflink: if T::HAS_GET_IFLINK {
+            Some(Self::get_iflink)
+        } else {
+            None
+        },
         ndo_features_check: Some(bindings::passthru_features_check),
-        ndo_get_peer_dev: Some(Self::get_peer_dev),
+        ndo_get_peer_dev: if T::HAS_GET_PEER_DEV {
+            Some(Self::get_peer_dev)
+        } else {
+            None
+        },
         // SAFETY: All-zero is a valid `net_device_ops` (no callbacks).
         ..unsafe { core::mem::zeroed() }
     };
@@ -614,20 +814,32 @@ unsafe impl<T: Driver> Sync for Registration<T> {}
 impl<T: Driver> Registration<T> {
     /// Registers link kind [`Driver::KIND`].
     pub(crate) fn new() -> Result<Self> {
-        build_assert!(core::mem::align_of::<T::Priv>() <= bindings::NETDEV_ALIGN as usize);
-        const { assert!(!core::mem::needs_drop::<T::Priv>()) };
-        const { assert!(!T::INFO_POLICY.is_empty()) };
+        const {
+            assert!(core::mem::align_of::<PrivArea<T::Priv>>() <= bindings::NETDEV_ALIGN as usize);
+            assert!(!core::mem::needs_drop::<T::Priv>());
+            assert!(!T::INFO_POLICY.is_empty());
+        };
         // SAFETY: All-zero is a valid, empty `rtnl_link_ops`.
         let mut ops: bindings::rtnl_link_ops = unsafe { core::mem::zeroed() };
         ops.kind = T::KIND.as_char_ptr();
-        ops.priv_size = core::mem::size_of::<T::Priv>();
+        ops.priv_size = core::mem::size_of::<PrivArea<T::Priv>>();
         ops.setup = Some(Adapter::<T>::setup);
-        ops.validate = Some(Adapter::<T>::validate);
+        ops.validate = if T::HAS_VALIDATE {
+            Some(Adapter::<T>::validate)
+        } else {
+            None
+        };
         ops.newlink = Some(Adapter::<T>::newlink);
         ops.dellink = Some(Adapter::<T>::dellink);
-        ops.get_link_net = Some(Adapter::<T>::get_link_net);
-        ops.get_size = Some(Adapter::<T>::get_size);
-        ops.fill_info = Some(Adapter::<T>::fill_info);
+        ops.get_link_net = if T::HAS_LINK_NET {
+            Some(Adapter::<T>::get_link_net)
+        } else {
+            None
+        };
+        if T::HAS_FILL_INFO {
+            ops.get_size = Some(Adapter::<T>::get_size);
+            ops.fill_info = Some(Adapter::<T>::fill_info);
+        }
         ops.policy = T::INFO_POLICY.as_ptr().cast();
         ops.maxtype = (T::INFO_POLICY.len() - 1) as u32;
         ops.peer_type = T::PEER_TYPE;
@@ -636,7 +848,10 @@ impl<T: Driver> Registration<T> {
         // is unregistered in `drop` before it is freed).
         to_result(unsafe { bindings::rtnl_link_register(ops.get()) })?;
         // INVARIANT: Registered above.
-        Ok(Self { ops, _t: PhantomData })
+        Ok(Self {
+            ops,
+            _t: PhantomData,
+        })
     }
 }
 

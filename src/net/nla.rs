@@ -46,6 +46,10 @@ impl<'a> Attr<'a> {
 }
 
 /// A parsed attribute table (`struct nlattr *tb[MAX + 1]`).
+///
+/// # Invariants
+///
+/// Each entry is NULL or a validated attribute valid for `'a`.
 #[derive(Clone, Copy)]
 pub(crate) struct Attrs<'a>(&'a [*mut bindings::nlattr]);
 
@@ -56,6 +60,7 @@ impl<'a> Attrs<'a> {
     /// valid for `'a`.
     pub(super) unsafe fn from_raw(tb: *const *mut bindings::nlattr, len: usize) -> Self {
         // SAFETY: Guaranteed by the caller.
+        // INVARIANT: Guaranteed by the caller.
         Self(unsafe { core::slice::from_raw_parts(tb, len) })
     }
 
@@ -89,6 +94,11 @@ pub(crate) mod ifla {
 }
 
 /// A netlink message being filled (`fill_info`).
+///
+/// # Invariants
+///
+/// `self.0` is a netlink message being built, exclusively ours while the
+/// value lives (it does not leave the `fill_info` callback).
 pub(crate) struct Msg(NonNull<bindings::sk_buff>);
 
 impl Msg {
@@ -98,13 +108,16 @@ impl Msg {
     /// ours during the lifetime of the new value.
     pub(super) unsafe fn from_raw(skb: *mut bindings::sk_buff) -> Self {
         // SAFETY: The core never passes NULL.
+        // INVARIANT: Guaranteed by the caller.
         Self(unsafe { NonNull::new_unchecked(skb) })
     }
 
     /// Appends a `u8` attribute; `EMSGSIZE` when the message is full.
     pub(crate) fn put_u8(&mut self, ty: u16, value: u8) -> kernel::error::Result {
         // SAFETY: The message is valid and ours.
-        kernel::error::to_result(unsafe { bindings::rveth_nla_put_u8(self.0.as_ptr(), ty.into(), value) })
+        kernel::error::to_result(unsafe {
+            bindings::rveth_nla_put_u8(self.0.as_ptr(), ty.into(), value)
+        })
     }
 
     /// Space a `u8` attribute takes (`nla_total_size(1)`).
@@ -127,10 +140,11 @@ impl Policy {
     /// No validation (an unused attribute number).
     pub(crate) const UNSPEC: Self = Self(Self::zeroed());
 
-    /// Any payload of at least `len` bytes.
-    pub(crate) const fn min_len(len: usize) -> Self {
+    /// A payload that starts with a `struct ifinfomsg` (veth's peer
+    /// attribute): at least that long.
+    pub(crate) const fn ifinfomsg() -> Self {
         let mut p = Self::zeroed();
-        p.len = len as u16;
+        p.len = core::mem::size_of::<bindings::ifinfomsg>() as u16;
         Self(p)
     }
 

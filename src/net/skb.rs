@@ -2,11 +2,23 @@
 
 //! Socket buffers (`struct sk_buff`) on the transmit path of a pair device.
 //!
+//! Plain fields (`len`, `mark`, `priority`, the socket, the shared info's
+//! `tx_flags`) are read in Rust through the generated bindings, so the
+//! common packet costs no call besides the two `veth_xmit()` makes too
+//! (`__dev_forward_skb`, `__netif_rx`). The anonymous unions of
+//! `struct sk_buff` and `struct sock_common` appear in the bindings as
+//! `__bindgen_anon_N`; each access names the C field it reads, and a layout
+//! change in another kernel fails the build rather than reading another
+//! field.
+//!
 //! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
 
-use core::ptr::NonNull;
+use core::ptr::{self, NonNull};
 
-use super::{bindings, device::Device};
+use super::{bindings, device::Device, BhDisabled};
+
+// `skb->end` is an offset from `skb->head` (64-bit kernels).
+const _: () = assert!(bindings::NET_SKBUFF_DATA_USES_OFFSET == 1);
 
 /// An owned socket buffer; dropping it frees it as a drop (`kfree_skb`).
 ///
@@ -23,9 +35,10 @@ impl SkBuff {
     ///
     /// # Safety
     ///
-    /// `skb` must be a valid skb whose ownership passes to the new value.
-    pub(crate) unsafe fn from_raw(skb: *mut bindings::sk_buff) -> Self {
-        // SAFETY: `ndo_start_xmit` is never called with NULL.
+    /// `skb` must be a valid, non-NULL skb whose ownership passes to the new
+    /// value.
+    pub(super) unsafe fn from_raw(skb: *mut bindings::sk_buff) -> Self {
+        // SAFETY: Not NULL (caller).
         // INVARIANT: The caller passes ownership of a valid skb.
         Self(unsafe { NonNull::new_unchecked(skb) })
     }
@@ -36,7 +49,7 @@ impl SkBuff {
 
     /// Total data length.
     pub(crate) fn len(&self) -> u32 {
-        // SAFETY: The skb is valid and owned.
+        // SAFETY: The skb is valid and owned (type invariant).
         unsafe { (*self.raw()).len }
     }
 
@@ -50,30 +63,77 @@ impl SkBuff {
         headlen >= len || unsafe { bindings::rveth_pskb_may_pull(self.raw(), len) }
     }
 
-    /// Records the software transmit timestamp if the socket asked for one.
+    /// Records the software transmit timestamp if the socket asked for one
+    /// (`skb_tx_timestamp`: the flag test is done here, the timestamp is
+    /// only taken, out of line, when asked for).
     pub(crate) fn tx_timestamp(&mut self) {
+        let skb = self.raw();
+        #[cfg(CONFIG_NETWORK_PHY_TIMESTAMPING)]
         // SAFETY: The skb is valid and owned.
-        unsafe { bindings::rveth_skb_tx_timestamp(self.raw()) }
+        unsafe {
+            bindings::skb_clone_tx_timestamp(skb)
+        };
+        // SAFETY: The skb is valid and owned; `skb_shinfo()` is `head + end`
+        // (`end` is an offset, asserted above), inside the skb's buffer.
+        let tx_flags = unsafe {
+            let shinfo = (*skb)
+                .head
+                .add((*skb).end as usize)
+                .cast::<bindings::skb_shared_info>();
+            ptr::read_volatile(&raw const (*shinfo).tx_flags)
+        };
+        if u32::from(tx_flags) & (bindings::SKBTX_SW_TSTAMP | bindings::SKBTX_BPF) != 0 {
+            // SAFETY: The skb is valid and owned; NULL: no hardware stamp.
+            unsafe { bindings::skb_tstamp_tx(skb, ptr::null_mut()) };
+        }
     }
 
     /// The packet's mark, priority and the sending socket's net_cls classid.
     pub(crate) fn meta(&self) -> Meta {
-        meta_of(self.raw())
+        let skb = self.raw();
+        // SAFETY: The skb is valid and owned; see `headers()`. The union
+        // that holds `mark` holds integers only: any value is valid.
+        let (mark, priority, sk) = unsafe {
+            let h = headers(skb);
+            ((*h).__bindgen_anon_4.mark, (*h).priority, (*skb).sk)
+        };
+        Meta {
+            mark,
+            priority,
+            // SAFETY: An owned skb's socket is NULL or held by the skb.
+            classid: unsafe { sk_classid(sk) },
+        }
     }
 
     /// Prepares the skb for reception by `dev`, as `__dev_forward_skb()` does:
     /// MTU and state checks, scrubbing (namespace-crossing aware) and
     /// `eth_type_trans`. On failure the skb is freed and counted as an rx
     /// drop on `dev` by the core.
+    ///
+    /// The scrubbing is known without reading the skb again: the priority
+    /// is always cleared, the mark when the namespaces of `dev` and the
+    /// sending device differ ([`Forwarded::crossed_netns`]).
     pub(crate) fn forward_to<P>(self, dev: &Device<P>) -> Result<Forwarded, Dropped> {
         let skb = self.0;
         core::mem::forget(self);
+        // SAFETY: `skb` is valid; `skb->dev` (in the `next`/`prev`/`dev`
+        // union group) is the sending device, set by the core before
+        // `ndo_start_xmit` and valid during it.
+        let from = unsafe {
+            (*skb.as_ptr())
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .dev
+        };
+        // SAFETY: `from` is a valid device (see above).
+        let xnet = !ptr::eq(unsafe { super::device::dev_net(from) }, dev.net().as_raw());
         // SAFETY: `dev` is valid; ownership of the skb passes to the callee,
         // which frees it when it returns non-zero.
         let ret = unsafe { bindings::__dev_forward_skb(dev.as_raw(), skb.as_ptr()) };
         if ret == 0 {
             // INVARIANT: On success the skb is still ours.
-            Ok(Forwarded(skb))
+            Ok(Forwarded { skb, xnet })
         } else {
             Err(Dropped)
         }
@@ -87,6 +147,76 @@ impl Drop for SkBuff {
     }
 }
 
+/// The `headers` struct group of `skb` (`__bindgen_anon_4`: bindgen's
+/// union of the anonymous struct and `struct headers`, which have the same
+/// layout), whose `__bindgen_anon_4` union holds `mark`.
+///
+/// # Safety
+///
+/// `skb` must be a valid skb.
+unsafe fn headers(
+    skb: *mut bindings::sk_buff,
+) -> *mut bindings::sk_buff__bindgen_ty_4__bindgen_ty_1 {
+    // CAST: A `__BindgenUnionField<T>` is a zero-sized marker at the start of
+    // the union: its address is the address of the `T` member.
+    // SAFETY: `skb` is valid (caller).
+    unsafe { (&raw mut (*skb).__bindgen_anon_4.__bindgen_anon_1).cast() }
+}
+
+/// The net_cls classid of socket `sk`, 0 if there is none or `sk` is not a
+/// full socket: what `task_get_classid()` (include/net/cls_cgroup.h) reads,
+/// with `skb_to_full_sk()` and `sk_fullsock()`.
+///
+/// A request socket (`TCP_NEW_SYN_RECV`, SYN-ACKs) stands for its listener;
+/// a timewait socket (`TCP_TIME_WAIT`, ACKs and RSTs it sends) is a
+/// `struct inet_timewait_sock`, much smaller than `struct sock`: only the
+/// `struct sock_common` at the start of all three is read before the state
+/// says the socket is full.
+///
+/// # Safety
+///
+/// `sk` must be NULL or a socket held by an skb the caller owns.
+unsafe fn sk_classid(sk: *mut bindings::sock) -> u32 {
+    /// The state of any kind of socket (`sock_common` comes first in all).
+    ///
+    /// # Safety
+    ///
+    /// `sk` must be a valid socket of any kind.
+    unsafe fn state(sk: *const bindings::sock_common) -> u32 {
+        // SAFETY: Guaranteed by the caller; READ_ONCE(sk->sk_state).
+        u32::from(unsafe { ptr::read_volatile(&raw const (*sk).skc_state) })
+    }
+    let mut common = sk.cast::<bindings::sock_common>();
+    if common.is_null() {
+        return 0;
+    }
+    // SAFETY: `common` is a valid socket of some kind (caller).
+    if unsafe { state(common) } == bindings::TCP_NEW_SYN_RECV {
+        // SAFETY: A request socket: `skc_listener` (`rsk_listener`, in the
+        // `__bindgen_anon_5` union of `sock_common`) is its listener, which
+        // the request socket holds.
+        common = unsafe { (*common).__bindgen_anon_5.skc_listener }.cast();
+        if common.is_null() {
+            return 0;
+        }
+    }
+    // SAFETY: `common` is a valid socket of some kind.
+    let s = unsafe { state(common) };
+    if s == bindings::TCP_TIME_WAIT || s == bindings::TCP_NEW_SYN_RECV {
+        return 0;
+    }
+    #[cfg(CONFIG_CGROUP_NET_CLASSID)]
+    {
+        // SAFETY: A full socket (`sk_fullsock()`), so a `struct sock`;
+        // READ_ONCE as `sock_cgroup_classid()`.
+        unsafe {
+            ptr::read_volatile(&raw const (*common.cast::<bindings::sock>()).sk_cgrp_data.classid)
+        }
+    }
+    #[cfg(not(CONFIG_CGROUP_NET_CLASSID))]
+    0
+}
+
 /// Metadata that a crossing may clear.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Meta {
@@ -98,17 +228,6 @@ pub(crate) struct Meta {
     pub(crate) classid: u32,
 }
 
-fn meta_of(skb: *mut bindings::sk_buff) -> Meta {
-    let mut m = bindings::rveth_skb_meta::default();
-    // SAFETY: Callers pass an skb they own; `m` is a valid out-parameter.
-    unsafe { bindings::rveth_skb_get_meta(skb, &mut m) };
-    Meta {
-        mark: m.mark,
-        priority: m.priority,
-        classid: m.classid,
-    }
-}
-
 /// The packet was dropped (and freed) on the way.
 pub(crate) struct Dropped;
 
@@ -117,28 +236,38 @@ pub(crate) struct Dropped;
 ///
 /// # Invariants
 ///
-/// `self.0` is a valid, owned skb.
-pub(crate) struct Forwarded(NonNull<bindings::sk_buff>);
+/// `skb` is a valid, owned skb.
+pub(crate) struct Forwarded {
+    skb: NonNull<bindings::sk_buff>,
+    xnet: bool,
+}
 
 impl Forwarded {
-    /// The metadata after the crossing's scrubbing.
-    pub(crate) fn meta(&self) -> Meta {
-        meta_of(self.0.as_ptr())
+    /// Whether the crossing went between namespaces (so the scrubbing
+    /// cleared the mark; the priority is always cleared).
+    pub(crate) fn crossed_netns(&self) -> bool {
+        self.xnet
     }
 
     /// Sets `skb->mark` and `skb->priority`.
     pub(crate) fn set_mark_priority(&mut self, mark: u32, priority: u32) {
-        // SAFETY: The skb is valid and owned (type invariant).
-        unsafe { bindings::rveth_skb_set_meta(self.0.as_ptr(), mark, priority) }
+        let skb = self.skb.as_ptr();
+        // SAFETY: The skb is valid and owned (type invariant); see
+        // `SkBuff::meta` for the field paths.
+        unsafe {
+            let h = headers(skb);
+            (*h).__bindgen_anon_4.mark = mark;
+            (*h).priority = priority;
+        }
     }
 
     /// Queues the skb on this CPU's backlog for the receiving device
-    /// (`__netif_rx`; the caller runs with bottom halves disabled, as
-    /// `ndo_start_xmit` does).
-    pub(crate) fn netif_rx(self) -> Result<(), Dropped> {
-        let skb = self.0;
+    /// (`__netif_rx`, which needs bottom halves disabled: `_bh`).
+    pub(crate) fn netif_rx(self, _bh: &BhDisabled) -> Result<(), Dropped> {
+        let skb = self.skb;
         core::mem::forget(self);
-        // SAFETY: Ownership of the valid skb passes to the stack.
+        // SAFETY: Ownership of the valid skb passes to the stack; BH is
+        // disabled.
         let ret = unsafe { bindings::__netif_rx(skb.as_ptr()) };
         if ret == bindings::NET_RX_SUCCESS as i32 {
             Ok(())
@@ -151,6 +280,6 @@ impl Forwarded {
 impl Drop for Forwarded {
     fn drop(&mut self) {
         // SAFETY: The skb is valid and owned (type invariant).
-        unsafe { bindings::rveth_kfree_skb(self.0.as_ptr()) }
+        unsafe { bindings::rveth_kfree_skb(self.skb.as_ptr()) }
     }
 }

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The per-device state of an rveth end, shared by the link ops
+//! ([`crate::pair`]) and the data path ([`crate::xmit`]).
+
+#![forbid(unsafe_code)]
+
+use kernel::prelude::*;
+
+use crate::net::device::PeerSlot;
+use crate::policy::TxPolicy;
+
+/// Per-device state of an rveth end (veth's `struct veth_priv`).
+pub(crate) struct RvethPriv {
+    /// The other end; emptied before either end is unregistered.
+    pub(crate) peer: PeerSlot<RvethPriv>,
+    /// Metadata policy of this end's transmit direction, set in `newlink`
+    /// before the device is registered and never changed.
+    pub(crate) policy: TxPolicy,
+}
+
+impl RvethPriv {
+    /// The state of a new end.
+    pub(crate) const fn new() -> Self {
+        Self {
+            peer: PeerSlot::new(),
+            policy: TxPolicy::DEFAULT,
+        }
+    }
+
+    /// The peer slot of an end (for [`crate::net::device::UnregisterQueue`]
+    /// and [`crate::net::device::link_pair`]).
+    pub(crate) fn peer_slot(&self) -> &PeerSlot<RvethPriv> {
+        &self.peer
+    }
+}
+
+/// The per-CPU counters of each end ([`crate::net::device::Device::counters`]),
+/// for what the end transmits; `ethtool -S` shows them by these names.
+#[derive(Clone, Copy)]
+pub(crate) enum Counter {
+    /// Packets not delivered (peer gone or down, MTU, backlog).
+    Dropped,
+    /// Packets whose socket had a net_cls classid.
+    Classid,
+    /// ... of which the classid was written into mark or priority.
+    ClassidCarried,
+    /// Packets with a non-zero mark.
+    Mark,
+    /// ... whose mark was zero after the crossing.
+    MarkCleared,
+    /// Packets with a non-zero priority.
+    Priority,
+    /// ... whose priority was zero after the crossing.
+    PriorityCleared,
+}
+
+/// The number of [`Counter`]s.
+pub(crate) const COUNTERS: usize = 7;
+
+/// `ethtool -S` names of the counters, in [`Counter`] order.
+pub(crate) const COUNTER_NAMES: [&CStr; COUNTERS] = [
+    c"tx_dropped",
+    c"tx_meta_classid",
+    c"tx_meta_classid_carried",
+    c"tx_meta_mark",
+    c"tx_meta_mark_cleared",
+    c"tx_meta_priority",
+    c"tx_meta_priority_cleared",
+];
+
+/// All `ethtool -S` names: the peer's ifindex, then the counters.
+pub(crate) const ETHTOOL_STATS: &[&CStr] = &[
+    c"peer_ifindex",
+    COUNTER_NAMES[0],
+    COUNTER_NAMES[1],
+    COUNTER_NAMES[2],
+    COUNTER_NAMES[3],
+    COUNTER_NAMES[4],
+    COUNTER_NAMES[5],
+    COUNTER_NAMES[6],
+];
