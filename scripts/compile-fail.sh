@@ -2,8 +2,10 @@
 # Proves that misuses of src/net's safe API do not compile (see
 # tests/compile_fail/README.md). The module is built in a scratch copy of the
 # tree against KDIR: once with each tests/compile_fail/*.rs as
-# `mod compile_fail`. ok_*.rs must build; every other file must fail with
-# the error its "// expect:" line names, reported in that file.
+# `mod compile_fail` (or appended to the file its "// into:" line names).
+# ok_*.rs must build; every other file must fail with the error its
+# "// expect:" line names, and that error's report must point into the
+# case's own file.
 #
 # usage: compile-fail.sh <KDIR>
 source "$(dirname "$0")/lib.sh"
@@ -13,13 +15,22 @@ work=$(mktemp -d "$RVETH_CACHE/compile-fail.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 (cd "$RVETH_TOP" && git ls-files -co --exclude-standard -z -- Kbuild Makefile src scripts rust-toolchain.toml |
 	xargs -0 tar -cf - | tar -xf - -C "$work")
-echo '#[allow(dead_code, unused_imports, unused_variables)] mod compile_fail;' >>"$work/src/rveth_main.rs"
 args=$(cat "$KDIR/.rveth-kbuild-args" 2>/dev/null || true)
 bad=0 n=0
 for case in "$RVETH_TOP"/tests/compile_fail/*.rs; do
 	name=$(basename "$case" .rs)
 	expect=$(sed -n '1s|^// expect: ||p' "$case")
-	cp "$case" "$work/src/compile_fail.rs"
+	into=$(sed -n '2s|^// into: ||p' "$case")
+	(cd "$RVETH_TOP" && cp src/*.rs "$work/src/")
+	echo '#[allow(dead_code, unused_imports, unused_variables)] mod compile_fail;' >>"$work/src/rveth_main.rs"
+	if [ -n "$into" ]; then
+		echo '' >"$work/src/compile_fail.rs"
+		cat "$case" >>"$work/$into"
+		target=$into
+	else
+		cp "$case" "$work/src/compile_fail.rs"
+		target=src/compile_fail.rs
+	fi
 	rm -f "$work/src/rveth_main.o"
 	n=$((n + 1))
 	# shellcheck disable=SC2086
@@ -46,8 +57,13 @@ for case in "$RVETH_TOP"/tests/compile_fail/*.rs; do
 			echo "compile-fail: $name failed, but not with /$expect/:"
 			grep -E -A6 '^error' "$work/$name.log" | head -30
 			bad=1
-		elif ! grep -q -- "--> src/compile_fail.rs" "$work/$name.log"; then
-			echo "compile-fail: $name failed outside its own file:"
+		elif ! awk -v re="$expect" -v f="$target" '
+				found && /^(error|warning)/ { exit }
+				$0 ~ re { found = 1 }
+				found && index($0, "--> " f) { ok = 1 }
+				found && index($0, f ":") { ok = 1 }
+				END { exit !ok }' "$work/$name.log"; then
+			echo "compile-fail: $name failed, but its error does not point into $target:"
 			grep -E -A6 '^error' "$work/$name.log" | head -30
 			bad=1
 		else

@@ -25,18 +25,23 @@
 //!
 //! What the safe API guarantees, whatever a driver writes:
 //! - a [`device::Device`] is always a registered device (or one being
-//!   unregistered), with its per-CPU statistics allocated; a device before
-//!   registration is only reachable through wrappers that cannot be used
-//!   where a registered one is needed;
-//! - `newlink` cannot report success without having registered its device,
-//!   and a registered device is unregistered again when it reports failure;
-//! - a [`device::PeerSlot`] only ever holds a registered device, with its own
+//!   unregistered), with its per-CPU statistics allocated; a driver never
+//!   sees a device before registration, only its private data;
+//! - pairs are made and unmade by the layer, as `veth_newlink()` and
+//!   `veth_dellink()` do: both ends registered and tied, or nothing left;
+//!   the peer slot only ever holds a registered device with its own
 //!   reference tracker, and is emptied and queued for unregistration in one
 //!   operation;
-//! - evidence types ([`Rtnl`], [`BhDisabled`]) cannot leave the thread or
-//!   context that holds them.
+//! - what the core relies on (per-CPU tstats, no netpoll, no shared skbs,
+//!   no flags or features that make the core treat the device as another
+//!   type, the peer attribute's policy) is forced or checked by the layer;
+//! - evidence types ([`Rtnl`], [`BhDisabled`]) are only made by the
+//!   adapters and cannot leave the thread or context that holds them.
+//!
+//! `tests/compile_fail/` keeps an example of each misuse the compiler
+//! refuses; `make test` checks them.
 
-pub(crate) mod bindings;
+mod bindings;
 pub(crate) mod device;
 pub(crate) mod ethtool;
 pub(crate) mod link;
@@ -64,7 +69,7 @@ impl BhDisabled {
     /// # Safety
     ///
     /// Bottom halves must be disabled for the lifetime `'a`.
-    pub(crate) unsafe fn assume<'a>() -> &'a BhDisabled {
+    unsafe fn assume<'a>() -> &'a BhDisabled {
         // INVARIANT: Guaranteed by the caller.
         const B: BhDisabled = BhDisabled(NotThreadSafe);
         &B
@@ -90,7 +95,7 @@ impl Rtnl {
     /// # Safety
     ///
     /// The current thread must hold the RTNL mutex for the lifetime `'a`.
-    pub(crate) unsafe fn assume_held<'a>() -> &'a Rtnl {
+    unsafe fn assume_held<'a>() -> &'a Rtnl {
         // INVARIANT: The caller guarantees that RTNL is held during `'a`.
         const R: Rtnl = Rtnl(NotThreadSafe);
         &R

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The rveth link kind: setup, validation, creation and deletion of pairs,
-//! carrier handling and ethtool.
+//! The rveth link kind: setup, validation, the metadata policy of a new
+//! pair, carrier handling and ethtool. Creating and deleting the pair itself
+//! (`veth_newlink()`, `veth_dellink()`) is the pair layer's
+//! (`crate::net::link`), which calls [`Driver::init_pair`] in between.
 //!
 //! Names follow `drivers/net/veth.c` so the two read side by side.
 
@@ -11,10 +13,10 @@ use kernel::{prelude::*, sync::rcu};
 
 use crate::net::{
     device::{
-        features, is_valid_ether_addr, link_pair, priv_flags, Device, Features, LinkStats64,
-        NetRef, SetupDevice, UnregisterQueue, ETH_ALEN, ETH_MAX_MTU, ETH_MIN_MTU, GSO_MAX_SIZE,
+        features, is_valid_ether_addr, priv_flags, Device, Features, LinkStats64, SetupDevice,
+        ETH_ALEN, ETH_MAX_MTU, ETH_MIN_MTU, GSO_MAX_SIZE,
     },
-    link::{Driver, ExtAck, NewDevice, NewLink, NewLinkParams, PeerRequest, Tx, VETH_INFO_PEER},
+    link::{Driver, ExtAck, Tx},
     nla::{ifla, Attrs, Msg, Policy},
     skb::SkBuff,
     BhDisabled, Rtnl,
@@ -24,10 +26,9 @@ use crate::state::{self, RvethPriv};
 use crate::xmit;
 
 /// `IFLA_INFO_DATA` attributes of kind rveth: veth's ABI (attribute 1,
-/// the peer) plus the metadata policy of each direction.
+/// `VETH_INFO_PEER`, read by the pair layer) plus the metadata policy of
+/// each direction.
 pub(crate) mod info {
-    /// The peer: struct ifinfomsg followed by IFLA_* attributes (veth's).
-    pub(crate) const PEER: u16 = super::VETH_INFO_PEER;
     /// u8 [`super::Scrub`] of the device's transmit direction (and the
     /// peer's, unless [`PEER_SCRUB`] is given).
     pub(crate) const SCRUB: u16 = 2;
@@ -42,19 +43,19 @@ pub(crate) mod info {
 /// The offloads veth advertises (`VETH_FEATURES`): rveth never touches the
 /// payload, so checksums and segmentation are left to whoever needs them.
 const FEATURES: Features = features::HW_CSUM
-    | features::SG
-    | features::FRAGLIST
-    | features::RXCSUM
-    | features::SCTP_CRC
-    | features::HIGHDMA
-    | features::GSO_SOFTWARE
-    | features::GSO_ENCAP_ALL
-    | VLAN_OFFLOADS;
+    .with(features::SG)
+    .with(features::FRAGLIST)
+    .with(features::RXCSUM)
+    .with(features::SCTP_CRC)
+    .with(features::HIGHDMA)
+    .with(features::GSO_SOFTWARE)
+    .with(features::GSO_ENCAP_ALL)
+    .with(VLAN_OFFLOADS);
 
 const VLAN_OFFLOADS: Features = features::HW_VLAN_CTAG_TX
-    | features::HW_VLAN_CTAG_RX
-    | features::HW_VLAN_STAG_TX
-    | features::HW_VLAN_STAG_RX;
+    .with(features::HW_VLAN_CTAG_RX)
+    .with(features::HW_VLAN_STAG_TX)
+    .with(features::HW_VLAN_STAG_RX);
 
 /// The rveth link driver.
 pub(crate) struct Rveth;
@@ -64,10 +65,9 @@ impl Driver for Rveth {
     type Priv = RvethPriv;
     const KIND: &'static CStr = c"rveth";
     const DRIVER_VERSION: &'static CStr = c"1.0";
-    const PEER_TYPE: u16 = info::PEER;
     const INFO_POLICY: &'static [Policy] = &[
         Policy::UNSPEC,
-        // info::PEER: struct ifinfomsg followed by IFLA_* attributes.
+        // VETH_INFO_PEER: struct ifinfomsg followed by IFLA_* attributes.
         Policy::ifinfomsg(),
         // info::SCRUB, info::CLASSID, info::PEER_SCRUB, info::PEER_CLASSID
         Policy::u8_range(0, Scrub::MAX),
@@ -85,15 +85,16 @@ impl Driver for Rveth {
 
     fn setup(dev: &mut SetupDevice<RvethPriv>) {
         dev.ether_setup();
-        dev.update_priv_flags(
-            priv_flags::LIVE_ADDR_CHANGE | priv_flags::NO_QUEUE | priv_flags::PHONY_HEADROOM,
-            priv_flags::TX_SKB_SHARING,
+        dev.set_priv_flags(
+            priv_flags::LIVE_ADDR_CHANGE
+                .with(priv_flags::NO_QUEUE)
+                .with(priv_flags::PHONY_HEADROOM),
         );
         dev.set_lltx();
         dev.set_features(
             FEATURES,
-            FEATURES & !VLAN_OFFLOADS,
-            features::HW_CSUM | features::GSO_SOFTWARE,
+            FEATURES.without(VLAN_OFFLOADS),
+            features::HW_CSUM.with(features::GSO_SOFTWARE),
         );
         dev.set_max_mtu(ETH_MAX_MTU);
         dev.set_tso_max_size(GSO_MAX_SIZE);
@@ -122,46 +123,17 @@ impl Driver for Rveth {
         Ok(())
     }
 
-    fn newlink<'a>(
-        mut dev: NewDevice<'a, RvethPriv>,
-        params: &NewLinkParams<'a>,
-    ) -> Result<NewLink<'a, RvethPriv>> {
-        let req = PeerRequest::parse::<Self>(params)?;
-
+    fn init_pair(
+        dev: &mut RvethPriv,
+        peer: &mut RvethPriv,
+        data: Option<Attrs<'_>>,
+        _extack: &ExtAck,
+    ) -> Result {
         // Metadata policies: before `peer` for both directions, peer_* for
         // the peer's transmit direction.
-        let data = params.data();
-        let dev_policy = TxPolicy::DEFAULT.with(data, info::SCRUB, info::CLASSID);
-        let peer_policy = dev_policy.with(data, info::PEER_SCRUB, info::PEER_CLASSID);
-
-        // Create and register the peer first; if anything after this fails,
-        // dropping `peer` unregisters it again (and dropping `dev` after its
-        // registration unregisters it).
-        let mut peer = dev.create_peer(params, &req)?;
-        peer.priv_mut().policy = peer_policy;
-        dev.priv_mut().policy = dev_policy;
-        let peer = peer.register()?;
-        peer.carrier_off();
-        peer.configure(&req)?;
-
-        let dev = dev.register(params)?;
-        dev.carrier_off();
-
-        // Tie the devices together: the last step that can fail.
-        link_pair(&dev, &peer, RvethPriv::peer_slot, params.rtnl())?;
-        peer.keep();
-        Ok(dev)
-    }
-
-    fn dellink(dev: &Device<RvethPriv>, queue: &mut UnregisterQueue<'_>) {
-        queue.queue_pair(dev, RvethPriv::peer_slot);
-    }
-
-    fn link_net<'a>(dev: &'a Device<RvethPriv>, guard: &'a rcu::Guard) -> NetRef<'a> {
-        match dev.priv_data().peer.get(guard) {
-            Some(peer) => peer.net(),
-            None => dev.net(),
-        }
+        dev.policy = TxPolicy::DEFAULT.with(data, info::SCRUB, info::CLASSID);
+        peer.policy = dev.policy.with(data, info::PEER_SCRUB, info::PEER_CLASSID);
+        Ok(())
     }
 
     fn fill_info(dev: &Device<RvethPriv>, msg: &mut Msg) -> Result {
@@ -169,7 +141,7 @@ impl Driver for Rveth {
         msg.put_u8(info::SCRUB, own.scrub as u8)?;
         msg.put_u8(info::CLASSID, own.classid as u8)?;
         let guard = rcu::read_lock();
-        if let Some(peer) = dev.priv_data().peer.get(&guard) {
+        if let Some(peer) = dev.peer(&guard) {
             let p = peer.priv_data().policy;
             msg.put_u8(info::PEER_SCRUB, p.scrub as u8)?;
             msg.put_u8(info::PEER_CLASSID, p.classid as u8)?;
@@ -178,7 +150,7 @@ impl Driver for Rveth {
     }
 
     fn open(dev: &Device<RvethPriv>, rtnl: &Rtnl) -> Result {
-        let peer = dev.priv_data().peer.get_rtnl(rtnl).ok_or(ENOTCONN)?;
+        let peer = dev.peer_rtnl(rtnl).ok_or(ENOTCONN)?;
         if peer.is_up() {
             dev.carrier_on();
             peer.carrier_on();
@@ -188,7 +160,7 @@ impl Driver for Rveth {
 
     fn stop(dev: &Device<RvethPriv>, rtnl: &Rtnl) {
         dev.carrier_off();
-        if let Some(peer) = dev.priv_data().peer.get_rtnl(rtnl) {
+        if let Some(peer) = dev.peer_rtnl(rtnl) {
             peer.carrier_off();
         }
     }
@@ -199,18 +171,6 @@ impl Driver for Rveth {
 
     fn get_stats64(dev: &Device<RvethPriv>, stats: &mut LinkStats64) {
         xmit::get_stats64(dev, stats)
-    }
-
-    fn get_iflink(dev: &Device<RvethPriv>) -> i32 {
-        let guard = rcu::read_lock();
-        dev.priv_data().peer.get(&guard).map_or(0, |p| p.ifindex())
-    }
-
-    fn get_peer_dev<'a>(
-        dev: &'a Device<RvethPriv>,
-        guard: &'a rcu::Guard,
-    ) -> Option<&'a Device<RvethPriv>> {
-        dev.priv_data().peer.get(guard)
     }
 
     fn ethtool_stats(dev: &Device<RvethPriv>, values: &mut [u64]) {

@@ -2,18 +2,19 @@
 
 //! The per-device state of an rveth end, shared by the link ops
 //! ([`crate::pair`]) and the data path ([`crate::xmit`]).
+//!
+//! The peer pointer is not here: the pair layer (`crate::net::link`) keeps
+//! it next to this state and hands it out through `Device::peer`.
 
 #![forbid(unsafe_code)]
 
 use kernel::prelude::*;
 
-use crate::net::device::PeerSlot;
 use crate::policy::TxPolicy;
 
-/// Per-device state of an rveth end (veth's `struct veth_priv`).
+/// Per-device state of an rveth end (the driver's part of veth's
+/// `struct veth_priv`).
 pub(crate) struct RvethPriv {
-    /// The other end; emptied before either end is unregistered.
-    pub(crate) peer: PeerSlot<RvethPriv>,
     /// Metadata policy of this end's transmit direction, set in `newlink`
     /// before the device is registered and never changed.
     pub(crate) policy: TxPolicy,
@@ -23,20 +24,13 @@ impl RvethPriv {
     /// The state of a new end.
     pub(crate) const fn new() -> Self {
         Self {
-            peer: PeerSlot::new(),
             policy: TxPolicy::DEFAULT,
         }
     }
-
-    /// The peer slot of an end (for [`crate::net::device::UnregisterQueue`]
-    /// and [`crate::net::device::link_pair`]).
-    pub(crate) fn peer_slot(&self) -> &PeerSlot<RvethPriv> {
-        &self.peer
-    }
 }
 
-/// The per-CPU counters of each end ([`crate::net::device::Device::counters`]),
-/// for what the end transmits; `ethtool -S` shows them by these names.
+/// The per-CPU counters of each end (`Device::counters`), for what the end
+/// transmits; `ethtool -S` shows them by these names.
 #[derive(Clone, Copy)]
 pub(crate) enum Counter {
     /// Packets not delivered (peer gone or down, MTU, backlog).

@@ -84,7 +84,7 @@ pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) ->
     let len = skb.len();
 
     // BH is disabled: an RCU read section already, no rcu_read_lock needed.
-    let Some(peer) = priv_data.peer.get_bh(bh) else {
+    let Some(peer) = dev.peer_bh(bh) else {
         drop(skb);
         return drop_counted(dev, bh);
     };
@@ -135,7 +135,7 @@ pub(crate) fn get_stats64(dev: &Device<RvethPriv>, stats: &mut LinkStats64) {
     stats.add_tx_dropped(counters(dev)[Counter::Dropped as usize]);
 
     let guard = rcu::read_lock();
-    if let Some(peer) = dev.priv_data().peer.get(&guard) {
+    if let Some(peer) = dev.peer(&guard) {
         let mut peer_stats = LinkStats64::zeroed();
         peer.fetch_tstats(&mut peer_stats);
         stats.add_rx(peer_stats.tx_packets(), peer_stats.tx_bytes());
@@ -146,7 +146,7 @@ pub(crate) fn get_stats64(dev: &Device<RvethPriv>, stats: &mut LinkStats64) {
 pub(crate) fn ethtool_stats(dev: &Device<RvethPriv>, values: &mut [u64]) {
     let peer_ifindex = {
         let guard = rcu::read_lock();
-        dev.priv_data().peer.get(&guard).map_or(0, |p| p.ifindex())
+        dev.peer(&guard).map_or(0, |p| p.ifindex())
     };
     let stats = Iterator::chain(
         core::iter::once(u64::try_from(peer_ifindex).unwrap_or(0)),

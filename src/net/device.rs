@@ -22,12 +22,15 @@ use super::{bindings, percpu::Counters, BhDisabled, Rtnl};
 /// `netdev_priv()` points to.
 ///
 /// The adapters of [`super::link`] own its layout: the per-CPU counters they
-/// allocate in `ndo_init` and free in `priv_destructor`, followed by the
-/// driver's data.
+/// allocate in `ndo_init` and free in `priv_destructor`, the peer slot they
+/// fill in `newlink` and empty in `dellink`, then the driver's data. The
+/// driver reaches only `data` (and reads the peer through [`Device::peer`]).
 #[repr(C)]
 pub(super) struct PrivArea<P> {
     /// NULL until `ndo_init`, NULL again after `priv_destructor`.
     pub(super) counters: Counters,
+    /// The other end of the pair.
+    pub(super) peer: PeerSlot<P>,
     /// The driver's data, written by the `setup` adapter.
     pub(super) data: P,
 }
@@ -127,6 +130,28 @@ impl<P> Device<P> {
         &self.area().counters
     }
 
+    /// The peer slot (owned by the adapters of [`super::link`]).
+    pub(super) fn peer_slot(&self) -> &PeerSlot<P> {
+        &self.area().peer
+    }
+
+    /// The other end of the pair, valid while the RCU read lock `guard` is
+    /// held; `None` once the pair is being deleted.
+    pub(crate) fn peer<'a>(&'a self, guard: &'a rcu::Guard) -> Option<&'a Device<P>> {
+        self.peer_slot().get(guard)
+    }
+
+    /// The other end, on the transmit path (BH disabled: an RCU read
+    /// section, `rcu_dereference_bh`).
+    pub(crate) fn peer_bh<'a>(&'a self, bh: &'a BhDisabled) -> Option<&'a Device<P>> {
+        self.peer_slot().get_bh(bh)
+    }
+
+    /// The other end, valid while RTNL is held.
+    pub(crate) fn peer_rtnl<'a>(&'a self, rtnl: &'a Rtnl) -> Option<&'a Device<P>> {
+        self.peer_slot().get_rtnl(rtnl)
+    }
+
     /// The interface index.
     pub(crate) fn ifindex(&self) -> i32 {
         // SAFETY: `as_raw()` is valid; the core may change the index while the
@@ -142,10 +167,13 @@ impl<P> Device<P> {
     }
 
     /// Whether the device is registered (`NETREG_REGISTERED`), not being
-    /// unregistered; stable while RTNL is held.
-    fn is_registered(&self, _rtnl: &Rtnl) -> bool {
-        // SAFETY: `as_raw()` is valid; RTNL serialises `reg_state` changes.
-        let state = unsafe { (*self.as_raw()).reg_state };
+    /// unregistered. The answer is stable while RTNL is held: the
+    /// transitions to and from `NETREG_REGISTERED` happen under RTNL (the
+    /// later ones, in `netdev_run_todo()`, after it is released, hence the
+    /// READ_ONCE).
+    pub(super) fn is_registered(&self, _rtnl: &Rtnl) -> bool {
+        // SAFETY: `as_raw()` is valid; `reg_state` is a `u8`.
+        let state = unsafe { ptr::read_volatile(&raw const (*self.as_raw()).reg_state) };
         u32::from(state) == bindings::netdev_reg_state_NETREG_REGISTERED
     }
 
@@ -252,77 +280,131 @@ impl LinkStats64 {
     }
     /// Adds received packets and bytes.
     pub(crate) fn add_rx(&mut self, packets: u64, bytes: u64) {
-        self.0.rx_packets += packets;
-        self.0.rx_bytes += bytes;
+        self.0.rx_packets = self.0.rx_packets.wrapping_add(packets);
+        self.0.rx_bytes = self.0.rx_bytes.wrapping_add(bytes);
     }
     /// Adds transmit drops.
     pub(crate) fn add_tx_dropped(&mut self, n: u64) {
-        self.0.tx_dropped += n;
+        self.0.tx_dropped = self.0.tx_dropped.wrapping_add(n);
     }
 }
 
-/// Feature flags (`netdev_features_t`).
-pub(crate) type Features = bindings::netdev_features_t;
+/// A set of feature flags (`netdev_features_t`) a driver may advertise.
+///
+/// Only the flags named in [`features`] can be built; whatever a driver
+/// combines, [`SetupDevice::set_features`] keeps only those (a flag such as
+/// `NETIF_F_HW_L2FW_DOFFLOAD` makes the core call ops a pair device does
+/// not have).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Features(bindings::netdev_features_t);
+
+impl Features {
+    /// The flags of `self` and `o` (`|`, usable in constants).
+    pub(crate) const fn with(self, o: Self) -> Self {
+        Self(self.0 | o.0)
+    }
+
+    /// The flags of `self` that are not in `o`.
+    pub(crate) const fn without(self, o: Self) -> Self {
+        Self(self.0 & !o.0)
+    }
+}
 
 /// `NETIF_F_*` feature flags.
 pub(crate) mod features {
     use super::{bindings, Features};
     /// Scatter/gather.
-    pub(crate) const SG: Features = bindings::NETIF_F_SG;
+    pub(crate) const SG: Features = Features(bindings::NETIF_F_SG);
     /// Frame lists.
-    pub(crate) const FRAGLIST: Features = bindings::NETIF_F_FRAGLIST;
+    pub(crate) const FRAGLIST: Features = Features(bindings::NETIF_F_FRAGLIST);
     /// Checksums any packet.
-    pub(crate) const HW_CSUM: Features = bindings::NETIF_F_HW_CSUM;
+    pub(crate) const HW_CSUM: Features = Features(bindings::NETIF_F_HW_CSUM);
     /// Receive checksum.
-    pub(crate) const RXCSUM: Features = bindings::NETIF_F_RXCSUM;
+    pub(crate) const RXCSUM: Features = Features(bindings::NETIF_F_RXCSUM);
     /// SCTP CRC32c.
-    pub(crate) const SCTP_CRC: Features = bindings::NETIF_F_SCTP_CRC;
+    pub(crate) const SCTP_CRC: Features = Features(bindings::NETIF_F_SCTP_CRC);
     /// DMA above 4 GiB.
-    pub(crate) const HIGHDMA: Features = bindings::NETIF_F_HIGHDMA;
+    pub(crate) const HIGHDMA: Features = Features(bindings::NETIF_F_HIGHDMA);
     /// All software GSO types.
-    pub(crate) const GSO_SOFTWARE: Features = bindings::NETIF_F_GSO_SOFTWARE;
+    pub(crate) const GSO_SOFTWARE: Features = Features(bindings::NETIF_F_GSO_SOFTWARE);
     /// All encapsulation GSO types.
-    pub(crate) const GSO_ENCAP_ALL: Features = bindings::NETIF_F_GSO_ENCAP_ALL;
+    pub(crate) const GSO_ENCAP_ALL: Features = Features(bindings::NETIF_F_GSO_ENCAP_ALL);
     /// 802.1Q tag insertion.
-    pub(crate) const HW_VLAN_CTAG_TX: Features = bindings::NETIF_F_HW_VLAN_CTAG_TX;
+    pub(crate) const HW_VLAN_CTAG_TX: Features = Features(bindings::NETIF_F_HW_VLAN_CTAG_TX);
     /// 802.1Q tag stripping.
-    pub(crate) const HW_VLAN_CTAG_RX: Features = bindings::NETIF_F_HW_VLAN_CTAG_RX;
+    pub(crate) const HW_VLAN_CTAG_RX: Features = Features(bindings::NETIF_F_HW_VLAN_CTAG_RX);
     /// 802.1ad tag insertion.
-    pub(crate) const HW_VLAN_STAG_TX: Features = bindings::NETIF_F_HW_VLAN_STAG_TX;
+    pub(crate) const HW_VLAN_STAG_TX: Features = Features(bindings::NETIF_F_HW_VLAN_STAG_TX);
     /// 802.1ad tag stripping.
-    pub(crate) const HW_VLAN_STAG_RX: Features = bindings::NETIF_F_HW_VLAN_STAG_RX;
+    pub(crate) const HW_VLAN_STAG_RX: Features = Features(bindings::NETIF_F_HW_VLAN_STAG_RX);
+    /// Every flag above.
+    pub(super) const ALLOWED: Features = Features(
+        SG.0 | FRAGLIST.0
+            | HW_CSUM.0
+            | RXCSUM.0
+            | SCTP_CRC.0
+            | HIGHDMA.0
+            | GSO_SOFTWARE.0
+            | GSO_ENCAP_ALL.0
+            | HW_VLAN_CTAG_TX.0
+            | HW_VLAN_CTAG_RX.0
+            | HW_VLAN_STAG_TX.0
+            | HW_VLAN_STAG_RX.0,
+    );
 }
 
-/// `IFF_*` private flags (`enum netdev_priv_flags`) a driver may choose.
+/// A set of `IFF_*` private flags (`enum netdev_priv_flags`) a driver may
+/// choose: only those named in [`priv_flags`]. Flags that make the core
+/// treat the device as another type (`IFF_802_1Q_VLAN`, `IFF_MACVLAN`, ...:
+/// it would read their private data from ours) cannot be built, and
+/// [`SetupDevice::update_priv_flags`] keeps only the allowed ones.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PrivFlags(usize);
+
+impl PrivFlags {
+    /// The flags of `self` and `o` (`|`, usable in constants).
+    pub(crate) const fn with(self, o: Self) -> Self {
+        Self(self.0 | o.0)
+    }
+}
+
+/// The `IFF_*` private flags a driver may set.
 ///
-/// `IFF_DISABLE_NETPOLL` is not among them: the adapters always set it (the
-/// transmit adapter relies on BH being disabled, which netpoll does not
-/// guarantee).
+/// Two are not among them: the adapters always set `IFF_DISABLE_NETPOLL`
+/// (the transmit adapter relies on BH being disabled, which netpoll does not
+/// guarantee) and always clear `IFF_TX_SKB_SHARING` (pktgen's `clone_skb`
+/// would hand `ndo_start_xmit` a shared skb, which [`super::skb::SkBuff`]
+/// owns exclusively), as `veth_setup()` does.
 pub(crate) mod priv_flags {
-    use super::bindings;
+    use super::{bindings, PrivFlags};
     /// Can change its MAC address while up.
-    pub(crate) const LIVE_ADDR_CHANGE: usize =
-        bindings::netdev_priv_flags_IFF_LIVE_ADDR_CHANGE as usize;
+    pub(crate) const LIVE_ADDR_CHANGE: PrivFlags =
+        PrivFlags(bindings::netdev_priv_flags_IFF_LIVE_ADDR_CHANGE as usize);
     /// Has no queue: the noqueue qdisc is the default.
-    pub(crate) const NO_QUEUE: usize = bindings::netdev_priv_flags_IFF_NO_QUEUE as usize;
-    /// `needed_headroom` is not used (veth's flag; rveth has no
-    /// `ndo_set_rx_headroom`, so stacked devices do not try to change it).
-    pub(crate) const PHONY_HEADROOM: usize =
-        bindings::netdev_priv_flags_IFF_PHONY_HEADROOM as usize;
-    /// The same skb may be transmitted several times (pktgen clone_skb).
-    pub(crate) const TX_SKB_SHARING: usize =
-        bindings::netdev_priv_flags_IFF_TX_SKB_SHARING as usize;
-    /// Netpoll is not supported (forced by the adapters).
+    pub(crate) const NO_QUEUE: PrivFlags =
+        PrivFlags(bindings::netdev_priv_flags_IFF_NO_QUEUE as usize);
+    /// Stacked devices do not try to change the headroom (veth's flag; a
+    /// pair device without `ndo_set_rx_headroom` has none to set).
+    pub(crate) const PHONY_HEADROOM: PrivFlags =
+        PrivFlags(bindings::netdev_priv_flags_IFF_PHONY_HEADROOM as usize);
+    /// Every flag above.
+    pub(super) const ALLOWED: PrivFlags =
+        PrivFlags(LIVE_ADDR_CHANGE.0 | NO_QUEUE.0 | PHONY_HEADROOM.0);
+    /// Forced on by the adapters.
     pub(super) const DISABLE_NETPOLL: usize =
         bindings::netdev_priv_flags_IFF_DISABLE_NETPOLL as usize;
+    /// Forced off by the adapters.
+    pub(super) const TX_SKB_SHARING: usize =
+        bindings::netdev_priv_flags_IFF_TX_SKB_SHARING as usize;
 }
 
 /// A device between allocation and registration, as handed to `setup`.
 ///
-/// Only the setup-time fields a driver may choose are writable through it;
-/// what the adapters rely on (per-CPU tstats, no netpoll, freeing on
-/// unregistration, the ops tables) is set by the `setup` adapter after the
-/// driver's `setup` and cannot be changed from here.
+/// Only the setup-time fields a driver may choose are writable through it,
+/// with the values above; what the adapters rely on (per-CPU tstats, no
+/// netpoll, no shared skbs, freeing on unregistration, the ops tables) is
+/// set by the `setup` adapter after the driver's `setup` and cannot be
+/// changed from here.
 ///
 /// # Invariants
 ///
@@ -353,10 +435,12 @@ impl<P> SetupDevice<P> {
         unsafe { bindings::ether_setup(self.0.as_ptr()) }
     }
 
-    /// Sets and clears `priv_flags` bits (see [`priv_flags`]).
-    pub(crate) fn update_priv_flags(&mut self, set: usize, clear: usize) {
+    /// Sets `priv_flags` bits (see [`priv_flags`]).
+    pub(crate) fn set_priv_flags(&mut self, set: PrivFlags) {
         // SAFETY: The device is valid and exclusively ours.
-        unsafe { bindings::rveth_dev_set_priv_flags(self.0.as_ptr(), set, clear) }
+        unsafe {
+            bindings::rveth_dev_set_priv_flags(self.0.as_ptr(), set.0 & priv_flags::ALLOWED.0, 0)
+        }
     }
 
     /// Marks the transmit path lockless (`lltx`).
@@ -365,14 +449,16 @@ impl<P> SetupDevice<P> {
         unsafe { bindings::rveth_dev_set_lltx(self.0.as_ptr()) }
     }
 
-    /// Sets the active, hardware and encapsulation features.
+    /// Adds `features` to the active features and sets the hardware,
+    /// encapsulation, VLAN and MPLS feature sets.
     pub(crate) fn set_features(&mut self, features: Features, vlan: Features, mpls: Features) {
+        let allowed = features::ALLOWED.0;
         let dev = self.raw();
-        dev.features |= features;
-        dev.hw_features = features;
-        dev.hw_enc_features = features;
-        dev.vlan_features = vlan;
-        dev.mpls_features = mpls;
+        dev.features |= features.0 & allowed;
+        dev.hw_features = features.0 & allowed;
+        dev.hw_enc_features = features.0 & allowed;
+        dev.vlan_features = vlan.0 & allowed;
+        dev.mpls_features = mpls.0 & allowed;
     }
 
     /// Sets the maximum MTU.
@@ -387,7 +473,8 @@ impl<P> SetupDevice<P> {
     }
 
     /// Sets what the adapters rely on, after the driver's `setup`: per-CPU
-    /// tstats, no netpoll, freed by unregistration, and the ops tables.
+    /// tstats, no netpoll, no shared skbs, freed by unregistration, and the
+    /// ops tables.
     pub(super) fn finish(
         &mut self,
         ndo: &'static bindings::net_device_ops,
@@ -398,7 +485,11 @@ impl<P> SetupDevice<P> {
         // SAFETY: The device is valid and exclusively ours.
         unsafe {
             bindings::rveth_dev_set_pcpu_tstats(p);
-            bindings::rveth_dev_set_priv_flags(p, priv_flags::DISABLE_NETPOLL, 0);
+            bindings::rveth_dev_set_priv_flags(
+                p,
+                priv_flags::DISABLE_NETPOLL,
+                priv_flags::TX_SKB_SHARING,
+            );
         }
         let dev = self.raw();
         dev.needs_free_netdev = true;
@@ -414,7 +505,9 @@ impl<P> SetupDevice<P> {
 /// This is veth's `struct net_device __rcu *peer` plus its
 /// `netdevice_tracker`: readers use [`PeerSlot::get`] (RCU),
 /// [`PeerSlot::get_bh`] (transmit path) or [`PeerSlot::get_rtnl`]; writers
-/// [`link_pair`] and [`UnregisterQueue::queue_pair`], under RTNL.
+/// [`link_pair`] and [`UnregisterQueue::queue_pair`], under RTNL. Only the
+/// adapters of [`super::link`] create and write slots (one per device, in
+/// its [`PrivArea`]).
 ///
 /// # Invariants
 ///
@@ -422,7 +515,7 @@ impl<P> SetupDevice<P> {
 /// with private data `P` that was registered when it was published, on
 /// which the slot holds a reference tracked by `tracker`
 /// (`netdev_hold`). Only RTNL holders change it.
-pub(crate) struct PeerSlot<P> {
+pub(super) struct PeerSlot<P> {
     ptr: Opaque<*mut bindings::net_device>,
     tracker: Opaque<bindings::netdevice_tracker>,
     _p: PhantomData<P>,
@@ -435,7 +528,7 @@ unsafe impl<P: Sync> Send for PeerSlot<P> {}
 
 impl<P> PeerSlot<P> {
     /// An empty slot.
-    pub(crate) const fn new() -> Self {
+    pub(super) const fn new() -> Self {
         // INVARIANT: NULL with an unused (zeroed) tracker.
         Self {
             ptr: Opaque::new(ptr::null_mut()),
@@ -458,7 +551,7 @@ impl<P> PeerSlot<P> {
     }
 
     /// The peer, valid while the RCU read lock `_guard` is held.
-    pub(crate) fn get<'a>(&'a self, _guard: &'a rcu::Guard) -> Option<&'a Device<P>> {
+    pub(super) fn get<'a>(&'a self, _guard: &'a rcu::Guard) -> Option<&'a Device<P>> {
         // SAFETY: The slot is valid; the RCU read lock is held (guard).
         let p = unsafe { bindings::rveth_peer_deref_rcu(self.ptr.get()) };
         // SAFETY: Read under the RCU read lock held for `'a`.
@@ -472,7 +565,7 @@ impl<P> PeerSlot<P> {
     /// `READ_ONCE()`, which is all `rcu_dereference_bh()` does besides
     /// lockdep's check, and the hot path saves a call (the
     /// [`BhDisabled`] evidence is the check).
-    pub(crate) fn get_bh<'a>(&'a self, _bh: &'a BhDisabled) -> Option<&'a Device<P>> {
+    pub(super) fn get_bh<'a>(&'a self, _bh: &'a BhDisabled) -> Option<&'a Device<P>> {
         // SAFETY: The slot is valid; writers publish with
         // `rcu_assign_pointer` (release) and readers depend on the loaded
         // address, as with `rcu_dereference`.
@@ -482,11 +575,11 @@ impl<P> PeerSlot<P> {
     }
 
     /// The peer, valid while RTNL is held.
-    pub(crate) fn get_rtnl<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a Device<P>> {
+    pub(super) fn get_rtnl<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a Device<P>> {
         // SAFETY: The slot is valid; RTNL is held.
         let p = unsafe { bindings::rveth_peer_deref_rtnl(self.ptr.get()) };
-        // SAFETY: Only RTNL holders empty the slot, and a device is not
-        // freed while RTNL is held.
+        // SAFETY: Only RTNL holders empty the slot, so the slot's reference
+        // keeps the peer while RTNL is held.
         unsafe { Self::device(p) }
     }
 
@@ -540,21 +633,16 @@ impl<P> PeerSlot<P> {
 }
 
 /// Ties two registered devices together: publishes each in the other's
-/// [`PeerSlot`] (selected by `slot`), as the end of `veth_newlink()` does.
+/// [`PeerSlot`], as the end of `veth_newlink()` does.
 ///
 /// Both or neither: fails with `EINVAL` if `a` and `b` are the same device,
 /// `EBUSY` if a slot is occupied and `ENODEV` if a device is not registered,
 /// and changes nothing then.
-pub(crate) fn link_pair<P>(
-    a: &Device<P>,
-    b: &Device<P>,
-    slot: fn(&P) -> &PeerSlot<P>,
-    rtnl: &Rtnl,
-) -> Result {
+pub(super) fn link_pair<P>(a: &Device<P>, b: &Device<P>, rtnl: &Rtnl) -> Result {
     if ptr::eq(a, b) {
         return Err(EINVAL);
     }
-    let (sa, sb) = (slot(a.priv_data()), slot(b.priv_data()));
+    let (sa, sb) = (a.peer_slot(), b.peer_slot());
     sa.check_publish(b, rtnl)?;
     sb.check_publish(a, rtnl)?;
     sa.publish(b, rtnl);
@@ -577,10 +665,9 @@ struct PeerRef<'a, P> {
 
 impl<P> PeerRef<'_, P> {
     fn device(&self) -> &Device<P> {
-        // SAFETY: The reference held keeps the device allocated and RTNL
-        // keeps it from being freed (type invariant); it was registered when
-        // published, and its statistics are only freed after the last
-        // reference is put.
+        // SAFETY: The reference held keeps the device allocated (type
+        // invariant); it was registered when published, and its statistics
+        // are only freed after the last reference is put.
         unsafe { Device::from_raw(self.dev.as_ptr()) }
     }
 }
@@ -599,7 +686,7 @@ impl<P> Drop for PeerRef<'_, P> {
 ///
 /// `head` is a valid list head owned by the caller of `dellink` for `'a`,
 /// and RTNL is held for `'a`.
-pub(crate) struct UnregisterQueue<'a> {
+pub(super) struct UnregisterQueue<'a> {
     head: NonNull<bindings::list_head>,
     rtnl: &'a Rtnl,
 }
@@ -614,34 +701,31 @@ impl<'a> UnregisterQueue<'a> {
         Self { head, rtnl }
     }
 
-    /// Queues `dev` for unregistration; returns `false` (and does nothing)
-    /// if it is not registered any more.
-    pub(crate) fn queue<P>(&mut self, dev: &Device<P>) -> bool {
-        if !dev.is_registered(self.rtnl) {
-            return false;
-        }
-        // SAFETY: RTNL is held; `dev` is valid and registered; `head` is
-        // valid (type invariant).
-        unsafe { bindings::unregister_netdevice_queue(dev.as_raw(), self.head.as_ptr()) };
-        true
-    }
-
     /// Unpairs `dev` and its peer and queues both for unregistration, as
     /// `veth_dellink()` does: empties `dev`'s slot, queues `dev`, empties the
-    /// peer's slot and queues the peer (in its own namespace), then puts
-    /// both references. `slot` selects the [`PeerSlot`] in the private data.
+    /// peer's slot and queues the peer, then puts both references.
     ///
     /// Whichever end is deleted first takes both; for the other one (same
     /// batch, e.g. namespace teardown) its slot is already empty and this
-    /// does nothing.
-    pub(crate) fn queue_pair<P>(&mut self, dev: &Device<P>, slot: fn(&P) -> &PeerSlot<P>) {
-        let Some(peer) = slot(dev.priv_data()).take(self.rtnl) else {
+    /// does nothing. A device is only ever unpaired here, so an empty slot
+    /// means exactly that (the adapters never leave a registered device
+    /// unpaired: `newlink` pairs both ends or unregisters them).
+    pub(super) fn queue_pair<P>(&mut self, dev: &Device<P>) {
+        let Some(peer) = dev.peer_slot().take(self.rtnl) else {
             return;
         };
-        self.queue(dev);
-        let back = slot(peer.device().priv_data()).take(self.rtnl);
+        if dev.is_registered(self.rtnl) {
+            // SAFETY: RTNL is held; `dev` is valid and registered; `head` is
+            // valid (type invariant).
+            unsafe { bindings::unregister_netdevice_queue(dev.as_raw(), self.head.as_ptr()) };
+        }
+        let back = peer.device().peer_slot().take(self.rtnl);
         if let Some(back) = &back {
             if peer.device().is_registered(self.rtnl) {
+                // `net` is the namespace of the device being deleted (as
+                // veth_dellink() passes `dev_net(dev)`): with
+                // CONFIG_DEBUG_NET_SMALL_RTNL the core defers a peer in
+                // another namespace to that namespace's own list.
                 // SAFETY: RTNL is held; both devices are valid, the peer is
                 // registered; `head` is valid (type invariant).
                 unsafe {

@@ -6,8 +6,10 @@
  * members are read in Rust through the generated bindings instead.
  *
  * On the transmit path only rveth_dev_tstats_tx_add() is called for every
- * packet (this_cpu_ptr() needs the per-CPU offset of the current CPU, which
- * Rust cannot compute without arch-specific assembly).
+ * delivered packet (this_cpu_ptr() needs the per-CPU offset of the current
+ * CPU, which Rust cannot compute without arch-specific assembly); dropped
+ * packets also go through rveth_kfree_skb() and rveth_this_cpu_ptr() (the
+ * drop counter), packets with metadata through rveth_this_cpu_ptr().
  */
 #include <linux/cpumask.h>
 #include <linux/etherdevice.h>
@@ -15,6 +17,7 @@
 #include <linux/percpu.h>
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
+#include <net/netdev_lock.h>
 #include <net/netlink.h>
 
 #include "helpers.h"
@@ -67,6 +70,15 @@ void rveth_unregister_netdevice_queue_net(struct net *net, struct net_device *de
 void rveth_unregister_netdevice(struct net_device *dev)
 {
 	unregister_netdevice(dev);
+}
+
+/*
+ * A macro with static lock class keys (one set per call site, i.e. for all
+ * devices of this module), as veth_dev_init() uses it.
+ */
+void rveth_netdev_lockdep_set_classes(struct net_device *dev)
+{
+	netdev_lockdep_set_classes(dev);
 }
 
 /* Per-CPU u64_stats update, inline (this_cpu_ptr). */

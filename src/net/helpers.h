@@ -21,6 +21,7 @@ void rveth_unregister_netdevice_queue_net(struct net *net, struct net_device *de
 					  struct list_head *head);
 void rveth_unregister_netdevice(struct net_device *dev);
 
+void rveth_netdev_lockdep_set_classes(struct net_device *dev);
 void rveth_dev_tstats_tx_add(struct net_device *dev, unsigned int len);
 void rveth_dev_fetch_tstats(const struct net_device *dev,
 			    struct rtnl_link_stats64 *stats);

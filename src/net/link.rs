@@ -22,7 +22,9 @@ use kernel::{
 
 use super::{
     bindings,
-    device::{priv_area, Device, LinkStats64, NetRef, PrivArea, SetupDevice, UnregisterQueue},
+    device::{
+        link_pair, priv_area, Device, LinkStats64, PeerSlot, PrivArea, SetupDevice, UnregisterQueue,
+    },
     ethtool,
     nla::{ifla, Attrs, Msg, Policy},
     percpu::Counters,
@@ -42,11 +44,19 @@ pub(crate) enum Tx {
     Dropped,
 }
 
-/// A link driver: the callbacks of `rtnl_link_ops`, `net_device_ops` and
-/// `ethtool_ops` that a pair device needs.
+/// The link driver of a pair device kind: the callbacks of `rtnl_link_ops`,
+/// `net_device_ops` and `ethtool_ops` that differ between pair devices.
 ///
-/// All callbacks are safe; the adapters in this module uphold the C
-/// contracts. Callbacks with a default body are optional.
+/// What makes a pair, and what the core's contracts depend on, is done by
+/// the adapters of this module and cannot be changed by a driver: creating
+/// the peer and both registrations (`newlink`, as `veth_newlink()`: peer
+/// first, every error unwound), tying and untying the ends (`dellink`, as
+/// `veth_dellink()`), the peer-derived callbacks (`get_link_net`,
+/// `ndo_get_iflink`, `ndo_get_peer_dev`), the peer attribute of
+/// `IFLA_INFO_DATA` ([`VETH_INFO_PEER`]), and the device state the data
+/// path relies on ([`SetupDevice::finish`]).
+///
+/// All callbacks are safe; callbacks with a default body are optional.
 #[vtable]
 pub(crate) trait Driver: Sized + 'static {
     /// Per-device private data, stored in `netdev_priv()`.
@@ -58,12 +68,10 @@ pub(crate) trait Driver: Sized + 'static {
     const KIND: &'static CStr;
     /// Driver name and version reported by `ethtool -i`.
     const DRIVER_VERSION: &'static CStr;
-    /// Policy of the `IFLA_INFO_DATA` attributes; index 0 is unused.
+    /// Policy of the `IFLA_INFO_DATA` attributes; index 0 is unused and
+    /// index [`VETH_INFO_PEER`] must be [`Policy::ifinfomsg`] (checked when
+    /// the kind is registered, at compile time).
     const INFO_POLICY: &'static [Policy];
-    /// The `IFLA_INFO_DATA` attribute that describes the peer (struct
-    /// ifinfomsg + IFLA_* attributes); the core parses it, resolves and
-    /// permission-checks the peer namespace.
-    const PEER_TYPE: u16;
     /// Names of the `ethtool -S` counters.
     const ETHTOOL_STATS: &'static [&'static CStr] = &[];
     /// Number of per-CPU `u64` counters of each device ([`Device::counters`]).
@@ -82,22 +90,15 @@ pub(crate) trait Driver: Sized + 'static {
     fn validate(_tb: Attrs<'_>, _data: Option<Attrs<'_>>, _extack: &ExtAck) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
-    /// Creates the device(s) (`newlink`).
-    ///
-    /// Success needs the [`NewLink`] that only [`NewDevice::register`]
-    /// returns; if it is dropped instead (an error after registration), the
-    /// device is unregistered again.
-    fn newlink<'a>(
-        dev: NewDevice<'a, Self::Priv>,
-        params: &NewLinkParams<'a>,
-    ) -> Result<NewLink<'a, Self::Priv>>;
-    /// Queues the device(s) for deletion (`dellink`).
-    fn dellink(dev: &Device<Self::Priv>, queue: &mut UnregisterQueue<'_>);
-    /// The namespace of the link's other end (`get_link_net`).
-    ///
-    /// The core calls it under RTNL or under the RCU read lock (link dumps
-    /// since 6.x), so it gets an RCU guard, not RTNL.
-    fn link_net<'a>(_dev: &'a Device<Self::Priv>, _guard: &'a rcu::Guard) -> NetRef<'a> {
+    /// Configures the private data of both ends of a new pair from the
+    /// request's `IFLA_INFO_DATA`, after both were created and before
+    /// either is registered (part of `newlink`). An error deletes both.
+    fn init_pair(
+        _dev: &mut Self::Priv,
+        _peer: &mut Self::Priv,
+        _data: Option<Attrs<'_>>,
+        _extack: &ExtAck,
+    ) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
     /// Fills `IFLA_INFO_DATA` of link dumps (`fill_info`).
@@ -118,21 +119,19 @@ pub(crate) trait Driver: Sized + 'static {
     fn get_stats64(_dev: &Device<Self::Priv>, _stats: &mut LinkStats64) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
-    /// `ndo_get_iflink`.
-    fn get_iflink(_dev: &Device<Self::Priv>) -> i32 {
-        build_error!(VTABLE_DEFAULT_ERROR)
-    }
-    /// `ndo_get_peer_dev` (used by `bpf_redirect_peer`).
-    fn get_peer_dev<'a>(
-        _dev: &'a Device<Self::Priv>,
-        _guard: &'a rcu::Guard,
-    ) -> Option<&'a Device<Self::Priv>> {
-        build_error!(VTABLE_DEFAULT_ERROR)
-    }
     /// Values of the `ethtool -S` counters, in [`Driver::ETHTOOL_STATS`] order.
     fn ethtool_stats(_dev: &Device<Self::Priv>, _values: &mut [u64]) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+}
+
+/// Whether `policy` can be a pair kind's `IFLA_INFO_DATA` policy: it has
+/// [`VETH_INFO_PEER`], described as a `struct ifinfomsg` payload (the
+/// adapters read it as one). Too many entries (`maxtype > RTNL_MAX_TYPE`)
+/// make `rtnl_link_register()` fail with `EINVAL`.
+const fn info_policy_ok(policy: &[Policy]) -> bool {
+    let peer = VETH_INFO_PEER as usize;
+    policy.len() > peer && policy[peer].is_ifinfomsg()
 }
 
 /// The netlink extended ack of a request (error messages for the user).
@@ -155,7 +154,7 @@ impl ExtAck {
 }
 
 /// The parameters of a `newlink` request.
-pub(crate) struct NewLinkParams<'a> {
+struct NewLinkParams<'a> {
     raw: &'a bindings::rtnl_newlink_params,
     extack: ExtAck,
     rtnl: &'a Rtnl,
@@ -164,20 +163,20 @@ pub(crate) struct NewLinkParams<'a> {
 
 impl<'a> NewLinkParams<'a> {
     /// The request's `IFLA_*` attributes.
-    pub(crate) fn tb(&self) -> Attrs<'a> {
+    fn tb(&self) -> Attrs<'a> {
         // SAFETY: The core passes a table of IFLA_MAX + 1 entries.
         unsafe { Attrs::from_raw(self.raw.tb, ifla::MAX + 1) }
     }
 
     /// The request's `IFLA_INFO_DATA` attributes, if any.
-    pub(crate) fn data(&self) -> Option<Attrs<'a>> {
+    fn data(&self) -> Option<Attrs<'a>> {
         let d = self.raw.data;
         // SAFETY: When present, the table has `maxtype + 1` entries.
         (!d.is_null()).then(|| unsafe { Attrs::from_raw(d, self.maxtype + 1) })
     }
 
     /// RTNL, held for the whole request.
-    pub(crate) fn rtnl(&self) -> &'a Rtnl {
+    fn rtnl(&self) -> &'a Rtnl {
         self.rtnl
     }
 
@@ -194,22 +193,23 @@ impl<'a> NewLinkParams<'a> {
 }
 
 /// The peer part of a request: the `struct ifinfomsg` and `IFLA_*`
-/// attributes nested in [`Driver::PEER_TYPE`], or the request's own
+/// attributes nested in [`VETH_INFO_PEER`], or the request's own
 /// attributes when there is no peer part (as veth does).
-pub(crate) struct PeerRequest<'a> {
+struct PeerRequest<'a> {
     ifm: Option<&'a bindings::ifinfomsg>,
     tb: KBox<[*mut bindings::nlattr; ifla::MAX + 1]>,
 }
 
 impl<'a> PeerRequest<'a> {
     /// Parses the peer part of `params`.
-    pub(crate) fn parse<T: Driver>(params: &NewLinkParams<'a>) -> Result<Self> {
+    fn parse(params: &NewLinkParams<'a>) -> Result<Self> {
         let mut tb = KBox::new([ptr::null_mut(); ifla::MAX + 1], GFP_KERNEL)?;
-        let peer = params.data().and_then(|d| d.get(T::PEER_TYPE.into()));
+        let peer = params.data().and_then(|d| d.get(VETH_INFO_PEER.into()));
         let ifm = match peer {
             Some(attr) => {
                 // SAFETY: `tb` has IFLA_MAX + 1 entries; `attr` is valid and
-                // at least sizeof(ifinfomsg) long (checked by the policy).
+                // at least sizeof(ifinfomsg) long (checked by the policy,
+                // whose entry is asserted by `Registration::new`).
                 to_result(unsafe {
                     bindings::rtnl_nla_parse_ifinfomsg(
                         tb.as_mut_ptr(),
@@ -231,13 +231,13 @@ impl<'a> PeerRequest<'a> {
     }
 
     /// The peer's `IFLA_*` attributes.
-    pub(crate) fn tb(&self) -> Attrs<'_> {
+    fn tb(&self) -> Attrs<'_> {
         // SAFETY: `tb` has IFLA_MAX + 1 entries, NULL or valid attributes.
         unsafe { Attrs::from_raw(self.tb.as_ptr(), ifla::MAX + 1) }
     }
 
     /// Whether the request had a peer part.
-    pub(crate) fn has_peer_part(&self) -> bool {
+    fn has_peer_part(&self) -> bool {
         self.ifm.is_some()
     }
 }
@@ -253,14 +253,14 @@ impl<'a> PeerRequest<'a> {
 /// `dev` is an unregistered device of a driver with private data `P`,
 /// allocated by the core for this request and exclusively ours until
 /// registered; RTNL is held for `'a`.
-pub(crate) struct NewDevice<'a, P> {
+struct NewDevice<'a, P> {
     dev: NonNull<bindings::net_device>,
     _p: PhantomData<(&'a Rtnl, P)>,
 }
 
 impl<'a, P> NewDevice<'a, P> {
     /// The private data, writable until the device is registered.
-    pub(crate) fn priv_mut(&mut self) -> &mut P {
+    fn priv_mut(&mut self) -> &mut P {
         // SAFETY: The private data was initialised by the `setup` adapter
         // and the device is exclusively ours (type invariant).
         unsafe { &mut (*priv_area::<P>(self.dev.as_ptr())).data }
@@ -270,7 +270,7 @@ impl<'a, P> NewDevice<'a, P> {
     /// kind from `req` (`rtnl_create_link`), as `veth_newlink()` does: named
     /// after the peer part or `KIND%d`, with a random MAC unless the peer
     /// part gives one, and the peer part's ifindex.
-    pub(crate) fn create_peer(
+    fn create_peer(
         &self,
         params: &NewLinkParams<'a>,
         req: &PeerRequest<'_>,
@@ -336,7 +336,7 @@ impl<'a, P> NewDevice<'a, P> {
 
     /// Registers the device; a random MAC is assigned unless the request
     /// gave one. On failure the core frees the device.
-    pub(crate) fn register(self, params: &NewLinkParams<'a>) -> Result<NewLink<'a, P>> {
+    fn register(self, params: &NewLinkParams<'a>) -> Result<NewLink<'a, P>> {
         let dev = self.dev.as_ptr();
         if params.tb().get(ifla::ADDRESS).is_none() {
             // SAFETY: The device is valid and unregistered.
@@ -365,7 +365,7 @@ impl<'a, P> NewDevice<'a, P> {
 ///
 /// `dev` is the request's device, registered by [`NewDevice::register`];
 /// RTNL is held for `'a`.
-pub(crate) struct NewLink<'a, P> {
+struct NewLink<'a, P> {
     dev: NonNull<bindings::net_device>,
     _p: PhantomData<(&'a Rtnl, P)>,
 }
@@ -407,21 +407,21 @@ unsafe fn disable_gro(d: *mut bindings::net_device) {
 ///
 /// `dev` is an unregistered device of a driver with private data `P`,
 /// exclusively ours; RTNL is held for `'a`.
-pub(crate) struct Unregistered<'a, P> {
+struct Unregistered<'a, P> {
     dev: NonNull<bindings::net_device>,
     _p: PhantomData<(&'a Rtnl, P)>,
 }
 
 impl<'a, P> Unregistered<'a, P> {
     /// The private data, writable until the device is registered.
-    pub(crate) fn priv_mut(&mut self) -> &mut P {
+    fn priv_mut(&mut self) -> &mut P {
         // SAFETY: The private data was initialised by the `setup` adapter
         // and the device is exclusively ours (type invariant).
         unsafe { &mut (*priv_area::<P>(self.dev.as_ptr())).data }
     }
 
     /// Registers the device; on failure it is freed.
-    pub(crate) fn register(self) -> Result<Registered<'a, P>> {
+    fn register(self) -> Result<Registered<'a, P>> {
         let dev = self.dev;
         core::mem::forget(self);
         // SAFETY: `dev` is valid and unregistered; RTNL is held.
@@ -458,7 +458,7 @@ impl<P> Drop for Unregistered<'_, P> {
 ///
 /// `dev` is a registered device of a driver with private data `P`, created
 /// during this request; RTNL is held for `'a`.
-pub(crate) struct Registered<'a, P> {
+struct Registered<'a, P> {
     dev: NonNull<bindings::net_device>,
     _p: PhantomData<(&'a Rtnl, P)>,
 }
@@ -466,14 +466,14 @@ pub(crate) struct Registered<'a, P> {
 impl<'a, P> Registered<'a, P> {
     /// Applies the flags of the request's `ifinfomsg` and announces the
     /// device (`rtnl_configure_link`).
-    pub(crate) fn configure(&self, req: &PeerRequest<'_>) -> Result {
+    fn configure(&self, req: &PeerRequest<'_>) -> Result {
         let ifm = req.ifm.map_or(ptr::null(), ptr::from_ref);
         // SAFETY: The device is registered; RTNL is held; `ifm` is NULL or valid.
         to_result(unsafe { bindings::rtnl_configure_link(self.dev.as_ptr(), ifm, 0, ptr::null()) })
     }
 
     /// Keeps the device registered.
-    pub(crate) fn keep(self) -> &'a Device<P> {
+    fn keep(self) -> &'a Device<P> {
         let dev = self.dev;
         core::mem::forget(self);
         // SAFETY: Registered (type invariant); RTNL, held for `'a`, keeps it
@@ -524,6 +524,7 @@ impl<T: Driver> Adapter<T> {
         unsafe {
             area.write(PrivArea {
                 counters: Counters::none(),
+                peer: PeerSlot::new(),
                 data: T::init_priv(),
             })
         };
@@ -538,6 +539,9 @@ impl<T: Driver> Adapter<T> {
     /// Only called by the networking core as the `ndo_init` callback of a
     /// device of driver `T` being registered.
     unsafe extern "C" fn init(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: `dev` is valid; its lock classes are set before anything
+        // can take the locks (as `veth_dev_init()` does).
+        unsafe { bindings::rveth_netdev_lockdep_set_classes(dev) };
         from_result(|| {
             let counters = Counters::alloc(T::PCPU_COUNTERS)?;
             // SAFETY: The device is being registered under RTNL and not yet
@@ -581,6 +585,37 @@ impl<T: Driver> Adapter<T> {
         from_result(|| T::validate(tb, data, &ExtAck(extack)).map(|()| 0))
     }
 
+    /// `veth_newlink()`: creates and registers the peer, then registers the
+    /// device, then ties them; every error unwinds what was done (dropping
+    /// [`Unregistered`] frees, dropping [`Registered`] or [`NewLink`]
+    /// unregisters). None of these values leaves this function.
+    fn newlink_pair(dev: NewDevice<'_, T::Priv>, params: &NewLinkParams<'_>) -> Result {
+        let mut dev = dev;
+        let req = PeerRequest::parse(params)?;
+        let mut peer = dev.create_peer(params, &req)?;
+        if T::HAS_INIT_PAIR {
+            T::init_pair(
+                dev.priv_mut(),
+                peer.priv_mut(),
+                params.data(),
+                &params.extack,
+            )?;
+        }
+        let peer = peer.register()?;
+        peer.carrier_off();
+        peer.configure(&req)?;
+
+        let dev = dev.register(params)?;
+        dev.carrier_off();
+
+        // Both are registered by us and their slots are new: this cannot
+        // fail, but if it did, both would be unregistered unpaired.
+        link_pair(&dev, &peer, params.rtnl())?;
+        peer.keep();
+        core::mem::forget(dev);
+        Ok(())
+    }
+
     /// # Safety
     ///
     /// Only called by the networking core as the `rtnl_link_ops.newlink`
@@ -600,25 +635,16 @@ impl<T: Driver> Adapter<T> {
             rtnl,
             maxtype: T::INFO_POLICY.len() - 1,
         };
+        let Some(nn) = NonNull::new(dev) else {
+            return EINVAL.to_errno();
+        };
         // INVARIANT: `dev` was allocated with our ops for this request and is
         // unregistered; RTNL is held.
         let new = NewDevice {
-            // SAFETY: The core never passes NULL.
-            dev: unsafe { NonNull::new_unchecked(dev) },
+            dev: nn,
             _p: PhantomData,
         };
-        match T::newlink(new, &params) {
-            Ok(link) => {
-                // Only `NewDevice::register` creates a `NewLink`, and only for
-                // this request's device: it is registered, keep it so.
-                kernel::warn_on!(link.dev.as_ptr() != dev);
-                core::mem::forget(link);
-                0
-            }
-            // A `NewLink` dropped inside `newlink` unregistered the device;
-            // the core's free_netdev() defers to the unregistration.
-            Err(e) => e.to_errno(),
-        }
+        from_result(|| Self::newlink_pair(new, &params).map(|()| 0))
     }
 
     /// # Safety
@@ -637,17 +663,22 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: `head` is the caller's list, valid during the call.
         let mut q = unsafe { UnregisterQueue::from_raw(head, rtnl) };
         // SAFETY: `dev` is a registered device of ours.
-        T::dellink(unsafe { Self::dev(dev) }, &mut q);
+        q.queue_pair(unsafe { Self::dev(dev) });
     }
 
+    /// `veth_get_link_net()`: the namespace of the other end (the own one
+    /// while the pair is being deleted).
+    ///
     /// # Safety
     ///
     /// Only called by the networking core as the `rtnl_link_ops.get_link_net`
-    /// callback of a registered device of driver `T`.
+    /// callback of a registered device of driver `T`, under RTNL or in an RCU
+    /// read section.
     unsafe extern "C" fn get_link_net(dev: *const bindings::net_device) -> *mut bindings::net {
         let guard = rcu::read_lock();
         // SAFETY: `dev` is a registered device of ours.
-        let net = T::link_net(unsafe { Self::dev(dev) }, &guard).as_raw();
+        let dev = unsafe { Self::dev(dev) };
+        let net = dev.peer(&guard).map_or(dev.net(), |p| p.net()).as_raw();
         // The callers hold RTNL or the RCU read lock themselves, which keeps
         // the namespace alive after this nested read section ends.
         drop(guard);
@@ -737,15 +768,22 @@ impl<T: Driver> Adapter<T> {
         T::get_stats64(unsafe { Self::dev(dev) }, stats);
     }
 
+    /// `veth_get_iflink()`: the other end's ifindex, 0 without one.
+    ///
     /// # Safety
     ///
     /// Only called by the networking core as the `ndo_get_iflink` callback
     /// of a registered device of driver `T`.
     unsafe extern "C" fn get_iflink(dev: *const bindings::net_device) -> c_int {
+        let guard = rcu::read_lock();
         // SAFETY: `dev` is a registered device of ours.
-        T::get_iflink(unsafe { Self::dev(dev) })
+        unsafe { Self::dev(dev) }
+            .peer(&guard)
+            .map_or(0, |p| p.ifindex())
     }
 
+    /// `veth_peer_dev()` (used by `bpf_redirect_peer`).
+    ///
     /// # Safety
     ///
     /// Only called by the networking core as the `ndo_get_peer_dev` callback
@@ -753,7 +791,7 @@ impl<T: Driver> Adapter<T> {
     unsafe extern "C" fn get_peer_dev(dev: *mut bindings::net_device) -> *mut bindings::net_device {
         let guard = rcu::read_lock();
         // SAFETY: `dev` is a registered device of ours.
-        let peer = T::get_peer_dev(unsafe { Self::dev(dev) }, &guard);
+        let peer = unsafe { Self::dev(dev) }.peer(&guard);
         // The callers (`skb_do_redirect`, ...) run under RCU themselves, so
         // the peer stays valid after this nested read section ends.
         peer.map_or(ptr::null_mut(), |p| p.as_raw())
@@ -777,17 +815,9 @@ impl<T: Driver> Adapter<T> {
         },
         ndo_set_rx_mode: Some(Self::set_rx_mode),
         ndo_set_mac_address: Some(bindings::eth_mac_addr),
-        ndo_get_iflink: if T::HAS_GET_IFLINK {
-            Some(Self::get_iflink)
-        } else {
-            None
-        },
+        ndo_get_iflink: Some(Self::get_iflink),
         ndo_features_check: Some(bindings::passthru_features_check),
-        ndo_get_peer_dev: if T::HAS_GET_PEER_DEV {
-            Some(Self::get_peer_dev)
-        } else {
-            None
-        },
+        ndo_get_peer_dev: Some(Self::get_peer_dev),
         // SAFETY: All-zero is a valid `net_device_ops` (no callbacks).
         ..unsafe { core::mem::zeroed() }
     };
@@ -817,7 +847,7 @@ impl<T: Driver> Registration<T> {
         const {
             assert!(core::mem::align_of::<PrivArea<T::Priv>>() <= bindings::NETDEV_ALIGN as usize);
             assert!(!core::mem::needs_drop::<T::Priv>());
-            assert!(!T::INFO_POLICY.is_empty());
+            assert!(info_policy_ok(T::INFO_POLICY));
         };
         // SAFETY: All-zero is a valid, empty `rtnl_link_ops`.
         let mut ops: bindings::rtnl_link_ops = unsafe { core::mem::zeroed() };
@@ -831,18 +861,14 @@ impl<T: Driver> Registration<T> {
         };
         ops.newlink = Some(Adapter::<T>::newlink);
         ops.dellink = Some(Adapter::<T>::dellink);
-        ops.get_link_net = if T::HAS_LINK_NET {
-            Some(Adapter::<T>::get_link_net)
-        } else {
-            None
-        };
+        ops.get_link_net = Some(Adapter::<T>::get_link_net);
         if T::HAS_FILL_INFO {
             ops.get_size = Some(Adapter::<T>::get_size);
             ops.fill_info = Some(Adapter::<T>::fill_info);
         }
         ops.policy = T::INFO_POLICY.as_ptr().cast();
         ops.maxtype = (T::INFO_POLICY.len() - 1) as u32;
-        ops.peer_type = T::PEER_TYPE;
+        ops.peer_type = VETH_INFO_PEER;
         let ops = KBox::pin(Opaque::new(ops), GFP_KERNEL)?;
         // SAFETY: `ops` is valid, pinned and outlives the registration (it
         // is unregistered in `drop` before it is freed).

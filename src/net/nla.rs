@@ -148,6 +148,13 @@ impl Policy {
         Self(p)
     }
 
+    /// Whether this entry is [`Policy::ifinfomsg`].
+    pub(crate) const fn is_ifinfomsg(&self) -> bool {
+        self.0.type_ == 0
+            && self.0.validation_type == 0
+            && self.0.len as usize >= core::mem::size_of::<bindings::ifinfomsg>()
+    }
+
     /// A `u8` between `min` and `max` (`NLA_POLICY_RANGE(NLA_U8, min, max)`).
     pub(crate) const fn u8_range(min: u8, max: u8) -> Self {
         let mut p = Self::zeroed();

@@ -1,9 +1,11 @@
 // expect: error\[E0603\]: constant `DISABLE_NETPOLL` is private
 //! The transmit adapter relies on IFF_DISABLE_NETPOLL (netpoll calls
-//! ndo_start_xmit without disabling BH); a driver cannot clear it.
+//! ndo_start_xmit without disabling BH); a driver cannot name the flag, and
+//! the setup adapter sets it after the driver's `setup` in any case.
 use crate::net::device::{priv_flags, SetupDevice};
 use crate::state::RvethPriv;
 
 fn enable_netpoll(dev: &mut SetupDevice<RvethPriv>) {
-    dev.update_priv_flags(0, priv_flags::DISABLE_NETPOLL);
+    let _ = priv_flags::DISABLE_NETPOLL;
+    dev.set_priv_flags(priv_flags::NO_QUEUE);
 }

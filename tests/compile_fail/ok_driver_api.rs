@@ -1,20 +1,23 @@
 // expect: (positive control: this file must compile)
-//! What a driver may do: the same calls the misuse cases get wrong.
-use crate::net::device::{link_pair, Device, UnregisterQueue};
-use crate::net::link::{NewDevice, NewLink, NewLinkParams};
+//! What a driver may do, with the same calls the misuse cases get wrong:
+//! if this stops compiling, the misuse cases prove nothing.
+use kernel::sync::rcu;
+
+use crate::net::device::{features, priv_flags, Device, SetupDevice};
+use crate::net::{BhDisabled, Rtnl};
 use crate::state::RvethPriv;
 
-fn newlink<'a>(
-    mut dev: NewDevice<'a, RvethPriv>,
-    params: &NewLinkParams<'a>,
-) -> kernel::error::Result<NewLink<'a, RvethPriv>> {
-    dev.priv_mut().policy = crate::policy::TxPolicy::DEFAULT;
-    let dev = dev.register(params)?;
-    dev.carrier_off();
-    link_pair(&dev, &dev, RvethPriv::peer_slot, params.rtnl())?;
-    Ok(dev)
+fn setup(dev: &mut SetupDevice<RvethPriv>) {
+    dev.set_priv_flags(priv_flags::NO_QUEUE.with(priv_flags::LIVE_ADDR_CHANGE));
+    let f = features::SG.with(features::HW_CSUM);
+    dev.set_features(f, f.without(features::SG), f);
 }
 
-fn dellink(dev: &Device<RvethPriv>, q: &mut UnregisterQueue<'_>) {
-    q.queue_pair(dev, RvethPriv::peer_slot);
+fn uses(dev: &Device<RvethPriv>, rtnl: &Rtnl, bh: &BhDisabled) -> i32 {
+    dev.counters().local(bh).add(0, 1);
+    let guard = rcu::read_lock();
+    let a = dev.peer(&guard).map_or(0, |p| p.ifindex());
+    let b = dev.peer_rtnl(rtnl).map_or(0, |p| p.ifindex());
+    let c = dev.peer_bh(bh).map_or(0, |p| p.ifindex());
+    a + b + c
 }

@@ -1,6 +1,6 @@
 // expect: error\[E0277\]: `\*mut \(\)` cannot be shared between threads safely
-//! RTNL evidence belongs to the thread that holds the lock: it cannot be
-//! shared with (or sent to) another thread.
+//! RTNL evidence belongs to the thread that holds the lock: a reference to
+//! it cannot be sent to another thread (`&T: Send` needs `T: Sync`).
 use crate::net::Rtnl;
 
 fn needs_sync<T: Sync>(_: &T) {}
