@@ -23,6 +23,9 @@ mod policy;
 mod state;
 mod xmit;
 
+/// The module: registers link kind `rveth` while loaded.
+type RvethModule = net::link::PairModule<pair::Rveth>;
+
 module! {
     type: RvethModule,
     name: "rveth",
@@ -30,16 +33,4 @@ module! {
     description: "Virtual Ethernet pair device (Rust)",
     license: "GPL",
     alias: ["rtnl-link-rveth"],
-}
-
-struct RvethModule {
-    _link: net::link::Registration<pair::Rveth>,
-}
-
-impl kernel::Module for RvethModule {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let link = net::link::Registration::new()?;
-        pr_info!("link kind rveth registered\n");
-        Ok(Self { _link: link })
-    }
 }

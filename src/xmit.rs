@@ -80,46 +80,44 @@ fn cross_metadata(fwd: &mut Forwarded, before: Meta, policy: TxPolicy, c: &Local
 
 /// Transmits `skb` from `dev` to its peer (`ndo_start_xmit`).
 pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) -> Tx {
-    let priv_data = dev.priv_data();
     let len = skb.len();
 
     // BH is disabled: an RCU read section already, no rcu_read_lock needed.
     let Some(peer) = dev.peer_bh(bh) else {
-        drop(skb);
-        return drop_counted(dev, bh);
+        return drop_counted(dev, bh, skb.dropped());
     };
     if !skb.may_pull(ETH_HLEN) {
-        drop(skb);
-        return drop_counted(dev, bh);
+        return drop_counted(dev, bh, skb.dropped());
     }
     skb.tx_timestamp();
     let before = skb.meta();
 
     // MTU, state checks and scrubbing; on failure the skb is freed and the
     // peer's rx_dropped counted by the core.
-    let Ok(mut skb) = skb.forward_to(peer) else {
-        return drop_counted(dev, bh);
+    let mut skb = match skb.forward_to(peer) {
+        Ok(skb) => skb,
+        Err(dropped) => return drop_counted(dev, bh, dropped),
     };
     if before != Meta::default() {
         cross_metadata(
             &mut skb,
             before,
-            priv_data.policy,
+            dev.priv_data().policy,
             &dev.counters().local(bh),
         );
     }
-    match skb.netif_rx(bh) {
-        Ok(()) => {
-            dev.tstats_tx_add(len, bh);
-            Tx::Ok
-        }
-        Err(_) => drop_counted(dev, bh),
+    let tx = skb.netif_rx(bh);
+    if !tx.is_delivered() {
+        return drop_counted(dev, bh, tx);
     }
+    dev.tstats_tx_add(len, bh);
+    tx
 }
 
-fn drop_counted(dev: &Device<RvethPriv>, bh: &BhDisabled) -> Tx {
+/// Counts a packet `start_xmit` did not deliver.
+fn drop_counted(dev: &Device<RvethPriv>, bh: &BhDisabled, tx: Tx) -> Tx {
     dev.counters().local(bh).add(Counter::Dropped as usize, 1);
-    Tx::Dropped
+    tx
 }
 
 /// The sums of an end's per-CPU counters, in [`Counter`] order.

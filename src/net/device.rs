@@ -2,12 +2,11 @@
 
 //! Network devices (`struct net_device`) with typed private data.
 //!
-//! A device is seen by a driver in three forms, each with what is sound in
-//! its state:
-//! - [`SetupDevice`] while `alloc_netdev_mqs()` sets it up (`setup`),
-//! - [`super::link::NewDevice`] / [`super::link::Unregistered`] between
-//!   allocation and registration: private data only, exclusively owned,
-//! - [`Device`] once registered: everything else.
+//! A driver sees a device in two forms, each with what is sound in its
+//! state: [`SetupDevice`] while `alloc_netdev_mqs()` sets it up (`setup`),
+//! and [`Device`] once registered. In between (allocation to registration,
+//! in `newlink`) only the pair layer of [`super::link`] holds it, and the
+//! driver gets its private data (`Driver::init_pair`).
 //!
 //! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
 
@@ -357,7 +356,7 @@ pub(crate) mod features {
 /// choose: only those named in [`priv_flags`]. Flags that make the core
 /// treat the device as another type (`IFF_802_1Q_VLAN`, `IFF_MACVLAN`, ...:
 /// it would read their private data from ours) cannot be built, and
-/// [`SetupDevice::update_priv_flags`] keeps only the allowed ones.
+/// [`SetupDevice::set_priv_flags`] keeps only the allowed ones.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PrivFlags(usize);
 

@@ -17,7 +17,7 @@ use kernel::{
     error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
     prelude::*,
     sync::rcu,
-    types::Opaque,
+    types::{NotThreadSafe, Opaque},
 };
 
 use super::{
@@ -36,12 +36,40 @@ use super::{
 /// `struct ifinfomsg` followed by `IFLA_*` attributes.
 pub(crate) const VETH_INFO_PEER: u16 = bindings::VETH_INFO_PEER as u16;
 
-/// What `ndo_start_xmit` did with a packet.
-pub(crate) enum Tx {
-    /// Delivered (`NETDEV_TX_OK`).
-    Ok,
-    /// Dropped and freed (`NET_XMIT_DROP`).
-    Dropped,
+/// What `ndo_start_xmit` did with its packet: the value a driver's
+/// [`Driver::start_xmit`] must return.
+///
+/// It is made only by consuming the packet ([`SkBuff::dropped`],
+/// [`SkBuff::forward_to`]'s error, [`super::skb::Forwarded::netif_rx`]), so
+/// a driver cannot return from `start_xmit` having leaked its skb (a leaked
+/// skb holds its socket and conntrack entry, which blocks the teardown of
+/// their namespace). Not `Send`/`Sync`: it cannot be kept for a later call.
+pub(crate) struct Tx {
+    delivered: bool,
+    _not_send: NotThreadSafe,
+}
+
+impl Tx {
+    /// The packet was delivered (`NETDEV_TX_OK`).
+    pub(super) fn delivered() -> Self {
+        Self {
+            delivered: true,
+            _not_send: NotThreadSafe,
+        }
+    }
+
+    /// The packet was dropped and freed (`NET_XMIT_DROP`).
+    pub(super) fn dropped() -> Self {
+        Self {
+            delivered: false,
+            _not_send: NotThreadSafe,
+        }
+    }
+
+    /// Whether the packet was delivered.
+    pub(crate) fn is_delivered(&self) -> bool {
+        self.delivered
+    }
 }
 
 /// The link driver of a pair device kind: the callbacks of `rtnl_link_ops`,
@@ -125,13 +153,16 @@ pub(crate) trait Driver: Sized + 'static {
     }
 }
 
+/// `RTNL_MAX_TYPE` of net/core/rtnetlink.c (not in a header): the largest
+/// `maxtype` `rtnl_link_register()` accepts (it warns above it).
+const RTNL_MAX_TYPE: usize = 50;
+
 /// Whether `policy` can be a pair kind's `IFLA_INFO_DATA` policy: it has
 /// [`VETH_INFO_PEER`], described as a `struct ifinfomsg` payload (the
-/// adapters read it as one). Too many entries (`maxtype > RTNL_MAX_TYPE`)
-/// make `rtnl_link_register()` fail with `EINVAL`.
+/// adapters read it as one), and no more entries than rtnetlink accepts.
 const fn info_policy_ok(policy: &[Policy]) -> bool {
     let peer = VETH_INFO_PEER as usize;
-    policy.len() > peer && policy[peer].is_ifinfomsg()
+    policy.len() > peer && policy.len() - 1 <= RTNL_MAX_TYPE && policy[peer].is_ifinfomsg()
 }
 
 /// The netlink extended ack of a request (error messages for the user).
@@ -354,12 +385,11 @@ impl<'a, P> NewDevice<'a, P> {
     }
 }
 
-/// Proof that `newlink` registered its device: what a successful
-/// [`Driver::newlink`] returns.
+/// The request's device, registered by [`NewDevice::register`] during
+/// `newlink`.
 ///
-/// Dropping it (returning an error after registration) unregisters the
-/// device again; the core's `free_netdev()` then defers the free to the
-/// unregistration.
+/// Dropping it (an error later in `newlink`) unregisters the device again;
+/// the core's `free_netdev()` then defers the free to the unregistration.
 ///
 /// # Invariants
 ///
@@ -748,9 +778,10 @@ impl<T: Driver> Adapter<T> {
         // sets IFF_DISABLE_NETPOLL on every device of ours.
         let bh = unsafe { BhDisabled::assume() };
         // SAFETY: `dev` is a registered device of ours.
-        match T::start_xmit(skb, unsafe { Self::dev(dev) }, bh) {
-            Tx::Ok => bindings::netdev_tx_NETDEV_TX_OK,
-            Tx::Dropped => bindings::NET_XMIT_DROP as bindings::netdev_tx_t,
+        if T::start_xmit(skb, unsafe { Self::dev(dev) }, bh).is_delivered() {
+            bindings::netdev_tx_NETDEV_TX_OK
+        } else {
+            bindings::NET_XMIT_DROP as bindings::netdev_tx_t
         }
     }
 
@@ -825,13 +856,32 @@ impl<T: Driver> Adapter<T> {
     const ETHTOOL_OPS: bindings::ethtool_ops = ethtool::ops::<T>();
 }
 
+/// The module of a pair driver: registers link kind [`Driver::KIND`] when
+/// the module is loaded and unregisters it (deleting every device of the
+/// kind) when it is unloaded. Name it as the `type` of `module!`.
+pub(crate) struct PairModule<T: Driver> {
+    _link: Registration<T>,
+}
+
+impl<T: Driver> kernel::Module for PairModule<T> {
+    fn init(_module: &'static kernel::ThisModule) -> Result<Self> {
+        let link = Registration::new()?;
+        pr_info!("link kind {} registered\n", T::KIND.to_str().unwrap_or("?"));
+        Ok(Self { _link: link })
+    }
+}
+
 /// A registered link kind; unregistering it (on drop) deletes every device
 /// of the kind in every namespace.
+///
+/// Private to the layer: only [`PairModule`] holds one, for the lifetime of
+/// the module (dropping one elsewhere, e.g. under RTNL, would deadlock;
+/// leaking one would leave ops that point into an unloaded module).
 ///
 /// # Invariants
 ///
 /// `ops` is registered with `rtnl_link_register` while `self` lives.
-pub(crate) struct Registration<T: Driver> {
+struct Registration<T: Driver> {
     ops: Pin<KBox<Opaque<bindings::rtnl_link_ops>>>,
     _t: PhantomData<T>,
 }
@@ -843,11 +893,13 @@ unsafe impl<T: Driver> Sync for Registration<T> {}
 
 impl<T: Driver> Registration<T> {
     /// Registers link kind [`Driver::KIND`].
-    pub(crate) fn new() -> Result<Self> {
+    fn new() -> Result<Self> {
         const {
             assert!(core::mem::align_of::<PrivArea<T::Priv>>() <= bindings::NETDEV_ALIGN as usize);
             assert!(!core::mem::needs_drop::<T::Priv>());
             assert!(info_policy_ok(T::INFO_POLICY));
+            // pcpu_alloc() warns above PCPU_MIN_UNIT_SIZE / 2 (32 KiB).
+            assert!(T::PCPU_COUNTERS <= 1024);
         };
         // SAFETY: All-zero is a valid, empty `rtnl_link_ops`.
         let mut ops: bindings::rtnl_link_ops = unsafe { core::mem::zeroed() };

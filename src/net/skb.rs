@@ -15,7 +15,7 @@
 
 use core::ptr::{self, NonNull};
 
-use super::{bindings, device::Device, BhDisabled};
+use super::{bindings, device::Device, link::Tx, BhDisabled};
 
 // `skb->end` is an offset from `skb->head` (64-bit kernels).
 const _: () = assert!(bindings::NET_SKBUFF_DATA_USES_OFFSET == 1);
@@ -100,9 +100,18 @@ impl SkBuff {
         Meta {
             mark,
             priority,
-            // SAFETY: An owned skb's socket is NULL or held by the skb.
+            // SAFETY: The socket of an skb being transmitted is NULL or valid
+            // for the transmit call (held by the skb, or RCU-freed and the
+            // transmit path is an RCU read section).
             classid: unsafe { sk_classid(sk) },
         }
+    }
+
+    /// Frees the skb as a drop (`kfree_skb`): what `start_xmit` returns
+    /// when it does not deliver.
+    pub(crate) fn dropped(self) -> Tx {
+        drop(self);
+        Tx::dropped()
     }
 
     /// Prepares the skb for reception by `dev`, as `__dev_forward_skb()` does:
@@ -113,7 +122,7 @@ impl SkBuff {
     /// The scrubbing is known without reading the skb again: the priority
     /// is always cleared, the mark when the namespaces of `dev` and the
     /// sending device differ ([`Forwarded::crossed_netns`]).
-    pub(crate) fn forward_to<P>(self, dev: &Device<P>) -> Result<Forwarded, Dropped> {
+    pub(crate) fn forward_to<P>(self, dev: &Device<P>) -> Result<Forwarded, Tx> {
         let skb = self.0;
         core::mem::forget(self);
         // SAFETY: `skb` is valid; `skb->dev` (in the `next`/`prev`/`dev`
@@ -135,7 +144,7 @@ impl SkBuff {
             // INVARIANT: On success the skb is still ours.
             Ok(Forwarded { skb, xnet })
         } else {
-            Err(Dropped)
+            Err(Tx::dropped())
         }
     }
 }
@@ -175,7 +184,8 @@ unsafe fn headers(
 ///
 /// # Safety
 ///
-/// `sk` must be NULL or a socket held by an skb the caller owns.
+/// `sk` must be NULL or the socket of an skb being transmitted by the
+/// caller (valid for the call).
 unsafe fn sk_classid(sk: *mut bindings::sock) -> u32 {
     /// The state of any kind of socket (`sock_common` comes first in all).
     ///
@@ -228,9 +238,6 @@ pub(crate) struct Meta {
     pub(crate) classid: u32,
 }
 
-/// The packet was dropped (and freed) on the way.
-pub(crate) struct Dropped;
-
 /// An skb scrubbed and retargeted at its receiving device, ready for
 /// [`Forwarded::netif_rx`].
 ///
@@ -262,17 +269,18 @@ impl Forwarded {
     }
 
     /// Queues the skb on this CPU's backlog for the receiving device
-    /// (`__netif_rx`, which needs bottom halves disabled: `_bh`).
-    pub(crate) fn netif_rx(self, _bh: &BhDisabled) -> Result<(), Dropped> {
+    /// (`__netif_rx`, which needs bottom halves disabled: `_bh`); the
+    /// backlog may be full (dropped).
+    pub(crate) fn netif_rx(self, _bh: &BhDisabled) -> Tx {
         let skb = self.skb;
         core::mem::forget(self);
         // SAFETY: Ownership of the valid skb passes to the stack; BH is
         // disabled.
         let ret = unsafe { bindings::__netif_rx(skb.as_ptr()) };
         if ret == bindings::NET_RX_SUCCESS as i32 {
-            Ok(())
+            Tx::delivered()
         } else {
-            Err(Dropped)
+            Tx::dropped()
         }
     }
 }

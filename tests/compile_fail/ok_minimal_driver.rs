@@ -4,10 +4,10 @@
 use kernel::prelude::*;
 
 use crate::net::device::{Device, SetupDevice};
-use crate::net::link::{Driver, Registration, Tx};
+use crate::net::link::{Driver, PairModule, Tx};
 use crate::net::nla::Policy;
 use crate::net::skb::SkBuff;
-use crate::net::BhDisabled;
+use crate::net::{BhDisabled, Rtnl};
 
 struct Bad;
 
@@ -20,14 +20,18 @@ impl Driver for Bad {
 
     fn init_priv() {}
     fn setup(_dev: &mut SetupDevice<()>) {}
-    fn start_xmit(_skb: SkBuff, _dev: &Device<()>, _bh: &BhDisabled) -> Tx {
-        Tx::Dropped
+    fn open(dev: &Device<()>, _rtnl: &Rtnl) -> Result {
+        let _ = dev.ifindex();
+        Ok(())
+    }
+    fn start_xmit(skb: SkBuff, _dev: &Device<()>, _bh: &BhDisabled) -> Tx {
+        skb.dropped()
     }
 }
 
 // Reachable (a symbol of the module), as a driver's module init is: the
-// check is evaluated when `Registration::<Bad>::new` is instantiated.
+// checks are evaluated when `PairModule::<Bad>::init` is instantiated.
 #[no_mangle]
-extern "C" fn rveth_compile_fail_register() -> bool {
-    Registration::<Bad>::new().is_ok()
+extern "C" fn rveth_compile_fail_register(m: &'static kernel::ThisModule) -> bool {
+    <PairModule<Bad> as kernel::Module>::init(m).is_ok()
 }
