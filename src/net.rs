@@ -44,6 +44,7 @@
 mod bindings;
 pub(crate) mod device;
 pub(crate) mod ethtool;
+mod layout;
 pub(crate) mod link;
 pub(crate) mod nla;
 pub(crate) mod percpu;

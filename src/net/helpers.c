@@ -13,11 +13,14 @@
  */
 #include <linux/cpumask.h>
 #include <linux/etherdevice.h>
+#include <linux/ethtool.h>
 #include <linux/netdevice.h>
 #include <linux/percpu.h>
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 #include <net/netdev_lock.h>
+#include <net/rtnetlink.h>
+#include <net/sock.h>
 #include <net/netlink.h>
 
 #include "helpers.h"
@@ -149,6 +152,64 @@ unsigned int rveth_next_possible_cpu(int cpu)
 {
 	return cpumask_next(cpu, cpu_possible_mask);
 }
+
+/*
+ * The offsets of the fields Rust reads or writes directly, as the C
+ * compiler laid the structs out. src/net/layout.rs compares them with the
+ * generated bindings when the module loads and refuses to load on any
+ * difference: a bindgen/compiler disagreement must not become a read of the
+ * wrong field. The order is LAYOUT_FIELDS in layout.rs.
+ */
+const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
+	offsetof(struct sk_buff, len),
+	offsetof(struct sk_buff, data_len),
+	offsetof(struct sk_buff, head),
+	offsetof(struct sk_buff, end),
+	offsetof(struct sk_buff, sk),
+	offsetof(struct sk_buff, dev),
+	offsetof(struct sk_buff, mark),
+	offsetof(struct sk_buff, priority),
+	offsetof(struct skb_shared_info, tx_flags),
+	offsetof(struct sock_common, skc_state),
+	offsetof(struct sock_common, skc_listener),
+	offsetof(struct sock_cgroup_data, classid),
+	offsetof(struct net_device, ifindex),
+	offsetof(struct net_device, flags),
+	offsetof(struct net_device, reg_state),
+	offsetof(struct net_device, nd_net),
+	offsetof(struct net_device, priv),
+	offsetof(struct net_device, features),
+	offsetof(struct net_device, hw_features),
+	offsetof(struct net_device, wanted_features),
+	offsetof(struct net_device, vlan_features),
+	offsetof(struct net_device, hw_enc_features),
+	offsetof(struct net_device, mpls_features),
+	offsetof(struct net_device, max_mtu),
+	offsetof(struct net_device, netdev_ops),
+	offsetof(struct net_device, ethtool_ops),
+	offsetof(struct net_device, rtnl_link_ops),
+	offsetof(struct net_device, priv_destructor),
+	sizeof(struct sk_buff),
+	sizeof(struct net_device),
+	sizeof(struct net_device_ops),
+	sizeof(struct ethtool_ops),
+	sizeof(struct rtnl_link_ops),
+	sizeof(struct rtnl_newlink_params),
+	sizeof(struct nla_policy),
+	sizeof(struct rtnl_link_stats64),
+	sizeof(struct ifinfomsg),
+};
+
+/*
+ * Where a full socket's net_cls classid is, as the compiler laid out struct
+ * sock: Rust reads it at this offset instead of through the bindings'
+ * struct sock, which bindgen lays out 64 bytes smaller than clang-22 on the
+ * debug kernel (sk_cgrp_data at 1096 vs 1160; measured by layout.rs).
+ */
+#ifdef CONFIG_CGROUP_NET_CLASSID
+const unsigned long rveth_sock_classid_offset =
+	offsetof(struct sock, sk_cgrp_data) + offsetof(struct sock_cgroup_data, classid);
+#endif
 
 /* nla_put_u8(), nla_len() and nla_data() are inline. */
 int rveth_nla_put_u8(struct sk_buff *skb, int type, u8 value)

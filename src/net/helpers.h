@@ -39,6 +39,10 @@ void *rveth_this_cpu_ptr(void __percpu *ptr);
 void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
 unsigned int rveth_next_possible_cpu(int cpu);
 
+#define RVETH_LAYOUT_N 37
+extern const unsigned long rveth_layout[RVETH_LAYOUT_N];
+extern const unsigned long rveth_sock_classid_offset;
+
 int rveth_nla_put_u8(struct sk_buff *skb, int type, u8 value);
 int rveth_nla_len(const struct nlattr *nla);
 void *rveth_nla_data(const struct nlattr *nla);

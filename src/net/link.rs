@@ -865,6 +865,7 @@ pub(crate) struct PairModule<T: Driver> {
 
 impl<T: Driver> kernel::Module for PairModule<T> {
     fn init(_module: &'static kernel::ThisModule) -> Result<Self> {
+        super::layout::check()?;
         let link = Registration::new()?;
         pr_info!("link kind {} registered\n", T::KIND.to_str().unwrap_or("?"));
         Ok(Self { _link: link })

@@ -217,10 +217,13 @@ unsafe fn sk_classid(sk: *mut bindings::sock) -> u32 {
     }
     #[cfg(CONFIG_CGROUP_NET_CLASSID)]
     {
-        // SAFETY: A full socket (`sk_fullsock()`), so a `struct sock`;
-        // READ_ONCE as `sock_cgroup_classid()`.
+        // SAFETY: A full socket (`sk_fullsock()`), so a `struct sock`, whose
+        // `sk_cgrp_data.classid` is at the offset the C compiler computed
+        // (not the bindings': see `layout.rs`); a `u32`, read with READ_ONCE
+        // as `sock_cgroup_classid()` does.
         unsafe {
-            ptr::read_volatile(&raw const (*common.cast::<bindings::sock>()).sk_cgrp_data.classid)
+            let off = bindings::rveth_sock_classid_offset;
+            ptr::read_volatile(common.cast::<u8>().add(off).cast::<u32>())
         }
     }
     #[cfg(not(CONFIG_CGROUP_NET_CLASSID))]
