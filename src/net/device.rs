@@ -541,11 +541,11 @@ impl<P> PeerSlot<P> {
     /// `p` must have been read from this slot while the slot's reference
     /// protected it for `'a` (an RCU read section, BH disabled or RTNL).
     unsafe fn device<'a>(p: *mut bindings::net_device) -> Option<&'a Device<P>> {
-        // SAFETY: A non-NULL peer is a device with private data `P` that was
-        // registered when published (type invariant); it is unpublished
-        // before it is unregistered, and unregistration waits for RCU
-        // readers (and needs RTNL), so it stays registered-or-unregistering
-        // with its statistics for `'a` (caller).
+        // A non-NULL peer was registered when published (type invariant) and
+        // is unpublished before it is unregistered; unregistration waits for
+        // RCU readers and needs RTNL.
+        // SAFETY: So it stays registered-or-unregistering, with its
+        // statistics and private data `P`, for `'a` (caller).
         NonNull::new(p).map(|p| unsafe { Device::from_raw(p.as_ptr()) })
     }
 

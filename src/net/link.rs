@@ -574,11 +574,10 @@ impl<T: Driver> Adapter<T> {
         unsafe { bindings::rveth_netdev_lockdep_set_classes(dev) };
         from_result(|| {
             let counters = Counters::alloc(T::PCPU_COUNTERS)?;
-            // SAFETY: The device is being registered under RTNL and not yet
-            // visible to readers; the private area was initialised by
-            // `setup` and its counters are `none()` (never allocated twice:
-            // `ndo_init` runs once per registration, and a device that
-            // failed registration is freed).
+            // `ndo_init` runs once per registration, and a device that failed
+            // registration is freed: the counters are still `none()`.
+            // SAFETY: The device is being registered under RTNL, not yet
+            // visible to readers; its private area was initialised by `setup`.
             unsafe { (*priv_area::<T::Priv>(dev)).counters = counters };
             Ok(0)
         })
@@ -771,11 +770,10 @@ impl<T: Driver> Adapter<T> {
     ) -> bindings::netdev_tx_t {
         // SAFETY: The stack passes ownership of a valid skb.
         let skb = unsafe { SkBuff::from_raw(skb) };
-        // SAFETY: The core calls ndo_start_xmit with BH disabled
-        // (`__dev_queue_xmit`: rcu_read_lock_bh; the qdisc path under
-        // it; pktgen: local_bh_disable). The one caller that does not,
-        // netpoll (IRQs off instead), is excluded: `SetupDevice::finish`
-        // sets IFF_DISABLE_NETPOLL on every device of ours.
+        // `__dev_queue_xmit` (rcu_read_lock_bh, the qdisc path under it) and
+        // pktgen (local_bh_disable) disable BH; netpoll does not, and is
+        // excluded: `SetupDevice::finish` sets IFF_DISABLE_NETPOLL.
+        // SAFETY: So the core calls our ndo_start_xmit with BH disabled.
         let bh = unsafe { BhDisabled::assume() };
         // SAFETY: `dev` is a registered device of ours.
         if T::start_xmit(skb, unsafe { Self::dev(dev) }, bh).is_delivered() {

@@ -217,10 +217,10 @@ unsafe fn sk_classid(sk: *mut bindings::sock) -> u32 {
     }
     #[cfg(CONFIG_CGROUP_NET_CLASSID)]
     {
-        // SAFETY: A full socket (`sk_fullsock()`), so a `struct sock`, whose
-        // `sk_cgrp_data.classid` is at the offset the C compiler computed
-        // (not the bindings': see `layout.rs`); a `u32`, read with READ_ONCE
-        // as `sock_cgroup_classid()` does.
+        // The offset is the C compiler's, not the bindings' (see layout.rs);
+        // READ_ONCE as `sock_cgroup_classid()` does.
+        // SAFETY: A full socket (`sk_fullsock()`) is a `struct sock`, with a
+        // `u32` `sk_cgrp_data.classid` at that offset.
         unsafe {
             let off = bindings::rveth_sock_classid_offset;
             ptr::read_volatile(common.cast::<u8>().add(off).cast::<u32>())
