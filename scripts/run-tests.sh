@@ -87,7 +87,9 @@ host_check() {
 		echo "host::$name FAILED"; host_failed=$((host_failed + 1))
 	fi
 }
-if [ "$mode" = test ] && [ "$STEP_NAME" = test ]; then
+# The host checks belong to the whole suite; a subset run (RVETH_TESTS set)
+# is a developer's loop and runs only the tests it names.
+if [ "$mode" = test ] && [ "$STEP_NAME" = test ] && [ -z "${RVETH_TESTS:-}" ]; then
 	step "host check: building rveth through DKMS (dkms.conf)"
 	host_check dkms_build "$RVETH_TOP/scripts/dkms-check.sh" "$KDIR"
 	step "host check: style (rustfmt, line length, unsafe only in src/net)"
@@ -153,7 +155,7 @@ vm_run() {
 	# Output goes through a pipe (vng's chardevs share the fd path).
 	set +e
 	timeout --kill-after=10 "$VM_TIMEOUT" vng -r "$BZIMAGE" $kvm_opt --cpus 2 --memory 2G \
-		--append "panic=-1 oops=panic ${extra_append:-} ${RVETH_VM_APPEND:-}" \
+		--append "panic=-1 oops=panic log_buf_len=16M ${extra_append:-} ${RVETH_VM_APPEND:-}" \
 		--exec "bash -c '. $envfile && $guest_cmd'" \
 		</dev/null 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
@@ -161,25 +163,34 @@ vm_run() {
 	return "$rc"
 }
 
-# vm_result RC: prints "passed failed" for the VM run, the reason for a
-# failure that is not a test's on stderr.
+# vm_result RC: prints "passed failed skipped compared" for the VM run,
+# the reason for a failure that is not a test's on stderr. The guest's
+# summary line must be there and name at least one selected test: a run
+# that collected nothing, or crashed before its summary, is a failure.
 vm_result() {
-	local line p f
+	local line p f s c n
 	if [ "$1" -eq 124 ] || [ "$1" -eq 137 ]; then
 		echo "VM timed out after ${VM_TIMEOUT}s (log: $log)" >&2
-		echo "0 1"
+		echo "0 1 0 0"
 		return
 	fi
-	line=$(grep -a "RVETH-RESULT:" "$log" | tail -n1 || true)
+	line=$(grep -a "RVETH-SUMMARY:" "$log" | tail -n1 || true)
 	if [ -z "$line" ]; then
-		echo "no result from the VM: it did not boot or the run crashed (exit $1, log: $log)" >&2
-		echo "0 1"
+		line=$(grep -a "RVETH-RESULT:" "$log" | tail -n1 || true)
+		[ -n "$line" ] && echo "$(sed 's/.*RVETH-RESULT: //' <<<"$line")" >&2
+		echo "no summary from the VM: it did not boot, the run crashed or pytest stopped (exit $1, log: $log)" >&2
+		echo "0 1 0 0"
 		return
 	fi
-	p=$(sed -n 's/.*RVETH-RESULT: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' <<<"$line")
-	f=$(sed -n 's/.*RVETH-RESULT: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' <<<"$line")
+	read -r p f s c n < <(sed -n 's/.*RVETH-SUMMARY: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped.*, \([0-9]*\) behaviours compared with veth, \([0-9]*\) selected.*/\1 \2 \3 \4 \5/p' <<<"$line")
+	if [ -z "$n" ]; then
+		echo "unreadable summary from the VM: $line" >&2
+		echo "0 1 0 0"
+		return
+	fi
+	[ "$n" -eq 0 ] && f=$((f + 1)) && echo "the VM ran no test" >&2
 	[ "$1" -ne 0 ] && [ "$f" -eq 0 ] && f=1 && echo "VM exited with $1" >&2
-	echo "$p $f"
+	echo "$p $f $s $c"
 }
 
 if [ "$mode" = demo ] || [ "$mode" = bench ]; then
@@ -203,6 +214,8 @@ fi
 step "booting $(basename "$BZIMAGE") and running: $guest_cmd"
 rc=0
 vm_run "${RVETH_TESTS:-tests}" || rc=$?
-read -r p f < <(vm_result "$rc")
+read -r p f s c < <(vm_result "$rc")
 passed=$((passed + p)) failed=$((failed + f))
+echo "summary: $passed passed, $failed failed, $s skipped (unexpected skips are counted as failed)," \
+	"$c behaviours compared with veth; host checks: $host_passed passed, $host_failed failed"
 result "$passed" "$failed"

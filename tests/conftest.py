@@ -43,8 +43,96 @@ def sh_rc(cmd, timeout=120):
     return p.returncode, p.stdout, p.stderr
 
 
+class KernelLog:
+    """The kernel log, read record by record from /dev/kmsg.
+
+    A daemon thread drains /dev/kmsg all through the session, so a test
+    that makes the kernel print more than the log buffer holds does not
+    lose records before they are scanned. If records are lost anyway
+    (/dev/kmsg returns EPIPE, or the sequence numbers jump), `lost` says
+    how many and between which records: the per-test scan and the final
+    scan fail on that, they do not go blind. (Slicing `dmesg` output by
+    line index, as this harness once did, sees nothing at all once the
+    buffer wraps.)"""
+
+    def __init__(self):
+        import threading
+        self.fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+        self.records = []  # (seq, text) of every record read, in order
+        self.lost = []  # (after seq, records lost) for every gap seen
+        self.next_seq = None
+        self.lock = threading.Lock()
+        self.paused = False
+        self.drain()
+        t = threading.Thread(target=self._run, daemon=True)
+        t.start()
+
+    def _run(self):
+        while True:
+            time.sleep(0.1)
+            if not self.paused:
+                self.drain()
+
+    def drain(self):
+        """Read every record the kernel has now; returns the last seq."""
+        with self.lock:
+            while True:
+                try:
+                    buf = os.read(self.fd, 8192)
+                except BlockingIOError:
+                    break
+                except BrokenPipeError:
+                    # Records were overwritten before they were read; the
+                    # next read returns the oldest record still there and
+                    # the gap shows in its sequence number.
+                    continue
+                head, _, body = buf.decode(errors="replace").partition(";")
+                seq = int(head.split(",")[1])
+                want = 0 if self.next_seq is None else self.next_seq
+                if seq != want:
+                    self.lost.append((want, seq - want))
+                self.next_seq = seq + 1
+                # The message is the first line; continuation lines (" KEY=v")
+                # are dictionary entries. Escaped newlines stay escaped.
+                self.records.append((seq, body.split("\n", 1)[0]))
+            return (self.next_seq or 0) - 1
+
+    def mark(self):
+        """A position: the records after it are what happened since."""
+        return self.drain()
+
+    def since(self, mark):
+        self.drain()
+        with self.lock:
+            lines = [t for s, t in self.records if s > mark]
+            lost = [(a, n) for a, n in self.lost if a + n > mark]
+        return lines, lost
+
+    def all(self):
+        return self.since(-1)
+
+
+KLOG = None
+
+
+def klog():
+    global KLOG
+    if KLOG is None:
+        KLOG = KernelLog()
+    return KLOG
+
+
 def kernel_log():
-    return subprocess.run(["dmesg"], capture_output=True, text=True).stdout.splitlines()
+    """Every kernel log line of this boot that is still known."""
+    return klog().all()[0]
+
+
+def kernel_log_since(mark):
+    return klog().since(mark)[0]
+
+
+def lost_message(lost):
+    return "; ".join(f"{n} records lost after record {a - 1}" for a, n in lost)
 
 
 # The report the allocator prints when an allocation fails (warn_alloc():
@@ -117,9 +205,12 @@ def rveth_links(netns=None):
 
 @pytest.fixture(autouse=True)
 def _kernel_log_clean(request):
-    before = len(kernel_log())
+    mark = klog().mark()
     yield
-    new = kernel_log()[before:]
+    new, lost = klog().since(mark)
+    if lost:
+        pytest.fail(f"kernel log records lost during {request.node.name} "
+                    f"({lost_message(lost)}): the scan cannot vouch for them", pytrace=False)
     expected = request.node.get_closest_marker("alloc_failures_expected") is not None
     bad = splats(new, skip_alloc_failures=expected)
     if bad:
@@ -159,8 +250,91 @@ def netns():
     time.sleep(0.2)
 
 
+KINDS = ("veth", "rveth")
+
+
+@pytest.fixture(params=KINDS)
+def kind(request):
+    """Runs the test once per kind, veth first: the in-tree veth is the
+    oracle, rveth must pass the same assertions. A test that takes this
+    fixture counts as one behaviour compared with veth when it ran on
+    both kinds (summary line)."""
+    if request.param == "veth":
+        load_veth()
+    else:
+        load_rveth()
+    return request.param
+
+
+# Behaviours compared with veth, as (test file, test, label), and per
+# test id the outcomes of the runs that make each comparison.
+COMPARED = {}
+CURRENT = {"item": None}
+
+
+def same_as_veth(label, rveth_value, veth_value):
+    """Asserts that rveth gave what veth gave for the same commands, and
+    counts `label` as a behaviour compared with veth."""
+    item = CURRENT["item"]
+    if item is not None:
+        key = (str(item.path), item.originalname, label)
+        COMPARED.setdefault(key, set()).add(item.nodeid)
+    assert rveth_value == veth_value, f"{label}: rveth gave {rveth_value!r}, veth gave {veth_value!r}"
+
+
+def pytest_runtest_setup(item):
+    CURRENT["item"] = item
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "kind" in params:
+        others = tuple(sorted((k, repr(v)) for k, v in params.items() if k != "kind"))
+        key = (str(item.path), item.originalname, others)
+        COMPARED.setdefault(key, set()).add(item.nodeid)
+
+
+# Final outcome of every test id: a test is failed if any phase failed
+# (a splat found by the teardown scan fails a test whose call passed, and
+# it is then counted once, as failed), skipped if a phase skipped.
+OUTCOME = {}
+RANK = {"passed": 0, "skipped": 1, "failed": 2}
+SELECTED = {"count": None}
+
+
+def pytest_runtest_logreport(report):
+    if report.failed:
+        outcome = "failed"
+    elif report.skipped:
+        outcome = "skipped"
+    elif report.when == "call":
+        outcome = "passed"
+    else:
+        OUTCOME.setdefault(report.nodeid, None)
+        return
+    old = OUTCOME.get(report.nodeid)
+    if old is None or RANK[outcome] > RANK[old]:
+        OUTCOME[report.nodeid] = outcome
+
+
+def pytest_collection_finish(session):
+    SELECTED["count"] = len(session.items)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "alloc_failures_expected: allocation failure reports are injected on purpose")
+    config.addinivalue_line("markers", "skip_expected(reason): this test may skip; any other skip is a failure")
+
+
+def test_functions(path):
+    """Names of the test functions a test file defines (module level and
+    Test* classes), read from its source."""
+    import ast
+    tree = ast.parse(open(path).read(), path)
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+            names.add(node.name)
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            names |= {f.name for f in node.body if isinstance(f, ast.FunctionDef) and f.name.startswith("test")}
+    return names
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k/-m deselect anything
@@ -168,27 +342,62 @@ def pytest_collection_modifyitems(session, config, items):
     """Every test file named on the command line must contribute tests:
     pytest silently drops a file argument that lies under a directory
     argument (`tests tests/debug/x.py` collects tests/ only), which once
-    left `make test-debug` without its fault-injection and kmemleak tests."""
+    left `make test-debug` without its fault-injection and kmemleak tests.
+    And every test function a collected file defines must have been
+    collected (a function shadowed by another of the same name, or one
+    whose parametrization came out empty, does not run)."""
     collected = {str(item.path) for item in items}
     for arg in config.args:
         path = os.path.abspath(arg.split("::")[0])
         if path.endswith(".py") and path not in collected:
             raise pytest.UsageError(f"{arg}: named on the command line but no test collected from it")
+    if any("::" in arg for arg in config.args):
+        return
+    for path in collected:
+        names = {item.originalname for item in items if str(item.path) == path}
+        missing = test_functions(path) - names
+        if missing:
+            raise pytest.UsageError(f"{path}: test functions defined but not collected: {sorted(missing)}")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    stats = terminalreporter.stats
-    passed = len(stats.get("passed", []))
-    failed = len(stats.get("failed", [])) + len(stats.get("error", []))
+    w = terminalreporter.write_line
+    out = {k: v for k, v in OUTCOME.items() if v is not None}
+    passed = sorted(k for k, v in out.items() if v == "passed")
+    failed = sorted(k for k, v in out.items() if v == "failed")
+    skipped = sorted(k for k, v in out.items() if v == "skipped")
+    items = {i.nodeid: i for i in getattr(terminalreporter._session, "items", [])}
+    expected_skips = [k for k in skipped if k in items and items[k].get_closest_marker("skip_expected")]
+    for k in skipped:
+        w(f"SKIPPED{'' if k in expected_skips else ' (unexpected: counted as failed)'}: {k}")
+    bad_skips = [k for k in skipped if k not in expected_skips]
+    nfailed = len(failed) + len(bad_skips)
+    npassed = len(passed)
+    # Every selected test must have an outcome: a run that stopped early
+    # (-x, a crash of the test process, an interrupted session) has fewer.
+    selected = SELECTED["count"] or 0
+    if len(out) != selected:
+        w(f"test count check: FAILED ({selected} tests selected, {len(out)} have an outcome)")
+        nfailed += 1
     # The whole kernel log, boot included, must be clean too.
-    log = kernel_log()
+    log, lost = klog().all()
     bad = splats(log, skip_alloc_failures=True)
-    if bad:
-        terminalreporter.write_line("kernel log check: FAILED")
+    if lost:
+        w(f"kernel log check: FAILED, {lost_message(lost)}")
+        nfailed += 1
+    elif bad:
+        w("kernel log check: FAILED")
         for l in with_context(log, bad).splitlines():
-            terminalreporter.write_line("  " + l)
-        failed += 1
+            w("  " + l)
+        nfailed += 1
     else:
-        terminalreporter.write_line("kernel log check: clean")
-        passed += 1
-    terminalreporter.write_line(f"RVETH-RESULT: {passed} passed, {failed} failed")
+        w(f"kernel log check: clean ({len(log)} records)")
+        npassed += 1
+    # A behaviour counts as compared with veth when every run that makes
+    # the comparison (both kinds, or the test that compared) passed.
+    compared = sum(1 for key, ids in COMPARED.items()
+                   if all(out.get(i) == "passed" for i in ids)
+                   and (isinstance(key[2], str) or len(ids) == len(KINDS)))
+    w(f"RVETH-SUMMARY: {npassed} passed, {nfailed} failed, {len(skipped)} skipped "
+      f"({len(bad_skips)} unexpected), {compared} behaviours compared with veth, {selected} selected")
+    w(f"RVETH-RESULT: {npassed} passed, {nfailed} failed")

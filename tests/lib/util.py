@@ -159,3 +159,70 @@ def ip_plugin(args, check=True):
 def ethtool_stats(ns, dev):
     out = run(f"ip netns exec {ns} ethtool -S {dev}")
     return {k.strip(): int(v) for k, v in (l.split(":") for l in out.splitlines()[1:])}
+
+
+def wait_until(cond, timeout=60, interval=0.05, what=None):
+    """Polls `cond()` until it returns a true value and returns that value;
+    fails naming `what` after `timeout` seconds. Tests wait for conditions,
+    not for time: under TCG and KASAN a fixed sleep is either too short or
+    wasted."""
+    import time
+    end = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or cond.__name__}")
+        time.sleep(interval)
+
+
+def nstat(ns):
+    """The namespace's SNMP counters (nstat -az, absolute), as a dict."""
+    out = run(f"ip netns exec {ns} nstat -az --json" if ns else "nstat -az --json")
+    d = json.loads(out)
+    return {k: v for table in d.values() for k, v in table.items()}
+
+
+ETH_P_ALL = 0x0003
+SO_RCVBUFFORCE = 33
+
+
+class Capture:
+    """Frames arriving at `dev` in `ns` (AF_PACKET, every protocol), counted
+    where they arrive, without the frames `dev` sends itself."""
+
+    def __init__(self, ns, dev):
+        with rtnl.in_netns(ns):
+            self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self.s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
+        self.s.bind((dev, ETH_P_ALL))
+        self.s.setblocking(False)
+        self.frames = []
+
+    def read(self):
+        """(ethertype, destination MAC, length) of every frame received so
+        far (accumulated in self.frames)."""
+        while True:
+            try:
+                data, addr = self.s.recvfrom(65536)
+            except BlockingIOError:
+                return self.frames
+            if addr[2] != socket.PACKET_OUTGOING:
+                self.frames.append((hex(addr[1]), data[:6].hex(":"), len(data)))
+
+    def wait_for(self, pred, n, timeout=30):
+        """Waits until `n` frames matching pred(frame) arrived; returns
+        the matching frames (more than n if more came)."""
+        return wait_until(lambda: [f for f in self.read() if pred(f)] if
+                          len([f for f in self.read() if pred(f)]) >= n else None,
+                          timeout, what=f"{n} frames on the capture")
+
+    def close(self):
+        self.s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
