@@ -1,20 +1,44 @@
 #!/usr/bin/env bash
-# Proves that `make test` fails when it must: a failing test, a kernel
-# WARNING in the guest log, a kernel that does not boot, a guest that
-# hangs, and a test file pytest would silently drop each have to give a
-# non-zero exit; the kernel config check must catch a dropped line.
-# Not part of `make test`.
+# Proves that `make test` fails when it must, and for the reason provoked:
+# a failing test, a kernel WARNING in the guest log (counted once), an
+# undeclared skip, a run that stopped early, a kernel log that wrapped
+# before it was read, a test file pytest would silently drop, a kernel
+# that does not boot and a guest that hangs each have to give a non-zero
+# exit with their own message; a clean run must exit 0 (positive control);
+# the kernel config check must catch a dropped line. Not part of `make
+# test` (`make test-harness`, about 12 VM boots).
 source "$(dirname "$0")/lib.sh"
 STEP_NAME=harness-selftest
 run=$RVETH_TOP/scripts/run-tests.sh
 fails=0
-expect_failure() { # name, then env assignments
-	local name=$1; shift
-	step "case: $name (must fail)"
-	if env "$@" RVETH_SKIP_SETUP=1 "$run" >"$RVETH_CACHE/selftest-$name.log" 2>&1; then
+# expect_failure NAME REASON ENV...: the run must exit non-zero, and its
+# output must contain REASON (an extended regex): a run that fails for
+# another reason than the one the case provokes does not prove anything.
+expect_failure() {
+	local name=$1 reason=$2; shift 2
+	local out=$RVETH_CACHE/selftest-$name.log
+	step "case: $name (must fail: /$reason/)"
+	if env "$@" RVETH_SKIP_SETUP=1 "$run" >"$out" 2>&1; then
 		echo "    FAIL: the harness exited 0 for '$name'"; fails=$((fails + 1))
+	elif ! grep -aEq "$reason" "$out"; then
+		echo "    FAIL: non-zero exit, but not for the reason provoked; last lines:"
+		tail -n 5 "$out" | sed 's/^/      /'; fails=$((fails + 1))
 	else
-		echo "    ok: non-zero exit; last line: $(tail -n1 "$RVETH_CACHE/selftest-$name.log")"
+		echo "    ok: non-zero exit; $(grep -aEo "$reason" "$out" | head -n1); last line: $(tail -n1 "$out")"
+	fi
+}
+# expect_success NAME LAST-LINE ENV...: the positive control. A clean run
+# must exit 0 and end with exactly LAST-LINE.
+expect_success() {
+	local name=$1 want=$2; shift 2
+	local out=$RVETH_CACHE/selftest-$name.log
+	step "case: $name (must pass with \"$want\")"
+	if ! env "$@" RVETH_SKIP_SETUP=1 "$run" >"$out" 2>&1; then
+		echo "    FAIL: exit non-zero; last line: $(tail -n1 "$out")"; fails=$((fails + 1))
+	elif [ "$(tail -n1 "$out")" != "$want" ]; then
+		echo "    FAIL: last line \"$(tail -n1 "$out")\""; fails=$((fails + 1))
+	else
+		echo "    ok: exit 0, $want"
 	fi
 }
 # The kernel build's config check (no VM): a fragment line Kconfig dropped,
@@ -36,13 +60,26 @@ config_check() {
 step "case: config-check (a kept fragment passes, a dropped or turned-on line fails)"
 if config_check; then echo "    ok"; else echo "    FAIL: check_fragment"; fails=$((fails + 1)); fi
 "$RVETH_TOP/scripts/setup-host.sh" >/dev/null
-expect_failure failing-test RVETH_TESTS=tests/selftest/selftest_fail.py
-expect_failure kernel-warning RVETH_TESTS=tests/selftest/selftest_warn.py
+# A passing file: exit 0 with its one test and the kernel log check.
+expect_success clean-run "2 passed, 0 failed" RVETH_TESTS=tests/selftest/selftest_pass.py
+# test_fails_on_purpose fails; the two others and the log check pass.
+expect_failure failing-test "^3 passed, 1 failed$" RVETH_TESTS=tests/selftest/selftest_fail.py
+# The test passes, the splat fails it in teardown: counted once, as failed
+# (and the whole-log check fails as well).
+expect_failure kernel-warning "kernel log splat during test_kernel_warns" RVETH_TESTS=tests/selftest/selftest_warn.py
+expect_failure splat-counted-once "^0 passed, 2 failed$" RVETH_TESTS=tests/selftest/selftest_warn.py
+# A skip nobody declared is a failure; a declared one is not.
+expect_failure unexpected-skip "SKIPPED \(unexpected: counted as failed\): .*test_skips_unexpectedly" RVETH_TESTS=tests/selftest/selftest_skip.py
+# pytest stops early (-x): a selected test without an outcome.
+expect_failure stopped-early "test count check: FAILED \(3 tests selected, 2 have an outcome\)" RVETH_TESTS=tests/selftest/selftest_fail.py RVETH_PYTEST_ARGS=-x
+# More than the log buffer is written while the reader is paused.
+expect_failure log-wrap "kernel log records lost during test_log_wraps" RVETH_TESTS=tests/selftest/selftest_wrap.py
 # pytest drops a file named after a directory that contains it.
-expect_failure dropped-file RVETH_TESTS="tests/selftest tests/selftest/selftest_pass.py"
+expect_failure dropped-file "named on the command line but no test collected" RVETH_TESTS="tests/selftest tests/selftest/selftest_pass.py"
 garbage=$RVETH_CACHE/garbage-bzImage
 head -c 4M /dev/urandom >"$garbage"
-expect_failure no-boot RVETH_BZIMAGE="$garbage" RVETH_VM_TIMEOUT=120 RVETH_KVM=0
-expect_failure hang RVETH_GUEST_CMD="sleep 100000" RVETH_VM_TIMEOUT=60
-[ $fails -eq 0 ] && echo "harness self-test: all 6 cases behaved as they must" || echo "harness self-test: $fails case(s) did not behave as they must"
+expect_failure no-boot "no summary from the VM" RVETH_BZIMAGE="$garbage" RVETH_VM_TIMEOUT=120 RVETH_KVM=0
+expect_failure hang "VM timed out after 60s" RVETH_GUEST_CMD="sleep 100000" RVETH_VM_TIMEOUT=60
+ncases=12
+[ $fails -eq 0 ] && echo "harness self-test: all $ncases cases behaved as they must" || echo "harness self-test: $fails of $ncases case(s) did not behave as they must"
 exit $fails

@@ -8,3 +8,9 @@ def test_passes():
 
 def test_fails_on_purpose():
     assert 1 == 2, "this failure is the point of the harness self-test"
+
+
+def test_after_the_failure():
+    # With `-x` pytest stops before this test: the harness must notice
+    # that a selected test has no outcome.
+    assert True
