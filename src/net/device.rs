@@ -13,7 +13,7 @@
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
-use kernel::{prelude::*, sync::rcu, types::Opaque};
+use kernel::{error::to_result, prelude::*, sync::rcu, types::Opaque};
 
 use super::{bindings, percpu::Counters, BhDisabled, Rtnl};
 
@@ -188,6 +188,50 @@ impl<P> Device<P> {
         unsafe { bindings::netif_carrier_off(self.as_raw()) }
     }
 
+    /// The device's queues: how many exist and how many are in use.
+    pub(crate) fn queues(&self) -> Queues {
+        let d = self.as_raw();
+        // SAFETY: `as_raw()` is valid. The counts in use change under RTNL
+        // only, hence the READ_ONCE for readers without it (`ethtool -S`
+        // may run without RTNL); the maxima are fixed at allocation.
+        unsafe {
+            Queues {
+                rx: ptr::read_volatile(&raw const (*d).real_num_rx_queues),
+                tx: ptr::read_volatile(&raw const (*d).real_num_tx_queues),
+                max_rx: (*d).num_rx_queues,
+                max_tx: (*d).num_tx_queues,
+            }
+        }
+    }
+
+    /// Sets the number of receive and transmit queues in use, as
+    /// `veth_set_channels()` does: receive first, then transmit; if the
+    /// transmit change fails the receive change is undone (the core cannot
+    /// always undo it: then the error is returned with a warning and the
+    /// new receive count stays, as with veth). Counts out of
+    /// `1..=max` are refused with `EINVAL` by the core.
+    pub(crate) fn set_queues(&self, rx: u32, tx: u32, _rtnl: &Rtnl) -> Result {
+        let d = self.as_raw();
+        let old_rx = self.queues().rx;
+        // SAFETY: `d` is a registered device; RTNL is held (`_rtnl`).
+        to_result(unsafe { bindings::netif_set_real_num_rx_queues(d, rx) })?;
+        // SAFETY: As above.
+        if let Err(e) = to_result(unsafe { bindings::netif_set_real_num_tx_queues(d, tx) }) {
+            // SAFETY: As above.
+            if let Err(e2) = to_result(unsafe { bindings::netif_set_real_num_rx_queues(d, old_rx) })
+            {
+                pr_warn!(
+                    "can't restore rx queues config {} -> {} {}\n",
+                    rx,
+                    old_rx,
+                    e2.to_errno()
+                );
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// The network namespace the device lives in.
     pub(crate) fn net(&self) -> NetRef<'_> {
         // SAFETY: `as_raw()` is valid. A device always has a namespace, which
@@ -209,6 +253,19 @@ impl<P> Device<P> {
         // invariant).
         unsafe { bindings::rveth_dev_fetch_tstats(self.as_raw(), stats.as_raw()) }
     }
+}
+
+/// A device's queue counts (`ethtool -l`): in use and allocated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Queues {
+    /// Receive queues in use (`real_num_rx_queues`).
+    pub(crate) rx: u32,
+    /// Transmit queues in use (`real_num_tx_queues`).
+    pub(crate) tx: u32,
+    /// Receive queues allocated (`num_rx_queues`).
+    pub(crate) max_rx: u32,
+    /// Transmit queues allocated (`num_tx_queues`).
+    pub(crate) max_tx: u32,
 }
 
 /// Whether `addr` is a valid unicast Ethernet address: six bytes, not

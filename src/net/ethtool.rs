@@ -8,7 +8,7 @@ use core::marker::PhantomData;
 
 use kernel::prelude::*;
 
-use super::{bindings, device::Device, link::Driver};
+use super::{bindings, device::Device, link::Driver, Rtnl};
 
 /// Length of one `ethtool -S` name.
 const GSTRING_LEN: usize = bindings::ETH_GSTRING_LEN as usize;
@@ -99,6 +99,46 @@ impl<T: Driver> EthtoolAdapter<T> {
         }
     }
 
+    /// `veth_get_channels()`: the queues in use and allocated; no combined
+    /// channels.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ethtool_ops.get_channels` callback of a
+    /// device (or request) of driver `T`, with the arguments that callback gets.
+    unsafe extern "C" fn get_channels(
+        dev: *mut bindings::net_device,
+        ch: *mut bindings::ethtool_channels,
+    ) {
+        // SAFETY: `dev` is a registered device of ours.
+        let q = unsafe { Self::dev(dev) }.queues();
+        // SAFETY: `ch` is valid and exclusively ours during the call.
+        let ch = unsafe { &mut *ch };
+        ch.rx_count = q.rx;
+        ch.tx_count = q.tx;
+        ch.max_rx = q.max_rx;
+        ch.max_tx = q.max_tx;
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ethtool_ops.set_channels` callback of a
+    /// device of driver `T`, under RTNL, with the arguments that callback gets (the
+    /// counts checked against the maxima).
+    unsafe extern "C" fn set_channels(
+        dev: *mut bindings::net_device,
+        ch: *mut bindings::ethtool_channels,
+    ) -> c_int {
+        // SAFETY: `set_channels` runs under RTNL (ethnl_default_set_doit()
+        // and dev_ethtool() take it).
+        let rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: `ch` is valid during the call.
+        let (rx, tx) = unsafe { ((*ch).rx_count, (*ch).tx_count) };
+        // SAFETY: `dev` is a registered device of ours.
+        let dev = unsafe { Self::dev(dev) };
+        kernel::error::from_result(|| T::set_channels(dev, rx, tx, rtnl).map(|()| 0))
+    }
+
     /// # Safety
     ///
     /// Only called by the networking core as the `ethtool_ops.get_ethtool_stats` callback of a
@@ -117,7 +157,8 @@ impl<T: Driver> EthtoolAdapter<T> {
 }
 
 /// The ethtool ops of driver `T`: driver info, link state, 10000/Full link
-/// settings, software timestamping info and `ethtool -S` counters.
+/// settings, software timestamping info, `ethtool -S` counters and the
+/// queues (`ethtool -l`, and `-L` if the driver implements it).
 pub(super) const fn ops<T: Driver>() -> bindings::ethtool_ops {
     bindings::ethtool_ops {
         get_drvinfo: Some(EthtoolAdapter::<T>::get_drvinfo),
@@ -136,6 +177,12 @@ pub(super) const fn ops<T: Driver>() -> bindings::ethtool_ops {
         },
         get_ethtool_stats: if T::HAS_ETHTOOL_STATS {
             Some(EthtoolAdapter::<T>::get_ethtool_stats)
+        } else {
+            None
+        },
+        get_channels: Some(EthtoolAdapter::<T>::get_channels),
+        set_channels: if T::HAS_SET_CHANNELS {
+            Some(EthtoolAdapter::<T>::set_channels)
         } else {
             None
         },

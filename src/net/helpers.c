@@ -175,6 +175,10 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 	offsetof(struct sock_cgroup_data, classid),
 	offsetof(struct net_device, ifindex),
 	offsetof(struct net_device, flags),
+	offsetof(struct net_device, num_tx_queues),
+	offsetof(struct net_device, real_num_tx_queues),
+	offsetof(struct net_device, num_rx_queues),
+	offsetof(struct net_device, real_num_rx_queues),
 	offsetof(struct net_device, reg_state),
 	offsetof(struct net_device, nd_net),
 	offsetof(struct net_device, priv),
@@ -198,6 +202,7 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 	sizeof(struct nla_policy),
 	sizeof(struct rtnl_link_stats64),
 	sizeof(struct ifinfomsg),
+	sizeof(struct ethtool_channels),
 };
 
 /*

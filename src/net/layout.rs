@@ -67,6 +67,22 @@ const LAYOUT_FIELDS: [(&str, usize); RVETH_LAYOUT_N as usize] = [
     ),
     ("net_device.ifindex", offset_of!(b::net_device, ifindex)),
     ("net_device.flags", offset_of!(b::net_device, flags)),
+    (
+        "net_device.num_tx_queues",
+        offset_of!(b::net_device, num_tx_queues),
+    ),
+    (
+        "net_device.real_num_tx_queues",
+        offset_of!(b::net_device, real_num_tx_queues),
+    ),
+    (
+        "net_device.num_rx_queues",
+        offset_of!(b::net_device, num_rx_queues),
+    ),
+    (
+        "net_device.real_num_rx_queues",
+        offset_of!(b::net_device, real_num_rx_queues),
+    ),
     ("net_device.reg_state", offset_of!(b::net_device, reg_state)),
     ("net_device.nd_net", offset_of!(b::net_device, nd_net)),
     ("net_device.priv", offset_of!(b::net_device, priv_)),
@@ -123,6 +139,7 @@ const LAYOUT_FIELDS: [(&str, usize); RVETH_LAYOUT_N as usize] = [
         size_of::<b::rtnl_link_stats64>(),
     ),
     ("sizeof(ifinfomsg)", size_of::<b::ifinfomsg>()),
+    ("sizeof(ethtool_channels)", size_of::<b::ethtool_channels>()),
 ];
 
 /// Compares the bindings' layout with the compiler's; `ENOEXEC` (and a

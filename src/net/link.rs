@@ -27,7 +27,7 @@ use super::{
     },
     ethtool,
     nla::{ifla, Attrs, Msg, Policy},
-    percpu::Counters,
+    percpu::{self, Counters},
     skb::SkBuff,
     BhDisabled, Rtnl,
 };
@@ -145,6 +145,13 @@ pub(crate) trait Driver: Sized + 'static {
     fn start_xmit(skb: SkBuff, dev: &Device<Self::Priv>, bh: &BhDisabled) -> Tx;
     /// `ndo_get_stats64`.
     fn get_stats64(_dev: &Device<Self::Priv>, _stats: &mut LinkStats64) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+    /// `ethtool -L`: use `rx` receive and `tx` transmit queues. The core
+    /// checked both against the maxima ([`Device::queues`]); a count of 0
+    /// reaches the driver (veth refuses it with `EINVAL`). Without this
+    /// callback `ethtool -L` is refused with `EOPNOTSUPP`.
+    fn set_channels(_dev: &Device<Self::Priv>, _rx: u32, _tx: u32, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
     /// Values of the `ethtool -S` counters, in [`Driver::ETHTOOL_STATS`] order.
@@ -297,6 +304,12 @@ impl<'a, P> NewDevice<'a, P> {
         unsafe { &mut (*priv_area::<P>(self.dev.as_ptr())).data }
     }
 
+    /// [`init_queues`] with the request's attributes.
+    fn init_queues(&mut self, params: &NewLinkParams<'a>) -> Result {
+        // SAFETY: Unregistered and ours (type invariant).
+        unsafe { init_queues(self.dev.as_ptr(), params.tb()) }
+    }
+
     /// Creates, in the peer namespace, an unregistered device of the same
     /// kind from `req` (`rtnl_create_link`), as `veth_newlink()` does: named
     /// after the peer part or `KIND%d`, with a random MAC unless the peer
@@ -416,6 +429,27 @@ impl<P> Drop for NewLink<'_, P> {
     }
 }
 
+/// `veth_init_queues()`: a new device uses one queue each way unless the
+/// request's own attributes (`tb`, also for the peer, as veth does) gave
+/// the count. Done before registration, where the core only records the
+/// counts (so this cannot fail once the device is visible).
+///
+/// # Safety
+///
+/// `d` must be a valid, unregistered device that is exclusively ours.
+unsafe fn init_queues(d: *mut bindings::net_device, tb: Attrs<'_>) -> Result {
+    // SAFETY: Guaranteed by the caller.
+    unsafe {
+        if tb.get(ifla::NUM_TX_QUEUES).is_none() && (*d).num_tx_queues > 1 {
+            to_result(bindings::netif_set_real_num_tx_queues(d, 1))?;
+        }
+        if tb.get(ifla::NUM_RX_QUEUES).is_none() && (*d).num_rx_queues > 1 {
+            to_result(bindings::netif_set_real_num_rx_queues(d, 1))?;
+        }
+    }
+    Ok(())
+}
+
 /// Clears GRO from the active and wanted features, as veth does for new
 /// devices (GRO only matters with NAPI, which a pair device does not use).
 ///
@@ -448,6 +482,13 @@ impl<'a, P> Unregistered<'a, P> {
         // SAFETY: The private data was initialised by the `setup` adapter
         // and the device is exclusively ours (type invariant).
         unsafe { &mut (*priv_area::<P>(self.dev.as_ptr())).data }
+    }
+
+    /// [`init_queues`] with the request's (not the peer part's)
+    /// attributes, as `veth_newlink()` does.
+    fn init_queues(&mut self, params: &NewLinkParams<'a>) -> Result {
+        // SAFETY: Unregistered and ours (type invariant).
+        unsafe { init_queues(self.dev.as_ptr(), params.tb()) }
     }
 
     /// Registers the device; on failure it is freed.
@@ -622,6 +663,8 @@ impl<T: Driver> Adapter<T> {
         let mut dev = dev;
         let req = PeerRequest::parse(params)?;
         let mut peer = dev.create_peer(params, &req)?;
+        dev.init_queues(params)?;
+        peer.init_queues(params)?;
         if T::HAS_INIT_PAIR {
             T::init_pair(
                 dev.priv_mut(),
@@ -693,6 +736,18 @@ impl<T: Driver> Adapter<T> {
         let mut q = unsafe { UnregisterQueue::from_raw(head, rtnl) };
         // SAFETY: `dev` is a registered device of ours.
         q.queue_pair(unsafe { Self::dev(dev) });
+    }
+
+    /// `veth_get_num_queues()`: the queues a new device gets unless the
+    /// request says (`numtxqueues`/`numrxqueues`): one per possible CPU, at
+    /// most 4096 (`rtnl_create_link()`'s limit). Only the first is used
+    /// until `ethtool -L` says otherwise ([`init_queues`]).
+    ///
+    /// # Safety
+    ///
+    /// None (the signature of `rtnl_link_ops.get_num_tx_queues`).
+    unsafe extern "C" fn num_queues() -> c_uint {
+        percpu::possible_cpus().min(4096)
     }
 
     /// `veth_get_link_net()`: the namespace of the other end (the own one
@@ -913,6 +968,8 @@ impl<T: Driver> Registration<T> {
         ops.newlink = Some(Adapter::<T>::newlink);
         ops.dellink = Some(Adapter::<T>::dellink);
         ops.get_link_net = Some(Adapter::<T>::get_link_net);
+        ops.get_num_tx_queues = Some(Adapter::<T>::num_queues);
+        ops.get_num_rx_queues = Some(Adapter::<T>::num_queues);
         if T::HAS_FILL_INFO {
             ops.get_size = Some(Adapter::<T>::get_size);
             ops.fill_info = Some(Adapter::<T>::fill_info);

@@ -89,6 +89,10 @@ pub(crate) mod ifla {
     pub(crate) const ADDRESS: u32 = bindings::IFLA_ADDRESS;
     /// MTU.
     pub(crate) const MTU: u32 = bindings::IFLA_MTU;
+    /// Number of transmit queues (`numtxqueues`).
+    pub(crate) const NUM_TX_QUEUES: u32 = bindings::IFLA_NUM_TX_QUEUES;
+    /// Number of receive queues (`numrxqueues`).
+    pub(crate) const NUM_RX_QUEUES: u32 = bindings::IFLA_NUM_RX_QUEUES;
     /// Highest `IFLA_*` attribute.
     pub(crate) const MAX: usize = bindings::__IFLA_MAX as usize - 1;
 }

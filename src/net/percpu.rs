@@ -151,3 +151,18 @@ impl Local<'_> {
         }
     }
 }
+
+/// The number of possible CPUs (`num_possible_cpus()`, a macro).
+pub(super) fn possible_cpus() -> u32 {
+    let mut n = 0;
+    let mut cpu: i32 = -1;
+    loop {
+        // SAFETY: Any CPU number is a valid argument.
+        let next = unsafe { bindings::rveth_next_possible_cpu(cpu) };
+        if next >= kernel::cpu::nr_cpu_ids() {
+            return n;
+        }
+        n += 1;
+        cpu = next as i32;
+    }
+}

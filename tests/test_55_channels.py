@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Queues and channels: `numtxqueues`/`numrxqueues` at creation, `ethtool
+-l/-L`, its refusals, and traffic after a change; veth is the oracle.
+
+veth gives a new device one queue per possible CPU (at most 4096) unless
+the request names a count, and uses only the first until `ethtool -L`;
+the counts of the request's own attributes decide for the peer as well
+(veth_init_queues(peer, tb) in veth_newlink()). rveth does the same.
+"""
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import same_as_veth
+from util import Capture, ip_plugin, make_pair, run, send_frames, wait_until
+
+
+def ethtool_l(ns, dev):
+    """`ethtool -l` as {("max"|"cur", "RX"|"TX"|"Other"|"Combined"): value}."""
+    out = run(f"ip netns exec {ns} ethtool -l {dev}" if ns else f"ethtool -l {dev}")
+    res, section = {}, None
+    for line in out.splitlines():
+        if line.startswith("Pre-set maximums"):
+            section = "max"
+        elif line.startswith("Current hardware settings"):
+            section = "cur"
+        elif section and ":" in line:
+            k, v = (x.strip() for x in line.split(":", 1))
+            res[(section, k)] = v
+    return res
+
+
+def queues(ns, dev):
+    j = json.loads(run(f"ip {'-n ' + ns + ' ' if ns else ''}-d -j link show dev {dev}"))[0]
+    return j["num_tx_queues"], j["num_rx_queues"], ethtool_l(ns, dev)
+
+
+def ethtool_L(ns, dev, args):
+    p = subprocess.run(f"ip netns exec {ns} ethtool -L {dev} {args}", shell=True,
+                       capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stderr.strip()
+
+
+CREATE = {
+    "default": ("", ""),
+    "dev_both": ("numtxqueues 4 numrxqueues 3", ""),
+    "peer_both": ("", "numtxqueues 4 numrxqueues 3"),
+    "dev_tx_peer_rx": ("numtxqueues 2", "numrxqueues 5"),
+    "both_sides": ("numtxqueues 3 numrxqueues 2", "numtxqueues 5 numrxqueues 6"),
+}
+
+
+def created(kind, dev_args, peer_args, netns):
+    t = netns.new("q")
+    ip_plugin(f"-n {t} link add name qa {dev_args} type {kind} peer name qb {peer_args}")
+    try:
+        return queues(t, "qa"), queues(t, "qb")
+    finally:
+        run(f"ip -n {t} link del dev qa")
+
+
+@pytest.mark.parametrize("case", sorted(CREATE))
+def test_queues_at_creation_like_veth(rveth, netns, case):
+    from conftest import load_veth
+    load_veth()
+    dev_args, peer_args = CREATE[case]
+    v = created("veth", dev_args, peer_args, netns)
+    r = created("rveth", dev_args, peer_args, netns)
+    same_as_veth(f"queues at creation ({case}): (num_tx, num_rx, ethtool -l) of both ends", r, v)
+    ncpu = os.cpu_count()
+    if case == "default":
+        # One queue per possible CPU allocated, one in use.
+        (tx, rx, l), _ = r
+        assert (tx, rx) == (ncpu, ncpu)
+        assert l[("max", "RX")] == l[("max", "TX")] == str(ncpu)
+        assert l[("cur", "RX")] == l[("cur", "TX")] == "1"
+    if case == "dev_both":
+        (tx, rx, l), (ptx, prx, pl) = r
+        assert (tx, rx, l[("cur", "TX")], l[("cur", "RX")]) == (4, 3, "4", "3")
+        # The peer gets the default allocation and, because the request's
+        # own attributes named counts, uses all of it (veth's rule).
+        assert (ptx, prx, pl[("cur", "TX")]) == (ncpu, ncpu, str(ncpu))
+
+
+@pytest.fixture
+def pair(kind, netns):
+    a, b = netns.new("ca"), netns.new("cb")
+    make_pair(kind, a, b, ipv6=False)
+    return kind, a, b
+
+
+def test_channels_set_and_refused_like_veth(pair):
+    """Every step on both kinds; the results (exit status, message, the
+    counts afterwards) are compared below through the parametrization:
+    each kind must meet the same expectations."""
+    kind, a, b = pair
+    ncpu = os.cpu_count()
+    base = ethtool_l(a, "ra")
+    assert base[("cur", "RX")] == base[("cur", "TX")] == "1"
+    # Refusals: combined channels (none exist), above the maximum, zero.
+    for args in ("combined 1", f"rx {ncpu + 1}", f"tx {ncpu + 1}", "rx 0", "tx 0"):
+        rc, err = ethtool_L(a, "ra", args)
+        assert rc != 0, f"{kind}: ethtool -L ra {args} accepted"
+        assert ethtool_l(a, "ra") == base, f"{kind}: counts changed by refused {args}"
+    # A change while up, and one while down that survives the next up.
+    if ncpu >= 2:
+        assert ethtool_L(a, "ra", "rx 2 tx 2") == (0, "")
+        l = ethtool_l(a, "ra")
+        assert (l[("cur", "RX")], l[("cur", "TX")]) == ("2", "2")
+        run(f"ip -n {a} link set dev ra down")
+        assert ethtool_L(a, "ra", "rx 1") == (0, "")
+        run(f"ip -n {a} link set dev ra up")
+        l = ethtool_l(a, "ra")
+        assert (l[("cur", "RX")], l[("cur", "TX")]) == ("1", "2")
+
+
+def test_channels_refusal_messages_like_veth(rveth, netns):
+    from conftest import load_veth
+    load_veth()
+    ncpu = os.cpu_count()
+    res = {}
+    for kind in ("veth", "rveth"):
+        a, b = netns.new("ma"), netns.new("mb")
+        make_pair(kind, a, b, ipv6=False)
+        res[kind] = [ethtool_L(a, "ra", args) for args in
+                     ("combined 1", f"rx {ncpu + 1}", f"tx {ncpu + 1}", "rx 0", "tx 0 rx 0")]
+        run(f"ip -n {a} link del dev ra")
+    same_as_veth("ethtool -L refusals: exit status and message", res["rveth"], res["veth"])
+    assert all(rc != 0 and err for rc, err in res["rveth"])
+
+
+def test_traffic_after_channel_changes(pair):
+    """Frames cross after the queue counts changed on both ends, counted
+    where they arrive."""
+    kind, a, b = pair
+    ncpu = os.cpu_count()
+    if ncpu >= 2:
+        assert ethtool_L(a, "ra", "rx 2 tx 2") == (0, "")
+        assert ethtool_L(b, "rb", "rx 2 tx 1") == (0, "")
+    wait_until(lambda: "LOWER_UP" in run(f"ip -n {a} link show dev ra"), 30, what="ra carrier")
+    with Capture(b, "rb") as cap:
+        n = 300
+        assert send_frames(a, "ra", n, size=120) == n
+        got = cap.wait_for(lambda f: f[1] == "02:00:00:00:00:01" and f[2] == 120, n)
+        assert len(got) == n, f"{kind}: {len(got)} of {n} frames arrived"
+
+
+def carrier(ns, dev):
+    return "NO-CARRIER" not in json.loads(run(f"ip -n {ns} -j link show dev {dev}"))[0]["flags"]
+
+
+def test_channels_with_peer_down(rveth, netns):
+    """Deliberate difference. veth_set_channels() turns the carrier of both
+    ends on whenever the changed end is up, even if the peer is down: veth
+    then shows LOWER_UP on an end whose peer drops everything. rveth
+    restores the carrier only when both ends are up, as ndo_open does."""
+    from conftest import load_veth
+    load_veth()
+    if os.cpu_count() < 2:
+        pytest.fail("needs 2 CPUs (the VM has 2)")
+    got = {}
+    for kind in ("veth", "rveth"):
+        a, b = netns.new("pa"), netns.new("pb")
+        make_pair(kind, a, b, ipv6=False)
+        run(f"ip -n {b} link set dev rb down")
+        before = carrier(a, "ra")
+        assert ethtool_L(a, "ra", "rx 2") == (0, "")
+        got[kind] = (before, carrier(a, "ra"))
+    assert got["veth"] == (False, True), f"veth changed: {got['veth']}"
+    assert got["rveth"] == (False, False), got["rveth"]
