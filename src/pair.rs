@@ -165,35 +165,6 @@ impl Driver for Rveth {
         }
     }
 
-    /// `veth_set_channels()` (rveth has no XDP program to protect yet): a
-    /// count of 0 is refused with `EINVAL`; while the device is up the
-    /// carrier of both ends is off during the change. Unlike veth, the
-    /// carrier comes back only if both ends are up, as in [`Self::open`]:
-    /// veth turns both carriers on whenever this end is up, so after
-    /// `ethtool -L` with the peer down this end shows LOWER_UP and its
-    /// packets are dropped at the peer.
-    fn set_channels(dev: &Device<RvethPriv>, rx: u32, tx: u32, rtnl: &Rtnl) -> Result {
-        if rx == 0 || tx == 0 {
-            return Err(EINVAL);
-        }
-        let peer = dev.peer_rtnl(rtnl);
-        let running = dev.is_up();
-        if running {
-            dev.carrier_off();
-            if let Some(peer) = peer {
-                peer.carrier_off();
-            }
-        }
-        let res = dev.set_queues(rx, tx, rtnl);
-        if running {
-            if let Some(peer) = peer.filter(|p| p.is_up()) {
-                dev.carrier_on();
-                peer.carrier_on();
-            }
-        }
-        res
-    }
-
     fn start_xmit(skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) -> Tx {
         xmit::xmit(skb, dev, bh)
     }

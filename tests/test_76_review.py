@@ -47,7 +47,7 @@ import time
 
 import pytest
 
-from conftest import load_rveth, load_veth
+from conftest import load_rveth, load_veth, same_as_veth
 from test_70_metadata import CLASSID, netcls  # noqa: F401 (fixture)
 from util import ethtool_stats, ip_plugin, run
 
@@ -391,13 +391,6 @@ def create_and_read(netns, kind, variant):
     return device_fields(ns, "a"), device_fields(ns, peer), json.loads(run(f"ip -n {ns} -j link show dev {peer}"))[0]["address"]
 
 
-# rveth differs from veth on purpose: it has one queue per direction
-# (README: "Not done: multiqueue"), where veth's get_num_{tx,rx}_queues()
-# give a device created without numtxqueues/numrxqueues one queue per
-# possible CPU. Those fields are compared only where the request set them.
-QUEUE_FIELDS = ("num_tx_queues", "num_rx_queues", "real_tx_queues", "real_rx_queues")
-
-
 @pytest.mark.parametrize("variant", list(PEER_VARIANTS))
 def test_peer_attributes_like_veth(netns, variant):
     veth_a, veth_p, _ = create_and_read(netns, "veth", variant)
@@ -414,17 +407,14 @@ def test_peer_attributes_like_veth(netns, variant):
 
     # rveth: every field of both ends as veth's (the MAC as its category,
     # addr_assign_type included), all differences reported at once.
-    peer_has_queues = variant == "no-peer-part"
+    # The queue counts included: both kinds give a device one queue per
+    # possible CPU unless the request names counts, and the request's own
+    # attributes decide how many the peer uses (veth_init_queues(peer, tb)).
     diffs = {}
     for which, v, r in (("device", veth_a, rveth_a), ("peer", veth_p, rveth_p)):
-        skip = () if which == "device" or peer_has_queues else QUEUE_FIELDS
-        d = {k: (v.get(k), r.get(k)) for k in sorted(set(v) | set(r)) if k not in skip and v.get(k) != r.get(k)}
+        d = {k: (v.get(k), r.get(k)) for k in sorted(set(v) | set(r)) if v.get(k) != r.get(k)}
         if d:
             diffs[which] = d
     assert diffs == {}, (f"rveth differs from veth (veth, rveth); rveth's peer has MAC {rveth_peer_mac}, "
                          f"requested {MAC}: {diffs}")
-    if not peer_has_queues:
-        # One queue each way (no rx-* in sysfs without CONFIG_RPS; ip
-        # omits numrxqueues then, for veth too).
-        assert (rveth_p["num_tx_queues"], rveth_p["real_tx_queues"]) == (1, 1), rveth_p
-        assert rveth_p.get("num_rx_queues", 1) == 1 and rveth_p["real_rx_queues"] <= 1, rveth_p
+    same_as_veth(f"attributes of both ends ({variant})", (rveth_a, rveth_p), (veth_a, veth_p))

@@ -83,6 +83,10 @@ pub(super) unsafe fn dev_net(dev: *const bindings::net_device) -> *mut bindings:
 ///   NETDEV_PCPU_STAT_TSTATS`, forced by the `setup` adapter) and the
 ///   counters of its [`PrivArea`] are allocated for as long as a reference
 ///   to it exists.
+/// - It is never ops-locked (`netdev_need_ops_lock()` is false): the layer
+///   sets neither `request_ops_lock`, `queue_mgmt_ops` nor
+///   `net_shaper_ops`, so the core calls its ops under RTNL and the
+///   RTNL-asserting paths (`netif_set_real_num_*_queues()`) need RTNL only.
 #[repr(transparent)]
 pub(crate) struct Device<P>(Opaque<bindings::net_device>, PhantomData<P>);
 
@@ -192,8 +196,8 @@ impl<P> Device<P> {
     pub(crate) fn queues(&self) -> Queues {
         let d = self.as_raw();
         // SAFETY: `as_raw()` is valid. The counts in use change under RTNL
-        // only, hence the READ_ONCE for readers without it (`ethtool -S`
-        // may run without RTNL); the maxima are fixed at allocation.
+        // only, hence the READ_ONCE for readers without it (the data path,
+        // `get_stats64`); the maxima are fixed at allocation.
         unsafe {
             Queues {
                 rx: ptr::read_volatile(&raw const (*d).real_num_rx_queues),
@@ -210,10 +214,19 @@ impl<P> Device<P> {
     /// always undo it: then the error is returned with a warning and the
     /// new receive count stays, as with veth). Counts out of
     /// `1..=max` are refused with `EINVAL` by the core.
-    pub(crate) fn set_queues(&self, rx: u32, tx: u32, _rtnl: &Rtnl) -> Result {
+    ///
+    /// Sleeps (`synchronize_net()`, sysfs objects), so only the layer's
+    /// `ethtool -L` adapter calls it, never driver code (which could call
+    /// it inside an RCU read-side section).
+    pub(super) fn set_queues(&self, rx: u32, tx: u32, rtnl: &Rtnl) -> Result {
+        if !self.is_registered(rtnl) {
+            return Err(ENODEV);
+        }
         let d = self.as_raw();
         let old_rx = self.queues().rx;
-        // SAFETY: `d` is a registered device; RTNL is held (`_rtnl`).
+        // SAFETY: `d` is registered (checked above); RTNL is held
+        // (`rtnl`), which is the lock the core asserts for devices that are
+        // not ops-locked, as ours never are (`Device`).
         to_result(unsafe { bindings::netif_set_real_num_rx_queues(d, rx) })?;
         // SAFETY: As above.
         if let Err(e) = to_result(unsafe { bindings::netif_set_real_num_tx_queues(d, tx) }) {

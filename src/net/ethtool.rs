@@ -120,6 +120,18 @@ impl<T: Driver> EthtoolAdapter<T> {
         ch.max_tx = q.max_tx;
     }
 
+    /// `veth_set_channels()` (no XDP program to protect yet): the driver's
+    /// [`Driver::check_channels`], then, while the device is up, the
+    /// carrier of both ends off during the change; receive queues first,
+    /// then transmit, the receive change undone if the transmit change
+    /// fails ([`Device::set_queues`]). The layer does this itself: the
+    /// change sleeps (`synchronize_net()`), so driver code never calls it.
+    ///
+    /// Unlike veth, the carrier comes back only if both ends are up, as
+    /// after `ndo_open`: veth turns both carriers on whenever this end is
+    /// up, so after `ethtool -L` with the peer down this end shows
+    /// LOWER_UP while the peer drops everything it is sent.
+    ///
     /// # Safety
     ///
     /// Only called by the networking core as the `ethtool_ops.set_channels` callback of a
@@ -129,14 +141,38 @@ impl<T: Driver> EthtoolAdapter<T> {
         dev: *mut bindings::net_device,
         ch: *mut bindings::ethtool_channels,
     ) -> c_int {
-        // SAFETY: `set_channels` runs under RTNL (ethnl_default_set_doit()
-        // and dev_ethtool() take it).
+        // SAFETY: Our devices are never ops-locked (see `Device`), so both
+        // callers, ethnl_default_set_doit() and dev_ethtool(), hold RTNL.
         let rtnl = unsafe { Rtnl::assume_held() };
         // SAFETY: `ch` is valid during the call.
         let (rx, tx) = unsafe { ((*ch).rx_count, (*ch).tx_count) };
         // SAFETY: `dev` is a registered device of ours.
         let dev = unsafe { Self::dev(dev) };
-        kernel::error::from_result(|| T::set_channels(dev, rx, tx, rtnl).map(|()| 0))
+        kernel::error::from_result(|| {
+            if rx == 0 || tx == 0 {
+                // Refused by both callers in 7.3 already; veth checks too.
+                return Err(EINVAL);
+            }
+            if T::HAS_CHECK_CHANNELS {
+                T::check_channels(dev, rx, tx, rtnl)?;
+            }
+            let peer = dev.peer_rtnl(rtnl);
+            let running = dev.is_up();
+            if running {
+                dev.carrier_off();
+                if let Some(peer) = peer {
+                    peer.carrier_off();
+                }
+            }
+            let res = dev.set_queues(rx, tx, rtnl);
+            if running {
+                if let Some(peer) = peer.filter(|p| p.is_up()) {
+                    dev.carrier_on();
+                    peer.carrier_on();
+                }
+            }
+            res.map(|()| 0)
+        })
     }
 
     /// # Safety
@@ -158,7 +194,7 @@ impl<T: Driver> EthtoolAdapter<T> {
 
 /// The ethtool ops of driver `T`: driver info, link state, 10000/Full link
 /// settings, software timestamping info, `ethtool -S` counters and the
-/// queues (`ethtool -l`, and `-L` if the driver implements it).
+/// queues (`ethtool -l/-L`).
 pub(super) const fn ops<T: Driver>() -> bindings::ethtool_ops {
     bindings::ethtool_ops {
         get_drvinfo: Some(EthtoolAdapter::<T>::get_drvinfo),
@@ -181,11 +217,7 @@ pub(super) const fn ops<T: Driver>() -> bindings::ethtool_ops {
             None
         },
         get_channels: Some(EthtoolAdapter::<T>::get_channels),
-        set_channels: if T::HAS_SET_CHANNELS {
-            Some(EthtoolAdapter::<T>::set_channels)
-        } else {
-            None
-        },
+        set_channels: Some(EthtoolAdapter::<T>::set_channels),
         // SAFETY: All-zero is a valid `ethtool_ops` (no callbacks).
         ..unsafe { core::mem::zeroed() }
     }

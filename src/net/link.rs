@@ -147,11 +147,11 @@ pub(crate) trait Driver: Sized + 'static {
     fn get_stats64(_dev: &Device<Self::Priv>, _stats: &mut LinkStats64) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
-    /// `ethtool -L`: use `rx` receive and `tx` transmit queues. The core
-    /// checked both against the maxima ([`Device::queues`]); a count of 0
-    /// reaches the driver (veth refuses it with `EINVAL`). Without this
-    /// callback `ethtool -L` is refused with `EOPNOTSUPP`.
-    fn set_channels(_dev: &Device<Self::Priv>, _rx: u32, _tx: u32, _rtnl: &Rtnl) -> Result {
+    /// Checks an `ethtool -L` request to use `rx` receive and `tx`
+    /// transmit queues before the layer applies it (the core refused 0 and
+    /// counts above the maxima already). An error refuses the request;
+    /// without this callback every such request is applied.
+    fn check_channels(_dev: &Device<Self::Priv>, _rx: u32, _tx: u32, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
     /// Values of the `ethtool -S` counters, in [`Driver::ETHTOOL_STATS`] order.
