@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Harness self-test (not part of `make test`): a test that skips without
 being marked `skip_expected`. The run must count it as a failure, while
-a marked skip is reported and not counted as one."""
+a marked skip with the declared reason is reported and not counted as
+one."""
 import pytest
 
 
@@ -15,4 +16,4 @@ def test_skips_unexpectedly():
 
 @pytest.mark.skip_expected("declared: the harness must not count this one")
 def test_skips_as_declared():
-    pytest.skip("declared skip")
+    pytest.skip("declared: the harness must not count this one")
