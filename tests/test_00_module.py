@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 """The module itself: load, unload, modinfo, link kind registration."""
-from conftest import MODULE, load_rveth, load_veth, module_loaded, sh, unload_rveth
+from conftest import MODULE, kernel_log_since, klog, load_rveth, load_veth, module_loaded, sh, unload_rveth
 
 import rtnl
 
@@ -16,13 +16,26 @@ def kind_registered():
     return True
 
 
+REGISTERED = "rveth: link kind rveth registered"
+
+
 def test_module_loads_and_unloads():
     unload_rveth()
+    assert not module_loaded()
+    # Only the records printed by this insmod: an earlier load's message
+    # (the log keeps every load of the boot) must not satisfy the check.
+    mark = klog().mark()
     sh(f"insmod {MODULE}")
     assert module_loaded()
-    assert "rveth: link kind rveth registered" in sh("dmesg")
+    new = kernel_log_since(mark)
+    assert [l for l in new if REGISTERED in l] == [REGISTERED], new
+    mark = klog().mark()
     sh("rmmod rveth")
     assert not module_loaded()
+    # Unloading prints nothing of rveth's, and certainly no second
+    # registration.
+    new = kernel_log_since(mark)
+    assert not [l for l in new if l.startswith("rveth")], new
     load_rveth()
 
 
@@ -50,5 +63,7 @@ def test_kind_registered_only_while_loaded():
 def test_intree_veth_loads_as_control():
     load_veth()
     sh("ip link add name vc0 type veth peer name vc1")
-    assert "veth" in sh("ethtool -i vc0")
-    sh("ip link del dev vc0")
+    try:
+        assert "driver: veth" in sh("ethtool -i vc0").splitlines()
+    finally:
+        sh("ip link del dev vc0")

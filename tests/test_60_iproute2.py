@@ -3,66 +3,101 @@
 import json
 import os
 import subprocess
+import tempfile
 
 import pytest
 
 from conftest import TOP, load_rveth, module_loaded, rveth_links, unload_rveth
-from util import link, run
+from util import link, run, wait_until
+
+import rtnl
 
 PLUGIN_DIR = os.path.join(TOP, "iproute2")
 
 
-def ip(args, check=True, env_plugin=True):
+def ip(args, check=True, env_plugin=True, lib_dir=None):
+    """The real `ip`; IP_LIB_DIR (where it looks for link_<kind>.so) is the
+    build tree's plugin directory, `lib_dir` if given, or the system's
+    (env_plugin=False)."""
     env = dict(os.environ)
-    if env_plugin:
+    if lib_dir is not None:
+        env["IP_LIB_DIR"] = lib_dir
+    elif env_plugin:
         env["IP_LIB_DIR"] = PLUGIN_DIR
-    p = subprocess.run(f"ip {args}", shell=True, capture_output=True, text=True, env=env, timeout=60)
+    p = subprocess.run(f"ip {args}", shell=True, capture_output=True, text=True, env=env, timeout=300)
     if check and p.returncode != 0:
         raise AssertionError(f"ip {args}: exit {p.returncode}: {p.stderr.strip()}")
     return p
 
 
-def test_issue_example(rveth, netns):
+def links_of(kind):
+    """Names of the devices of `kind` in the initial namespace."""
+    return sorted(name for _, name, k, _ in rtnl.dump_links() if k == kind)
+
+
+def test_issue_example(kind, netns):
     t1 = netns.new("t1")
-    ip(f"link add name ra type rveth peer name rb netns {t1}")
+    ip(f"link add name ra type {kind} peer name rb netns {t1}")
     try:
-        assert link(None, "ra")["linkinfo"]["info_kind"] == "rveth"
-        assert link(t1, "rb")["linkinfo"]["info_kind"] == "rveth"
+        assert link(None, "ra")["linkinfo"]["info_kind"] == kind
+        assert link(t1, "rb")["linkinfo"]["info_kind"] == kind
         run("ip addr add 10.7.0.1/24 dev ra && ip link set dev ra up")
         run(f"ip -n {t1} addr add 10.7.0.2/24 dev rb && ip -n {t1} link set dev rb up")
-        assert "3 received" in run("ping -c 3 -i 0.2 -W 5 10.7.0.2")
+        out = run("ping -c 3 -i 0.2 -W 30 10.7.0.2", timeout=300)
+        assert "3 packets transmitted, 3 received" in out, out
     finally:
         run("ip link del dev ra", check=False)
 
 
-def test_options_on_both_sides(rveth, netns):
+def test_options_on_both_sides(kind, netns):
     t1, t2 = netns.new("t1"), netns.new("t2")
-    ip(f"link add name ra netns {t2} address 02:00:00:00:0a:01 mtu 9000 txqueuelen 42 type rveth "
+    ip(f"link add name ra netns {t2} address 02:00:00:00:0a:01 mtu 9000 txqueuelen 42 type {kind} "
        f"peer name rb netns {t1} address 02:00:00:00:0b:01 mtu 1400 txqueuelen 17")
     a, b = link(t2, "ra"), link(t1, "rb")
     assert (a["address"], a["mtu"], a["txqlen"]) == ("02:00:00:00:0a:01", 9000, 42)
     assert (b["address"], b["mtu"], b["txqlen"]) == ("02:00:00:00:0b:01", 1400, 17)
-    assert rveth_links() == []
+    # Both ends are where they were asked to be, none in the initial namespace.
+    assert run("ip -o link show dev ra", check=False) == ""
+    assert run("ip -o link show dev rb", check=False) == ""
 
 
-def test_peer_netns_by_pid(rveth, netns):
+def test_peer_netns_by_pid(kind, netns):
     t1 = netns.new("t1")
-    holder = subprocess.Popen(["ip", "netns", "exec", t1, "sleep", "60"])
+    holder = subprocess.Popen(["ip", "netns", "exec", t1, "sleep", "600"])
     try:
-        import time
-        time.sleep(0.5)
-        ip(f"link add name ra type rveth peer name rb netns {holder.pid}")
-        assert link(t1, "rb")["linkinfo"]["info_kind"] == "rveth"
-        run("ip link del dev ra")
+        # `ip netns exec` enters t1 and then execs sleep: until then the pid
+        # is in the initial namespace and the peer would land there.
+        want = os.stat(f"/run/netns/{t1}").st_ino
+
+        def in_t1():
+            assert holder.poll() is None, f"the holder exited with {holder.returncode}"
+            try:
+                return os.stat(f"/proc/{holder.pid}/ns/net").st_ino == want
+            except FileNotFoundError:
+                return False
+        wait_until(in_t1, timeout=120, what="the holder process to enter the namespace")
+        ip(f"link add name ra type {kind} peer name rb netns {holder.pid}")
+        assert link(t1, "rb")["linkinfo"]["info_kind"] == kind
+        assert link(None, "ra")["linkinfo"]["info_kind"] == kind
+        assert run("ip -o link show dev rb", check=False) == ""
     finally:
+        run("ip link del dev ra", check=False)
         holder.kill()
+        holder.wait()
 
 
-def test_no_peer_arguments(rveth):
-    ip("link add name ra type rveth")
-    names = rveth_links()
-    run("ip link del dev ra")
-    assert "ra" in names and any(n.startswith("rveth") for n in names)
+def test_no_peer_arguments(kind):
+    # The peer gets the kind's default name, KIND%d, in the same namespace.
+    before = links_of(kind)
+    try:
+        ip(f"link add name ra type {kind}")
+        new = sorted(set(links_of(kind)) - set(before))
+    finally:
+        run("ip link del dev ra", check=False)
+    assert len(new) == 2 and "ra" in new, new
+    peer = [n for n in new if n != "ra"][0]
+    assert peer.startswith(kind) and peer[len(kind):].isdigit(), peer
+    assert links_of(kind) == before
 
 
 def test_show_details_and_json(rveth):
@@ -96,10 +131,20 @@ def test_wrong_usage(rveth, args, needle):
 
 
 def test_without_plugin_iproute2_refuses(rveth):
-    p = ip("link add name ra type rveth peer name rb", check=False, env_plugin=False)
-    if os.path.exists("/usr/lib/x86_64-linux-gnu/ip/link_rveth.so"):
-        pytest.skip("plugin installed system-wide on this host")
-    assert p.returncode != 0 and "Garbage instead of arguments" in p.stderr
+    """Without link_rveth.so, `ip` does not know the peer syntax: it sends
+    no request and says so. IP_LIB_DIR names an empty directory, so a
+    plugin installed system-wide (make install, or the host's root seen by
+    the guest) is not found either."""
+    before = rveth_links()
+    with tempfile.TemporaryDirectory() as empty:
+        try:
+            p = ip("link add name ra type rveth peer name rb", check=False, lib_dir=empty)
+            after = rveth_links()
+        finally:
+            run("ip link del dev ra", check=False)
+    assert p.returncode != 0, p.stdout
+    assert 'Garbage instead of arguments "peer ..."' in p.stderr, p.stderr
+    assert after == before, f"ip created {sorted(set(after) - set(before))}"
 
 
 @pytest.fixture
@@ -144,7 +189,3 @@ def test_make_install_autoload_uninstall(overlays):
     assert subprocess.run("modprobe rveth", shell=True, capture_output=True).returncode != 0
     load_rveth()
 
-
-def test_dkms_conf_present():
-    conf = open(os.path.join(TOP, "dkms.conf")).read()
-    assert 'BUILT_MODULE_NAME[0]="rveth"' in conf and "KDIR=${kernel_source_dir}" in conf
