@@ -226,3 +226,262 @@ class Capture:
 
     def __exit__(self, *a):
         self.close()
+
+
+# ---------------------------------------------------------------------------
+# Delivery counted where it happens (issue 15): the device counters read
+# in-process from rtnetlink, frames that carry a marker of the test that sent
+# them, a capture that tells them from everything else, and a UDP sink that
+# counts and checks what its socket received.
+
+IFLA_STATS64 = 23
+LINK_STATS64 = (
+    "rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors",
+    "rx_dropped", "tx_dropped", "multicast", "collisions", "rx_length_errors",
+    "rx_over_errors", "rx_crc_errors", "rx_frame_errors", "rx_fifo_errors",
+    "rx_missed_errors", "tx_aborted_errors", "tx_carrier_errors", "tx_fifo_errors",
+    "tx_heartbeat_errors", "tx_window_errors", "rx_compressed", "tx_compressed",
+    "rx_nohandler", "rx_otherhost_dropped")
+
+
+def stats64(ns, dev):
+    """Every field of the device's struct rtnl_link_stats64 (IFLA_STATS64 of
+    one RTM_GETLINK), as a dict. In-process, so two reads can bracket a short
+    window; and it has rx_otherhost_dropped, which the core counts on the
+    receiving device when its IP layer drops a frame addressed to another
+    host (iproute2 6.1's `ip -j -s` does not print it)."""
+    with rtnl.Rtnl(ns) as r:
+        r.seq += 1
+        body = rtnl.ifinfomsg() + rtnl.attr(rtnl.IFLA_IFNAME, dev)
+        r.sock.send(struct.pack("=IHHII", 16 + len(body), rtnl.RTM_GETLINK,
+                                rtnl.NLM_F_REQUEST, r.seq, 0) + body)
+        while True:
+            data = r.sock.recv(1 << 16)
+            length, mtype, _, seq, _ = struct.unpack_from("=IHHII", data, 0)
+            if seq != r.seq:
+                continue
+            if mtype == rtnl.NLMSG_ERROR:
+                (err,) = struct.unpack_from("=i", data, 16)
+                raise rtnl.NetlinkError(-err, f"RTM_GETLINK {dev}")
+            raw = rtnl._attrs(data, 32, length)[IFLA_STATS64]
+            values = struct.unpack_from(f"={len(raw) // 8}Q", raw)
+            return dict(zip(LINK_STATS64, values))
+
+
+def wait_equal(get, want, timeout=60, what="value"):
+    """Waits until get() == want (a count that reaches its final value a
+    little after the action: a frame still in a backlog, a socket not yet
+    read); fails with the last value. An int past `want` fails at once: a
+    counter does not come back."""
+    last = [None]
+
+    def cond():
+        last[0] = get()
+        if isinstance(want, int) and isinstance(last[0], int) and last[0] > want:
+            raise AssertionError(f"{what}: {last[0]}, expected {want}")
+        return last[0] == want
+    try:
+        wait_until(cond, timeout, what=what)
+    except AssertionError as e:
+        raise AssertionError(f"{what}: {last[0]!r}, expected {want!r} ({e})") from None
+    return last[0]
+
+
+def send_marked(ns, dev, count, size=100, dst=FOREIGN_MAC, ethertype=0x0800):
+    """send_frames() whose frames carry a random 8-byte marker and a 32-bit
+    sequence number right after the Ethernet header, so a MarkedCapture at
+    the receiver counts exactly these frames and nothing else. Returns
+    (send() calls that succeeded, marker)."""
+    assert size >= 14 + 12
+    marker = os.urandom(8)
+    with rtnl.in_netns(ns):
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    try:
+        s.bind((dev, 0))
+        src = bytes(int(x, 16) for x in mac_of(ns, dev).split(":"))
+        dstb = bytes(int(x, 16) for x in dst.split(":"))
+        head = dstb + src + struct.pack("!H", ethertype) + marker
+        ok = 0
+        for i in range(count):
+            frame = head + struct.pack("!I", i)
+            try:
+                s.send(frame + bytes(size - len(frame)))
+                ok += 1
+            except OSError:
+                pass
+        return ok, marker
+    finally:
+        s.close()
+
+
+SOL_PACKET = 263
+PACKET_AUXDATA = 8
+TP_STATUS_VLAN_VALID = 0x10
+
+
+def describe(frame):
+    """A short name of a captured frame (for naming stray frames)."""
+    etype, dst, length, head, vlan = frame
+    e = int(etype, 16)
+    what = f"ethertype {etype}"
+    try:
+        if e == 0x0806 and len(head) >= 42:
+            op = struct.unpack_from("!H", head, 20)[0]
+            what = f"ARP {'request' if op == 1 else 'reply' if op == 2 else op} " \
+                   f"{socket.inet_ntoa(head[28:32])} -> {socket.inet_ntoa(head[38:42])}"
+        elif e == 0x0800 and len(head) >= 34:
+            proto = head[23]
+            names = {1: "ICMP", 2: "IGMP", 6: "TCP", 17: "UDP"}
+            what = f"IPv4 {names.get(proto, proto)} {socket.inet_ntoa(head[26:30])} -> " \
+                   f"{socket.inet_ntoa(head[30:34])}"
+        elif e == 0x86dd and len(head) >= 54:
+            nh = head[20]
+            what = f"IPv6 next header {nh}" + (f" ICMPv6 type {head[54]}" if nh == 58 and len(head) > 54 else "")
+    except (OSError, struct.error):
+        pass
+    return f"{what}, to {dst}, {length} bytes" + (f", VLAN {vlan}" if vlan is not None else "")
+
+
+class MarkedCapture(Capture):
+    """A Capture that keeps each frame's head and VLAN tag: frames are
+    (ethertype, destination MAC, length, first HEAD bytes, VLAN id or None).
+    It tells the frames a test sent with send_marked() from anything else
+    the stack sent (strays, named by describe()). With dev None it sees
+    the frames arriving at every device of the namespace (an unbound packet
+    socket), which works while a device is down, when a socket bound to it
+    would only get ENETDOWN."""
+
+    HEAD = 96
+
+    def __init__(self, ns, dev):
+        with rtnl.in_netns(ns):
+            self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self.s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
+        self.s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+        if dev is not None:
+            self.s.bind((dev, ETH_P_ALL))
+        self.s.setblocking(False)
+        self.frames = []
+
+    def read(self):
+        while True:
+            try:
+                data, anc, _, addr = self.s.recvmsg(1 << 17, socket.CMSG_SPACE(20))
+            except BlockingIOError:
+                return self.frames
+            if addr[2] == socket.PACKET_OUTGOING:
+                continue
+            vlan = None
+            for level, typ, cdata in anc:
+                if level == SOL_PACKET and typ == PACKET_AUXDATA and len(cdata) >= 20:
+                    status, _, _, _, _, tci, _ = struct.unpack_from("=IIIHHHH", cdata)
+                    if status & TP_STATUS_VLAN_VALID:
+                        vlan = tci & 0xfff
+            self.frames.append((hex(addr[1]), data[:6].hex(":"), len(data), bytes(data[:self.HEAD]), vlan))
+
+    @staticmethod
+    def _is(frame, marker):
+        return frame[3][14:14 + len(marker)] == marker
+
+    def marked(self, marker):
+        """The frames that carry `marker`."""
+        return [f for f in self.read() if self._is(f, marker)]
+
+    def seqs(self, marker):
+        """Sequence numbers of the frames that carry `marker`, sorted."""
+        return sorted(struct.unpack_from("!I", f[3], 14 + len(marker))[0] for f in self.marked(marker))
+
+    def others(self, *markers):
+        """The frames that carry none of `markers`."""
+        return [f for f in self.read() if not any(self._is(f, m) for m in markers)]
+
+    def wait_marked(self, marker, n, timeout=60):
+        """Waits until n frames with `marker` arrived; returns them (more if
+        more came)."""
+        return wait_until(lambda: (lambda m: m if len(m) >= n else None)(self.marked(marker)),
+                          timeout, what=f"{n} marked frames on the capture")
+
+
+def udp_dport(frame):
+    """UDP destination port of a captured IPv4 frame, or None."""
+    head = frame[3]
+    if frame[0] != hex(0x0800) or len(head) < 38 or head[23] != 17:
+        return None
+    ihl = (head[14] & 0xf) * 4
+    if len(head) < 14 + ihl + 4:
+        return None
+    return struct.unpack_from("!H", head, 14 + ihl + 2)[0]
+
+
+UDP_SINK = r"""
+import socket, sys
+addr, port, expect = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ':' in addr else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE: no drop for want of room
+s.bind((addr, port)); s.settimeout(60)
+print('ready', flush=True)
+got, bad, dup = set(), 0, 0
+try:
+    while len(got) + bad < expect:
+        d = s.recv(65535)
+        i = int(d[:8]) if d[:8].isdigit() else -1
+        if i < 0 or len(d) % 8 or d != d[:8] * (len(d) // 8):
+            bad += 1
+        elif i in got:
+            dup += 1
+        else:
+            got.add(i)
+except socket.timeout:
+    pass
+print(len(got), bad, dup, flush=True)
+"""
+
+
+class UdpSink:
+    """A UDP socket in `ns` bound to addr:port that receives until `expect`
+    datagrams came (or none for 60 s) and checks each one's content (as
+    udp_send() makes it). result() is (intact distinct datagrams, corrupt
+    ones, duplicates)."""
+
+    def __init__(self, ns, addr, port, expect):
+        import sys
+        self.p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", UDP_SINK,
+                                   addr, str(port), str(expect)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline().strip()
+        if line != "ready":
+            self.p.kill()
+            raise AssertionError(f"UDP sink did not start: {line!r} {self.p.stderr.read()}")
+
+    def result(self, timeout=180):
+        out, err = self.p.communicate(timeout=timeout)
+        assert self.p.returncode == 0, err
+        return tuple(int(x) for x in out.split())
+
+
+def udp_send(ns, addr, port, n, reps=150):
+    """Sends n datagrams to addr:port from `ns`: datagram i is its 8-digit
+    number repeated 1 + i % reps times (8 to 8 * reps bytes)."""
+    ns_python(ns, f"""
+import socket
+addr = {addr!r}
+s = socket.socket(socket.AF_INET6 if ':' in addr else socket.AF_INET, socket.SOCK_DGRAM)
+for i in range({n}):
+    s.sendto((b'%08d' % i) * (1 + i % {reps}), (addr, {port}))
+""")
+
+
+def permanent_neighbours(pairs):
+    """Makes each (ns, dev, ip, peer_ns, peer_dev) neighbour permanent, so
+    that no ARP request or probe crosses the pair while a test counts."""
+    for ns, dev, ip, peer_ns, peer_dev in pairs:
+        run(f"ip -n {ns} neigh replace {ip} lladdr {mac_of(peer_ns, peer_dev)} dev {dev} nud permanent")
+
+
+def sync_link(ns, dev):
+    """Runs the device's pending link-watch work now: an RTM_GETLINK of one
+    device does (rtnl_getlink() -> linkwatch_sync_dev()). Until it has run,
+    a device whose carrier just came on still has the noop qdisc, which
+    drops what is sent (counted as the core's tx_dropped, send() succeeds);
+    one whose carrier just went off still hands frames to the driver."""
+    stats64(ns, dev)
