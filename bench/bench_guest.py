@@ -3,9 +3,12 @@
 
 Both pairs are built identically (ends in two fresh namespaces, same
 addresses, IPv6 off, static neighbours); their `ethtool -k` must match or
-the run is refused. Every measurement is taken for veth and rveth in
-alternating order, several rounds, and printed as JSON between markers for
-the host to render. Absolute numbers under TCG mean little: use the ratios.
+the run is refused. Every measurement is taken for veth and rveth back to
+back in one round, veth first in even rounds and rveth first in odd ones,
+for several rounds; the raw samples (in round order, with each round's
+order) are printed as JSON between markers for the host to render
+(bench/report.py computes the per-round ratios and their intervals).
+Absolute numbers under TCG mean little: use the ratios.
 """
 import argparse
 import json
@@ -222,14 +225,28 @@ def loopback_pair():
     return Lo()
 
 
+# Defaults, chosen from measurements in docs/performance.md ("How many
+# rounds"): the pktgen row is cheap (about 2.5 s a round), the socket rows
+# are not (about a minute a round).
+ROUNDS = 10
+PKTGEN_ROUNDS = 40
+PKTGEN_COUNT = 200000
+
+
 def main():
+    t0 = time.monotonic()
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--seconds", type=int, default=4)
-    ap.add_argument("--pktgen-count", type=int, default=200000)
+    ap.add_argument("--rounds", type=int, default=None,
+                    help=f"rounds of every row (default: {ROUNDS}, and {PKTGEN_ROUNDS} for pktgen)")
+    ap.add_argument("--pktgen-rounds", type=int, default=None,
+                    help=f"rounds of the pktgen row (default: --rounds if given, else {PKTGEN_ROUNDS})")
+    ap.add_argument("--seconds", type=int, default=3)
+    ap.add_argument("--pktgen-count", type=int, default=PKTGEN_COUNT)
     ap.add_argument("--rr-count", type=int, default=2000)
     ap.add_argument("--only-pktgen", action="store_true", help="just the crossing cost")
     a = ap.parse_args()
+    pktgen_rounds = a.pktgen_rounds or a.rounds or PKTGEN_ROUNDS
+    a.rounds = a.rounds or ROUNDS
 
     insmod("veth", "veth.ko")
     insmod("pktgen", "pktgen.ko")
@@ -243,16 +260,27 @@ def main():
     if fv != fr:
         print("BENCH-REFUSED: ethtool -k differs:", set(fv) ^ set(fr), flush=True)
         sys.exit(1)
-    log(f"ethtool -k identical ({len(fv)} lines); rounds={a.rounds}, {a.seconds}s per sample")
+    log(f"ethtool -k identical ({len(fv)} lines); pktgen {pktgen_rounds} rounds of "
+        f"{a.pktgen_count} frames; rounds={a.rounds}, {a.seconds}s per sample")
 
     rows = {}
+    orders = {}  # row -> each round's order of kinds
     def record(row, kind, value):
         rows.setdefault(row, {}).setdefault(kind, []).append(value)
 
-    order = ["veth", "rveth"]
-    for r in range(a.rounds):
-        for kind in order if r % 2 == 0 else order[::-1]:
-            log(f"round {r + 1}/{a.rounds}: pktgen {kind}")
+    def round_order(row, r):
+        kinds = ["veth", "rveth"] if r % 2 == 0 else ["rveth", "veth"]
+        orders.setdefault(row, []).append(kinds)
+        return kinds
+
+    # One discarded run per pair first: under TCG the first pass through a
+    # code path pays for its translation, and it would land on whichever
+    # driver runs first.
+    for kind in ("veth", "rveth"):
+        pktgen(pairs[kind], max(a.pktgen_count // 4, 1000))
+    for r in range(pktgen_rounds):
+        for kind in round_order("pktgen 64B crossing", r):
+            log(f"round {r + 1}/{pktgen_rounds}: pktgen {kind}")
             record("pktgen 64B crossing", kind, pktgen(pairs[kind], a.pktgen_count))
     if a.only_pktgen:
         tests_rounds = 0
@@ -271,8 +299,7 @@ def main():
     ]
     for r in range(tests_rounds):
         for name, fn in tests:
-            kinds = order if r % 2 == 0 else order[::-1]
-            for kind in kinds:
+            for kind in round_order(name, r):
                 log(f"round {r + 1}/{a.rounds}: {name} {kind}")
                 record(name, kind, fn(pairs[kind]))
             if name != "2 senders UDP 64B":
@@ -281,7 +308,7 @@ def main():
     # Marked traffic from both vCPUs: veth scrubs mark and priority; rveth
     # with `classid mark` does the same and counts both per CPU.
     for r in range(tests_rounds):
-        for kind in order if r % 2 == 0 else order[::-1]:
+        for kind in round_order("2 senders UDP 64B marked", r):
             p = marked_pairs[kind]
             log(f"round {r + 1}/{a.rounds}: 2 senders UDP 64B marked, {kind}{' classid mark' if kind == 'rveth' else ''}")
             marked(p, True)
@@ -295,7 +322,7 @@ def main():
     for p in pairs.values():
         p.set_mtu(65535)
     for r in range(tests_rounds):
-        for kind in order if r % 2 == 0 else order[::-1]:
+        for kind in round_order("TCP stream MTU 65535", r):
             log(f"round {r + 1}/{a.rounds}: TCP stream MTU 65535 {kind}")
             record("TCP stream MTU 65535", kind, tcp_stream(pairs[kind], a.seconds))
 
@@ -303,14 +330,18 @@ def main():
         "kernel": os.uname().release,
         "cpus": os.cpu_count(),
         "emulated": "TCG (QEMU software emulation)" if not os.path.exists("/dev/kvm") else "see host",
-        "rounds": a.rounds,
+        "rounds": tests_rounds,
         "seconds": a.seconds,
+        "pktgen_rounds": pktgen_rounds,
+        "pktgen_count": a.pktgen_count,
+        "rr_count": a.rr_count,
+        "duration_s": round(time.monotonic() - t0, 1),
         "ethtool_k_identical": True,
         # What the marked row sent through rveth's metadata path.
         "marked_rveth_counters": meta_counts,
     }
     print("BENCH-JSON-BEGIN")
-    print(json.dumps({"meta": meta, "rows": rows}))
+    print(json.dumps({"meta": meta, "rows": rows, "orders": orders}))
     print("BENCH-JSON-END", flush=True)
 
 
