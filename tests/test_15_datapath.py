@@ -151,7 +151,9 @@ def queues(ns, dev):
     # the project kernel lacks: the receive count in use is ethtool's.
     in_use = (sum(x.startswith("tx-") for x in q), int(ch[("cur", "RX")]))
     assert str(in_use[0]) == ch[("cur", "TX")], (q, ch)
-    alloc = (d["num_tx_queues"], d["num_rx_queues"])
+    # IFLA_NUM_RX_QUEUES is only sent with CONFIG_RPS (not in the project
+    # kernel): then the allocated receive count is ethtool's maximum.
+    alloc = (d["num_tx_queues"], d.get("num_rx_queues", int(ch[("max", "RX")])))
     assert (str(alloc[0]), str(alloc[1])) == (ch[("max", "TX")], ch[("max", "RX")]), (d, ch)
     return alloc + in_use
 
