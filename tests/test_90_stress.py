@@ -14,12 +14,10 @@ import pytest
 
 from conftest import MODULE, load_rveth, module_loaded, rveth_links, sh
 from stress import Pinger, Traffic, run_workers, scale
-from util import FOREIGN_MAC, make_pair, run, send_frames, stats
+from util import make_pair, run, stats
 
 import rtnl
 
-ETH_P_ALL = 0x0003
-SO_RCVBUFFORCE = 33
 
 
 def churn_worker(cpu, count, ns_names, q):
@@ -94,32 +92,6 @@ def quiet_snapshot(ns_a, ns_b, settle=0.5):
         return now - last["since"] >= settle
     wait_until(quiet, 60, interval=0.1, what="ra to stop transmitting")
     return stats64(ns_a, "ra"), stats64(ns_b, "rb")
-
-
-class Capture:
-    """Frames arriving at `dev` in `ns` (AF_PACKET, every protocol),
-    without the frames it sends itself."""
-
-    def __init__(self, ns, dev):
-        with rtnl.in_netns(ns):
-            self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-        self.s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
-        self.s.bind((dev, ETH_P_ALL))
-        self.s.setblocking(False)
-
-    def read(self):
-        """(ethertype, destination MAC) of every frame received so far."""
-        frames = []
-        while True:
-            try:
-                data, addr = self.s.recvfrom(65536)
-            except BlockingIOError:
-                return frames
-            if addr[2] != socket.PACKET_OUTGOING:
-                frames.append((hex(addr[1]), data[:6].hex(":")))
-
-    def close(self):
-        self.s.close()
 
 
 def exact_counts(ns_a, ns_b, n=500):
