@@ -156,7 +156,7 @@ vm_run() {
 	set +e
 	timeout --kill-after=10 "$VM_TIMEOUT" vng -r "$BZIMAGE" $kvm_opt --cpus 2 --memory 2G \
 		--append "panic=-1 oops=panic log_buf_len=16M ${extra_append:-} ${RVETH_VM_APPEND:-}" \
-		--exec "bash -c '. $envfile && $guest_cmd'" \
+		--exec "bash -c 'echo RVETH-GUEST-UP; . $envfile && $guest_cmd'" \
 		</dev/null 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	set -e
@@ -174,6 +174,12 @@ vm_result() {
 		echo "0 1 0 0"
 		return
 	fi
+	# The guest prints RVETH-GUEST-UP before anything else it runs.
+	if ! grep -aq "^RVETH-GUEST-UP" "$log"; then
+		echo "the VM did not boot: the guest never started its command (exit $1, log: $log)" >&2
+		echo "0 1 0 0"
+		return
+	fi
 	if [ "$1" -eq 124 ] || [ "$1" -eq 137 ]; then
 		echo "VM timed out after ${VM_TIMEOUT}s (log: $log)" >&2
 		echo "0 1 0 0"
@@ -182,7 +188,7 @@ vm_result() {
 	re='RVETH-SUMMARY: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped \(([0-9]+) unexpected\), ([0-9]+) behaviours compared with veth, ([0-9]+) selected'
 	line=$(grep -aE "$re" "$log" | tail -n1 || true)
 	if [ -z "$line" ]; then
-		echo "no summary from the VM: it did not boot, the run crashed or pytest stopped (exit $1, log: $log)" >&2
+		echo "no summary from the VM: the run crashed or pytest stopped (exit $1, log: $log)" >&2
 		echo "0 1 0 0"
 		return
 	fi
