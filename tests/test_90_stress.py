@@ -142,12 +142,17 @@ def exact_counts(ns_a, ns_b, n=500):
     assert other == n + len(foreign), f"rb's IP layer dropped {other} frames as for another host, expected {n} + {len(foreign)}"
 
 
-def pair_gone(ns_a, ns_b):
-    for _ in range(100):
+def pair_gone(ns_a, ns_b, timeout=120):
+    """Whether the pair's ends are gone within `timeout` s. A deleted
+    namespace is cleaned up by a workqueue (cleanup_net), which takes well
+    over 10 s under TCG with KASAN: the condition is polled, not timed."""
+    end = time.monotonic() + timeout
+    while True:
         if rveth_links(ns_a) == [] and (ns_b is None or rveth_links(ns_b) == []):
             return True
+        if time.monotonic() > end:
+            return False
         time.sleep(0.1)
-    return False
 
 
 @pytest.mark.parametrize("end", ["ra", "rb"])
