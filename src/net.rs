@@ -18,6 +18,8 @@
 //!   reference-holding pointer to another device.
 //! - [`percpu`]: per-CPU `u64` counters of a device.
 //! - [`skb`]: an owned [`skb::SkBuff`] and the `dev_forward_skb` steps.
+//! - [`napi`]: NAPI receive queues with their rings (veth's GRO mode), the
+//!   poll context and the transmit-queue backpressure protocol.
 //! - [`link`]: the [`link::Driver`] trait, the C vtables built from it and the
 //!   [`link::Registration`] of a link kind (`rtnl_link_ops`).
 //! - [`nla`]: read-only views of netlink attributes and policies.
@@ -46,6 +48,7 @@ pub(crate) mod device;
 pub(crate) mod ethtool;
 mod layout;
 pub(crate) mod link;
+pub(crate) mod napi;
 pub(crate) mod nla;
 pub(crate) mod percpu;
 pub(crate) mod skb;

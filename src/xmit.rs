@@ -2,7 +2,8 @@
 
 //! The data path: one end's transmit is the other end's receive.
 //!
-//! Mirrors `veth_xmit()` without XDP/NAPI: the peer is looked up under RCU
+//! Mirrors `veth_xmit()` without XDP (with its GRO mode: NAPI rings at the
+//! receiver, see [`xmit`] and [`poll`]): the peer is looked up under RCU
 //! (the BH-disabled transmit context is a read section: `rcu_dereference_bh`),
 //! the skb is forwarded the way `dev_forward_skb()` does it, and the packet
 //! is counted in the sender's per-CPU tstats (the peer's rx counters are the
@@ -28,8 +29,8 @@ use kernel::sync::rcu;
 
 use crate::net::{
     device::{Device, LinkStats64},
-    link::Tx,
-    percpu::Local,
+    link::{Tx, TxOutcome},
+    napi::{NapiPoll, PollDone},
     skb::{Forwarded, Meta, SkBuff, ETH_HLEN},
     BhDisabled,
 };
@@ -37,8 +38,10 @@ use crate::policy::{ClassidMode, Scrub, TxPolicy};
 use crate::state::{Counter, RvethPriv, COUNTERS};
 
 /// Applies `policy` to a forwarded packet that arrived with metadata
-/// `before`, and counts what the crossing carried and cleared.
-fn cross_metadata(fwd: &mut Forwarded, before: Meta, policy: TxPolicy, c: &Local<'_>) {
+/// `before`; returns the counters the crossing adds (a bit per
+/// [`Counter`]), counted by [`count_metadata`] once the packet's fate is
+/// known (a packet handed back to the core is crossed again later).
+fn cross_metadata(fwd: &mut Forwarded<'_, RvethPriv>, before: Meta, policy: TxPolicy) -> u32 {
     // What __dev_forward_skb() left: no priority, no mark across namespaces.
     let scrubbed = (if fwd.crossed_netns() { 0 } else { before.mark }, 0);
     let (mut mark, mut priority) = match policy.scrub {
@@ -57,7 +60,8 @@ fn cross_metadata(fwd: &mut Forwarded, before: Meta, policy: TxPolicy, c: &Local
         fwd.set_mark_priority(mark, priority);
     }
 
-    let count = |c_: Counter| c.add(c_ as usize, 1);
+    let mut counts = 0u32;
+    let mut count = |c: Counter| counts |= 1 << c as u32;
     if before.classid != 0 {
         count(Counter::Classid);
         if carried {
@@ -76,9 +80,28 @@ fn cross_metadata(fwd: &mut Forwarded, before: Meta, policy: TxPolicy, c: &Local
             count(Counter::PriorityCleared);
         }
     }
+    counts
 }
 
-/// Transmits `skb` from `dev` to its peer (`ndo_start_xmit`).
+/// Adds the counters of [`cross_metadata`]'s result.
+fn count_metadata(counts: u32, dev: &Device<RvethPriv>, bh: &BhDisabled) {
+    if counts == 0 {
+        return;
+    }
+    let c = dev.counters().local(bh);
+    for i in 0..COUNTERS {
+        if counts & (1 << i) != 0 {
+            c.add(i, 1);
+        }
+    }
+}
+
+/// Transmits `skb` from `dev` to its peer (`ndo_start_xmit`, `veth_xmit()`).
+///
+/// With NAPI on at the peer's receive queue of the skb's queue mapping
+/// (GRO requested there) and an skb that may aggregate, the skb goes into
+/// that queue's ring and is counted by the queue's poll; otherwise into the
+/// backlog, counted here in the tstats.
 pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) -> Tx {
     let len = skb.len();
 
@@ -89,6 +112,7 @@ pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) ->
     if !skb.may_pull(ETH_HLEN) {
         return drop_counted(dev, bh, skb.dropped());
     }
+    let use_napi = peer.napi_active(skb.queue_mapping(), bh) && skb.gro_eligible(dev, peer);
     skb.tx_timestamp();
     let before = skb.meta();
 
@@ -98,20 +122,43 @@ pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) ->
         Ok(skb) => skb,
         Err(dropped) => return drop_counted(dev, bh, dropped),
     };
-    if before != Meta::default() {
-        cross_metadata(
-            &mut skb,
-            before,
-            dev.priv_data().policy,
-            &dev.counters().local(bh),
-        );
+    let counts = if before != Meta::default() {
+        cross_metadata(&mut skb, before, dev.priv_data().policy)
+    } else {
+        0
+    };
+    let tx = if use_napi {
+        skb.napi_xmit(bh)
+    } else {
+        skb.netif_rx(bh)
+    };
+    match tx.outcome() {
+        TxOutcome::Delivered => {
+            count_metadata(counts, dev, bh);
+            dev.tstats_tx_add(len, bh);
+            tx
+        }
+        // Counted by the peer's receive queue (veth_get_stats64()).
+        TxOutcome::Queued => {
+            count_metadata(counts, dev, bh);
+            tx
+        }
+        TxOutcome::Dropped => {
+            count_metadata(counts, dev, bh);
+            drop_counted(dev, bh, tx)
+        }
+        // The core retries it: counted then.
+        TxOutcome::Busy => tx,
     }
-    let tx = skb.netif_rx(bh);
-    if !tx.is_delivered() {
-        return drop_counted(dev, bh, tx);
+}
+
+/// The NAPI poll of one of this end's receive queues (`veth_poll()` without
+/// XDP): every skb the budget allows goes to GRO.
+pub(crate) fn poll<'a>(mut ctx: NapiPoll<'a, RvethPriv>) -> PollDone<'a> {
+    while let Some(skb) = ctx.next() {
+        ctx.gro_receive(skb);
     }
-    dev.tstats_tx_add(len, bh);
-    tx
+    ctx.complete()
 }
 
 /// Counts a packet `start_xmit` did not deliver.
@@ -127,16 +174,23 @@ fn counters(dev: &Device<RvethPriv>) -> [u64; COUNTERS] {
     sums
 }
 
-/// `ndo_get_stats64`: tx from this end's tstats, rx from the peer's tx.
+/// `ndo_get_stats64`, as `veth_get_stats64()`: tx from this end's tstats
+/// plus what the peer's receive queues took from their rings; rx from the
+/// peer's tstats plus what this end's receive queues took.
 pub(crate) fn get_stats64(dev: &Device<RvethPriv>, stats: &mut LinkStats64) {
     dev.fetch_tstats(stats);
     stats.add_tx_dropped(counters(dev)[Counter::Dropped as usize]);
+    let rx = dev.rx_queue_totals();
+    stats.add_rx_dropped(rx.drops);
+    stats.add_rx(rx.packets, rx.bytes);
 
     let guard = rcu::read_lock();
     if let Some(peer) = dev.peer(&guard) {
         let mut peer_stats = LinkStats64::zeroed();
         peer.fetch_tstats(&mut peer_stats);
         stats.add_rx(peer_stats.tx_packets(), peer_stats.tx_bytes());
+        let prx = peer.rx_queue_totals();
+        stats.add_tx(prx.packets, prx.bytes);
     }
 }
 

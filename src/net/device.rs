@@ -15,7 +15,7 @@ use core::ptr::{self, NonNull};
 
 use kernel::{error::to_result, prelude::*, sync::rcu, types::Opaque};
 
-use super::{bindings, percpu::Counters, BhDisabled, Rtnl};
+use super::{bindings, napi::RxQueues, percpu::Counters, BhDisabled, Rtnl};
 
 /// The private area of a device of a [`super::link::Driver`]: what
 /// `netdev_priv()` points to.
@@ -28,6 +28,9 @@ use super::{bindings, percpu::Counters, BhDisabled, Rtnl};
 pub(super) struct PrivArea<P> {
     /// NULL until `ndo_init`, NULL again after `priv_destructor`.
     pub(super) counters: Counters,
+    /// The receive queues (NAPI, rings): none until `ndo_init`, none again
+    /// after `priv_destructor`.
+    pub(super) rxq: RxQueues,
     /// The other end of the pair.
     pub(super) peer: PeerSlot<P>,
     /// The driver's data, written by the `setup` adapter.
@@ -178,6 +181,22 @@ impl<P> Device<P> {
         // SAFETY: `as_raw()` is valid; `reg_state` is a `u8`.
         let state = unsafe { ptr::read_volatile(&raw const (*self.as_raw()).reg_state) };
         u32::from(state) == bindings::netdev_reg_state_NETREG_REGISTERED
+    }
+
+    /// The active features (`dev->features`; changed under RTNL, hence the
+    /// READ_ONCE for the transmit path).
+    pub(crate) fn features(&self) -> Features {
+        // SAFETY: `as_raw()` is valid; a word-sized field.
+        Features(unsafe { ptr::read_volatile(&raw const (*self.as_raw()).features) })
+    }
+
+    /// Whether the administrator asked for GRO (`veth_gro_requested()`:
+    /// `NETIF_F_GRO` in `wanted_features`).
+    pub(crate) fn gro_requested(&self, _rtnl: &Rtnl) -> bool {
+        // SAFETY: `as_raw()` is valid; `wanted_features` changes under RTNL,
+        // which is held.
+        let wanted = unsafe { (*self.as_raw()).wanted_features };
+        wanted & bindings::NETIF_F_GRO != 0
     }
 
     /// Turns the carrier on (`netif_carrier_on`).
@@ -352,6 +371,15 @@ impl LinkStats64 {
         self.0.rx_packets = self.0.rx_packets.wrapping_add(packets);
         self.0.rx_bytes = self.0.rx_bytes.wrapping_add(bytes);
     }
+    /// Adds transmitted packets and bytes.
+    pub(crate) fn add_tx(&mut self, packets: u64, bytes: u64) {
+        self.0.tx_packets = self.0.tx_packets.wrapping_add(packets);
+        self.0.tx_bytes = self.0.tx_bytes.wrapping_add(bytes);
+    }
+    /// Adds receive drops.
+    pub(crate) fn add_rx_dropped(&mut self, n: u64) {
+        self.0.rx_dropped = self.0.rx_dropped.wrapping_add(n);
+    }
     /// Adds transmit drops.
     pub(crate) fn add_tx_dropped(&mut self, n: u64) {
         self.0.tx_dropped = self.0.tx_dropped.wrapping_add(n);
@@ -377,6 +405,27 @@ impl Features {
     pub(crate) const fn without(self, o: Self) -> Self {
         Self(self.0 & !o.0)
     }
+
+    /// Wraps a raw feature set handed in by the core.
+    pub(super) const fn from_raw(f: bindings::netdev_features_t) -> Self {
+        Self(f)
+    }
+
+    /// Whether `self` has any flag of `o`.
+    pub(crate) const fn intersects(self, o: Self) -> bool {
+        self.0 & o.0 != 0
+    }
+
+    /// Every TSO flag (`NETIF_F_ALL_TSO`), to test a device's features.
+    pub(crate) const ALL_TSO: Features = Features(bindings::NETIF_F_ALL_TSO);
+    /// The receive features that aggregate forwarded UDP
+    /// (`NETIF_F_GRO_FRAGLIST | NETIF_F_GRO_UDP_FWD`), to test a device's
+    /// features.
+    pub(crate) const GRO_UDP_TARGET: Features =
+        Features(bindings::NETIF_F_GRO_FRAGLIST | bindings::NETIF_F_GRO_UDP_FWD);
+    /// Generic receive offload (`NETIF_F_GRO`), to test a device's features
+    /// (a software feature the core manages: not settable in `setup`).
+    pub(crate) const GRO: Features = Features(bindings::NETIF_F_GRO);
 }
 
 /// `NETIF_F_*` feature flags.

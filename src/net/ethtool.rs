@@ -25,6 +25,43 @@ fn copy_cstr(dst: &mut [c_char], src: &CStr) {
     }
 }
 
+/// The per-receive-queue counters appended after the driver's, per queue
+/// in use: veth's `rx_queue_%u_*` names of the counters that mean the same
+/// without XDP (packets and bytes the queue's NAPI poll took from its
+/// ring, drops).
+const RXQ_STATS: [&str; 3] = ["xdp_packets", "xdp_bytes", "drops"];
+
+/// Writes into a fixed `ethtool -S` name slot, truncating (as
+/// `ethtool_sprintf` does) and leaving the rest zero.
+struct Slot<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl core::fmt::Write for Slot<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for &b in s.as_bytes() {
+            // Keep the last byte for the NUL.
+            if self.pos + 1 < self.buf.len() {
+                self.buf[self.pos] = b;
+                self.pos += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The number of `ethtool -S` counters of `dev`: the driver's, then
+/// [`RXQ_STATS`] per receive queue in use.
+///
+/// `get_sset_count` and `get_strings`/`get_ethtool_stats` must agree on the
+/// count, which depends on `real_num_rx_queues`: the core calls them in one
+/// RTNL section (the ioctl and the netlink string set), and the count only
+/// changes under RTNL (`ethtool -L`), as veth relies on too.
+fn stats_count<T: Driver>(dev: &Device<T::Priv>) -> usize {
+    T::ETHTOOL_STATS.len() + RXQ_STATS.len() * dev.queues().rx as usize
+}
+
 struct EthtoolAdapter<T: Driver>(PhantomData<T>);
 
 impl<T: Driver> EthtoolAdapter<T> {
@@ -71,9 +108,10 @@ impl<T: Driver> EthtoolAdapter<T> {
     ///
     /// Only called by the networking core as the `ethtool_ops.get_sset_count` callback of a
     /// device (or request) of driver `T`, with the arguments that callback gets.
-    unsafe extern "C" fn get_sset_count(_dev: *mut bindings::net_device, sset: c_int) -> c_int {
+    unsafe extern "C" fn get_sset_count(dev: *mut bindings::net_device, sset: c_int) -> c_int {
         if sset == bindings::ethtool_stringset_ETH_SS_STATS as c_int {
-            T::ETHTOOL_STATS.len() as c_int
+            // SAFETY: `dev` is a registered device of ours.
+            stats_count::<T>(unsafe { Self::dev(dev) }) as c_int
         } else {
             EOPNOTSUPP.to_errno()
         }
@@ -83,19 +121,28 @@ impl<T: Driver> EthtoolAdapter<T> {
     ///
     /// Only called by the networking core as the `ethtool_ops.get_strings` callback of a
     /// device (or request) of driver `T`, with the arguments that callback gets.
-    unsafe extern "C" fn get_strings(_dev: *mut bindings::net_device, sset: u32, buf: *mut u8) {
+    unsafe extern "C" fn get_strings(dev: *mut bindings::net_device, sset: u32, buf: *mut u8) {
         if sset != bindings::ethtool_stringset_ETH_SS_STATS {
             return;
         }
-        // SAFETY: The core sized `buf` from `get_sset_count`: one
-        // GSTRING_LEN slot per name.
-        let buf =
-            unsafe { core::slice::from_raw_parts_mut(buf, T::ETHTOOL_STATS.len() * GSTRING_LEN) };
-        for (slot, name) in buf.chunks_exact_mut(GSTRING_LEN).zip(T::ETHTOOL_STATS) {
+        // SAFETY: `dev` is a registered device of ours.
+        let dev = unsafe { Self::dev(dev) };
+        let n = stats_count::<T>(dev);
+        // SAFETY: The core sized `buf` from `get_sset_count` (same count,
+        // see `stats_count`): one GSTRING_LEN slot per name.
+        let buf = unsafe { core::slice::from_raw_parts_mut(buf, n * GSTRING_LEN) };
+        let (own, queues) = buf.split_at_mut(T::ETHTOOL_STATS.len() * GSTRING_LEN);
+        for (slot, name) in own.chunks_exact_mut(GSTRING_LEN).zip(T::ETHTOOL_STATS) {
             slot.fill(0);
             let b = name.to_bytes();
             let n = b.len().min(GSTRING_LEN - 1);
             slot[..n].copy_from_slice(&b[..n]);
+        }
+        for (i, slot) in queues.chunks_exact_mut(GSTRING_LEN).enumerate() {
+            slot.fill(0);
+            let (q, name) = (i / RXQ_STATS.len(), RXQ_STATS[i % RXQ_STATS.len()]);
+            let mut w = Slot { buf: slot, pos: 0 };
+            let _ = core::fmt::Write::write_fmt(&mut w, format_args!("rx_queue_{q}_{name}"));
         }
     }
 
@@ -124,8 +171,12 @@ impl<T: Driver> EthtoolAdapter<T> {
     /// [`Driver::check_channels`], then, while the device is up, the
     /// carrier of both ends off during the change; receive queues first,
     /// then transmit, the receive change undone if the transmit change
-    /// fails ([`Device::set_queues`]). The layer does this itself: the
-    /// change sleeps (`synchronize_net()`), so driver code never calls it.
+    /// fails ([`Device::set_queues`]). A device in NAPI mode (receive queue
+    /// 0 on) keeps it: receive queues coming into use are turned on before
+    /// the change, those going out of use off after it
+    /// (`veth_enable_range_safe()`/`veth_disable_range_safe()`). The layer
+    /// does this itself: the change sleeps (`synchronize_net()`), so driver
+    /// code never calls it.
     ///
     /// Unlike veth, the carrier comes back only if both ends are up, as
     /// after `ndo_open`: veth turns both carriers on whenever this end is
@@ -158,13 +209,26 @@ impl<T: Driver> EthtoolAdapter<T> {
             }
             let peer = dev.peer_rtnl(rtnl);
             let running = dev.is_up();
+            let napi = running && dev.napi_mode(rtnl);
             if running {
                 dev.carrier_off();
                 if let Some(peer) = peer {
                     peer.carrier_off();
                 }
             }
-            let res = dev.set_queues(rx, tx, rtnl);
+            let old_rx = dev.queues().rx;
+            let res = if napi {
+                dev.napi_enable_range(old_rx..rx, rtnl)
+            } else {
+                Ok(())
+            };
+            let res = res.and_then(|()| dev.set_queues(rx, tx, rtnl));
+            if napi {
+                // Queues no longer in use (or not taken into use after a
+                // failure) leave NAPI mode.
+                let q = dev.queues();
+                dev.napi_disable_range(q.rx..q.max_rx, rtnl);
+            }
             if running {
                 if let Some(peer) = peer.filter(|p| p.is_up()) {
                     dev.carrier_on();
@@ -184,11 +248,19 @@ impl<T: Driver> EthtoolAdapter<T> {
         _stats: *mut bindings::ethtool_stats,
         data: *mut u64,
     ) {
-        // SAFETY: The core sized `data` from `get_sset_count`.
-        let values = unsafe { core::slice::from_raw_parts_mut(data, T::ETHTOOL_STATS.len()) };
-        values.fill(0);
         // SAFETY: `dev` is a registered device of ours.
-        T::ethtool_stats(unsafe { Self::dev(dev) }, values);
+        let dev = unsafe { Self::dev(dev) };
+        let n = stats_count::<T>(dev);
+        // SAFETY: The core sized `data` from `get_sset_count` (same count,
+        // see `stats_count`).
+        let values = unsafe { core::slice::from_raw_parts_mut(data, n) };
+        values.fill(0);
+        let (own, queues) = values.split_at_mut(T::ETHTOOL_STATS.len());
+        T::ethtool_stats(dev, own);
+        for (q, v) in queues.chunks_exact_mut(RXQ_STATS.len()).enumerate() {
+            let st = dev.rx_queue_stats(q as u32);
+            v.copy_from_slice(&[st.packets, st.bytes, st.drops]);
+        }
     }
 }
 

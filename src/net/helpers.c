@@ -16,9 +16,11 @@
 #include <linux/ethtool.h>
 #include <linux/netdevice.h>
 #include <linux/percpu.h>
+#include <linux/ptr_ring.h>
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 #include <net/netdev_lock.h>
+#include <net/sch_generic.h>
 #include <net/rtnetlink.h>
 #include <net/sock.h>
 #include <net/netlink.h>
@@ -154,6 +156,108 @@ unsigned int rveth_next_possible_cpu(int cpu)
 }
 
 /*
+ * NAPI receive queues (src/net/napi.rs). The ptr_ring API is all inline;
+ * the ring holds skbs only, so cleanup frees each one with kfree_skb().
+ */
+static void rveth_ring_free_skb(void *ptr)
+{
+	kfree_skb(ptr);
+}
+
+int rveth_ring_init(struct ptr_ring *r, int size)
+{
+	return ptr_ring_init(r, size, GFP_KERNEL);
+}
+
+void rveth_ring_cleanup(struct ptr_ring *r)
+{
+	ptr_ring_cleanup(r, rveth_ring_free_skb);
+}
+
+int rveth_ring_produce(struct ptr_ring *r, struct sk_buff *skb)
+{
+	return ptr_ring_produce(r, skb);
+}
+
+/* Single consumer (the queue's NAPI poll): the lockless variant, as veth. */
+struct sk_buff *rveth_ring_consume(struct ptr_ring *r)
+{
+	return __ptr_ring_consume(r);
+}
+
+bool rveth_ring_empty(struct ptr_ring *r)
+{
+	return __ptr_ring_empty(r);
+}
+
+/* netif_napi_add() and __netif_napi_del() take the instance lock inline. */
+void rveth_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
+			  int (*poll)(struct napi_struct *, int))
+{
+	netif_napi_add(dev, napi, poll);
+}
+
+void rveth_netif_napi_del(struct napi_struct *napi)
+{
+	__netif_napi_del(napi);
+}
+
+/* napi_schedule() and napi_gro_receive() are inline. */
+bool rveth_napi_schedule(struct napi_struct *napi)
+{
+	return napi_schedule(napi);
+}
+
+gro_result_t rveth_napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)
+{
+	return napi_gro_receive(napi, skb);
+}
+
+/* veth_xdp_rcv_skb(): orphan unless sock_wfree (skb_prepare_for_gro inline). */
+void rveth_skb_prepare_for_gro(struct sk_buff *skb)
+{
+	skb_prepare_for_gro(skb);
+}
+
+/* veth_xdp_rcv(): GRO only for an skb that is not shared and not cloned. */
+bool rveth_skb_gro_ok(struct sk_buff *skb)
+{
+	return !skb_shared(skb) && !skb_unclone(skb, GFP_ATOMIC);
+}
+
+/* Undoes eth_type_trans()'s pull with the checksum (skb_push_rcsum inline). */
+void rveth_skb_push_rcsum(struct sk_buff *skb, unsigned int len)
+{
+	skb_push_rcsum(skb, len);
+}
+
+/* The transmit-queue helpers of the backpressure protocol are inline. */
+struct netdev_queue *rveth_netdev_get_tx_queue(struct net_device *dev, unsigned int i)
+{
+	return netdev_get_tx_queue(dev, i);
+}
+
+void rveth_netif_tx_stop_queue(struct netdev_queue *txq)
+{
+	netif_tx_stop_queue(txq);
+}
+
+void rveth_netif_tx_start_queue(struct netdev_queue *txq)
+{
+	netif_tx_start_queue(txq);
+}
+
+bool rveth_netif_tx_queue_stopped(struct netdev_queue *txq)
+{
+	return netif_tx_queue_stopped(txq);
+}
+
+bool rveth_qdisc_txq_has_no_queue(struct netdev_queue *txq)
+{
+	return qdisc_txq_has_no_queue(txq);
+}
+
+/*
  * The offsets of the fields Rust reads or writes directly, as the C
  * compiler laid the structs out. src/net/layout.rs compares them with the
  * generated bindings when the module loads and refuses to load on any
@@ -193,6 +297,12 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 	offsetof(struct net_device, ethtool_ops),
 	offsetof(struct net_device, rtnl_link_ops),
 	offsetof(struct net_device, priv_destructor),
+	offsetof(struct sk_buff, queue_mapping),
+	offsetof(struct sk_buff, destructor),
+	sizeof(struct napi_struct),
+	__alignof__(struct napi_struct),
+	sizeof(struct ptr_ring),
+	__alignof__(struct ptr_ring),
 	sizeof(struct sk_buff),
 	sizeof(struct net_device),
 	sizeof(struct net_device_ops),

@@ -9,6 +9,7 @@
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <net/netlink.h>
+#include <linux/ptr_ring.h>
 
 struct net_device *rveth_peer_deref_rcu(struct net_device __rcu *const *slot);
 struct net_device *rveth_peer_deref_rtnl(struct net_device __rcu *const *slot);
@@ -39,9 +40,28 @@ void *rveth_this_cpu_ptr(void __percpu *ptr);
 void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
 unsigned int rveth_next_possible_cpu(int cpu);
 
-#define RVETH_LAYOUT_N 42
+#define RVETH_LAYOUT_N 48
 extern const unsigned long rveth_layout[RVETH_LAYOUT_N];
 extern const unsigned long rveth_sock_classid_offset;
+
+int rveth_ring_init(struct ptr_ring *r, int size);
+void rveth_ring_cleanup(struct ptr_ring *r);
+int rveth_ring_produce(struct ptr_ring *r, struct sk_buff *skb);
+struct sk_buff *rveth_ring_consume(struct ptr_ring *r);
+bool rveth_ring_empty(struct ptr_ring *r);
+void rveth_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
+			  int (*poll)(struct napi_struct *, int));
+void rveth_netif_napi_del(struct napi_struct *napi);
+bool rveth_napi_schedule(struct napi_struct *napi);
+gro_result_t rveth_napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb);
+void rveth_skb_prepare_for_gro(struct sk_buff *skb);
+bool rveth_skb_gro_ok(struct sk_buff *skb);
+void rveth_skb_push_rcsum(struct sk_buff *skb, unsigned int len);
+struct netdev_queue *rveth_netdev_get_tx_queue(struct net_device *dev, unsigned int i);
+void rveth_netif_tx_stop_queue(struct netdev_queue *txq);
+void rveth_netif_tx_start_queue(struct netdev_queue *txq);
+bool rveth_netif_tx_queue_stopped(struct netdev_queue *txq);
+bool rveth_qdisc_txq_has_no_queue(struct netdev_queue *txq);
 
 int rveth_nla_put_u8(struct sk_buff *skb, int type, u8 value);
 int rveth_nla_len(const struct nlattr *nla);

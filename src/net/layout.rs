@@ -17,7 +17,7 @@
 //! offset (`rveth_sock_classid_offset`), and `struct sock` is not used
 //! through the bindings at all.
 
-use core::mem::{offset_of, size_of};
+use core::mem::{align_of, offset_of, size_of};
 
 use kernel::prelude::*;
 
@@ -124,6 +124,19 @@ const LAYOUT_FIELDS: [(&str, usize); RVETH_LAYOUT_N as usize] = [
         "net_device.priv_destructor",
         offset_of!(b::net_device, priv_destructor),
     ),
+    (
+        "sk_buff.queue_mapping",
+        offset_of!(b::sk_buff, queue_mapping),
+    ),
+    (
+        "sk_buff.destructor",
+        offset_of!(b::sk_buff, __bindgen_anon_3)
+            + offset_of!(b::sk_buff__bindgen_ty_3__bindgen_ty_1, destructor),
+    ),
+    ("sizeof(napi_struct)", size_of::<b::napi_struct>()),
+    ("alignof(napi_struct)", align_of::<b::napi_struct>()),
+    ("sizeof(ptr_ring)", size_of::<b::ptr_ring>()),
+    ("alignof(ptr_ring)", align_of::<b::ptr_ring>()),
     ("sizeof(sk_buff)", size_of::<b::sk_buff>()),
     ("sizeof(net_device)", size_of::<b::net_device>()),
     ("sizeof(net_device_ops)", size_of::<b::net_device_ops>()),

@@ -23,9 +23,11 @@ use kernel::{
 use super::{
     bindings,
     device::{
-        link_pair, priv_area, Device, LinkStats64, PeerSlot, PrivArea, SetupDevice, UnregisterQueue,
+        link_pair, priv_area, Device, Features, LinkStats64, PeerSlot, PrivArea, SetupDevice,
+        UnregisterQueue,
     },
     ethtool,
+    napi::{self, NapiPoll, PollDone, RxQueues},
     nla::{ifla, Attrs, Msg, Policy},
     percpu::{self, Counters},
     skb::SkBuff,
@@ -40,35 +42,64 @@ pub(crate) const VETH_INFO_PEER: u16 = bindings::VETH_INFO_PEER as u16;
 /// [`Driver::start_xmit`] must return.
 ///
 /// It is made only by consuming the packet ([`SkBuff::dropped`],
-/// [`SkBuff::forward_to`]'s error, [`super::skb::Forwarded::netif_rx`]), so
-/// a driver cannot return from `start_xmit` having leaked its skb (a leaked
-/// skb holds its socket and conntrack entry, which blocks the teardown of
-/// their namespace). Not `Send`/`Sync`: it cannot be kept for a later call.
+/// [`SkBuff::forward_to`]'s error, [`super::skb::Forwarded::netif_rx`],
+/// [`super::skb::Forwarded::napi_xmit`]), so a driver cannot return from
+/// `start_xmit` having leaked its skb (a leaked skb holds its socket and
+/// conntrack entry, which blocks the teardown of their namespace), nor
+/// say `NETDEV_TX_BUSY` about an skb that was freed or delivered: only
+/// `napi_xmit` makes [`TxOutcome::Busy`], when it hands the skb back to
+/// the core. Not `Send`/`Sync`: it cannot be kept for a later call.
 pub(crate) struct Tx {
-    delivered: bool,
+    outcome: TxOutcome,
     _not_send: NotThreadSafe,
 }
 
+/// The kinds of [`Tx`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TxOutcome {
+    /// Delivered to the receiver's backlog (`__netif_rx`): `NETDEV_TX_OK`.
+    Delivered,
+    /// Put into the receiver's NAPI ring: `NETDEV_TX_OK`; counted by the
+    /// receiving queue's poll, not in the sender's tstats (as veth does).
+    Queued,
+    /// Dropped and freed: `NET_XMIT_DROP`.
+    Dropped,
+    /// Handed back to the core unchanged, the transmit queue stopped:
+    /// `NETDEV_TX_BUSY` (only with a qdisc, which retries it later).
+    Busy,
+}
+
 impl Tx {
-    /// The packet was delivered (`NETDEV_TX_OK`).
-    pub(super) fn delivered() -> Self {
+    fn new(outcome: TxOutcome) -> Self {
         Self {
-            delivered: true,
+            outcome,
             _not_send: NotThreadSafe,
         }
+    }
+
+    /// The packet was delivered (`NETDEV_TX_OK`).
+    pub(super) fn delivered() -> Self {
+        Self::new(TxOutcome::Delivered)
+    }
+
+    /// The packet was queued on a NAPI ring (`NETDEV_TX_OK`).
+    pub(super) fn queued() -> Self {
+        Self::new(TxOutcome::Queued)
     }
 
     /// The packet was dropped and freed (`NET_XMIT_DROP`).
     pub(super) fn dropped() -> Self {
-        Self {
-            delivered: false,
-            _not_send: NotThreadSafe,
-        }
+        Self::new(TxOutcome::Dropped)
     }
 
-    /// Whether the packet was delivered.
-    pub(crate) fn is_delivered(&self) -> bool {
-        self.delivered
+    /// The packet goes back to the core, unfreed (`NETDEV_TX_BUSY`).
+    pub(super) fn busy() -> Self {
+        Self::new(TxOutcome::Busy)
+    }
+
+    /// What happened to the packet.
+    pub(crate) fn outcome(&self) -> TxOutcome {
+        self.outcome
     }
 }
 
@@ -145,6 +176,19 @@ pub(crate) trait Driver: Sized + 'static {
     fn start_xmit(skb: SkBuff, dev: &Device<Self::Priv>, bh: &BhDisabled) -> Tx;
     /// `ndo_get_stats64`.
     fn get_stats64(_dev: &Device<Self::Priv>, _stats: &mut LinkStats64) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+    /// `ndo_set_features`: the core is about to make `features` the active
+    /// features (the old ones are still [`Device::features`]); an error
+    /// keeps the old ones. Runs under RTNL.
+    fn set_features(_dev: &Device<Self::Priv>, _features: Features, _rtnl: &Rtnl) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+    /// The NAPI poll of a receive queue the driver turned on
+    /// ([`Device::napi_enable_range`]): takes skbs with [`NapiPoll::next`],
+    /// hands them to [`NapiPoll::gro_receive`] and returns what
+    /// [`NapiPoll::complete`] gives. Without it NAPI cannot be turned on.
+    fn poll<'a>(_ctx: NapiPoll<'a, Self::Priv>) -> PollDone<'a> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
     /// Checks an `ethtool -L` request to use `rx` receive and `tx`
@@ -595,6 +639,7 @@ impl<T: Driver> Adapter<T> {
         unsafe {
             area.write(PrivArea {
                 counters: Counters::none(),
+                rxq: RxQueues::none(),
                 peer: PeerSlot::new(),
                 data: T::init_priv(),
             })
@@ -615,11 +660,32 @@ impl<T: Driver> Adapter<T> {
         unsafe { bindings::rveth_netdev_lockdep_set_classes(dev) };
         from_result(|| {
             let counters = Counters::alloc(T::PCPU_COUNTERS)?;
+            let poll: Option<napi::PollFn> = if T::HAS_POLL {
+                Some(Self::napi_poll)
+            } else {
+                None
+            };
+            // SAFETY: `dev` is valid; `num_rx_queues` is fixed at allocation.
+            let n = unsafe { (*dev).num_rx_queues };
+            let rxq = match RxQueues::alloc(dev, n, poll) {
+                Ok(q) => q,
+                Err(e) => {
+                    let mut counters = counters;
+                    // SAFETY: Just allocated, not yet visible to anyone.
+                    unsafe { counters.free() };
+                    return Err(e);
+                }
+            };
             // `ndo_init` runs once per registration, and a device that failed
-            // registration is freed: the counters are still `none()`.
+            // registration is freed: the counters and queues are still
+            // `none()`.
             // SAFETY: The device is being registered under RTNL, not yet
             // visible to readers; its private area was initialised by `setup`.
-            unsafe { (*priv_area::<T::Priv>(dev)).counters = counters };
+            unsafe {
+                let area = priv_area::<T::Priv>(dev);
+                (*area).counters = counters;
+                (*area).rxq = rxq;
+            }
             Ok(0)
         })
     }
@@ -631,8 +697,13 @@ impl<T: Driver> Adapter<T> {
     /// reference of an unregistered one, before it is freed.
     unsafe extern "C" fn priv_destructor(dev: *mut bindings::net_device) {
         // SAFETY: The device is being destroyed: nothing else uses its
-        // private area any more.
-        unsafe { (*priv_area::<T::Priv>(dev)).counters.free() };
+        // private area any more (it was closed, so its NAPI instances are
+        // off; `RxQueues::free` turns off any that is not).
+        unsafe {
+            let area = priv_area::<T::Priv>(dev);
+            (*area).rxq.free();
+            (*area).counters.free();
+        }
     }
 
     /// # Safety
@@ -831,11 +902,39 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: So the core calls our ndo_start_xmit with BH disabled.
         let bh = unsafe { BhDisabled::assume() };
         // SAFETY: `dev` is a registered device of ours.
-        if T::start_xmit(skb, unsafe { Self::dev(dev) }, bh).is_delivered() {
-            bindings::netdev_tx_NETDEV_TX_OK
-        } else {
-            bindings::NET_XMIT_DROP as bindings::netdev_tx_t
+        match T::start_xmit(skb, unsafe { Self::dev(dev) }, bh).outcome() {
+            TxOutcome::Delivered | TxOutcome::Queued => bindings::netdev_tx_NETDEV_TX_OK,
+            TxOutcome::Dropped => bindings::NET_XMIT_DROP as bindings::netdev_tx_t,
+            // The skb was handed back unfreed (`Tx::busy` is only made so).
+            TxOutcome::Busy => bindings::netdev_tx_NETDEV_TX_BUSY,
         }
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ndo_set_features` callback
+    /// of a registered device of driver `T`, under RTNL.
+    unsafe extern "C" fn set_features(
+        dev: *mut bindings::net_device,
+        features: bindings::netdev_features_t,
+    ) -> c_int {
+        // SAFETY: `ndo_set_features` runs under RTNL
+        // (`__netdev_update_features()`).
+        let rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: `dev` is a registered device of ours.
+        let dev = unsafe { Self::dev(dev) };
+        from_result(|| T::set_features(dev, Features::from_raw(features), rtnl).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Only called by NAPI as the poll of a receive queue's instance, added
+    /// by `Device::napi_enable_range` with this adapter (`ndo_init` stores
+    /// it for the device's queues).
+    unsafe extern "C" fn napi_poll(napi: *mut bindings::napi_struct, budget: c_int) -> c_int {
+        // SAFETY: Guaranteed by the caller; the device's private data is
+        // `T::Priv`.
+        unsafe { napi::poll_adapter::<T::Priv>(napi, budget, T::poll) }
     }
 
     /// # Safety
@@ -892,6 +991,11 @@ impl<T: Driver> Adapter<T> {
         ndo_open: if T::HAS_OPEN { Some(Self::open) } else { None },
         ndo_stop: if T::HAS_STOP { Some(Self::stop) } else { None },
         ndo_start_xmit: Some(Self::start_xmit),
+        ndo_set_features: if T::HAS_SET_FEATURES {
+            Some(Self::set_features)
+        } else {
+            None
+        },
         ndo_get_stats64: if T::HAS_GET_STATS64 {
             Some(Self::get_stats64)
         } else {

@@ -15,7 +15,12 @@
 
 use core::ptr::{self, NonNull};
 
-use super::{bindings, device::Device, link::Tx, BhDisabled};
+use super::{
+    bindings,
+    device::{Device, Features},
+    link::Tx,
+    BhDisabled,
+};
 
 // `skb->end` is an offset from `skb->head` (64-bit kernels).
 const _: () = assert!(bindings::NET_SKBUFF_DATA_USES_OFFSET == 1);
@@ -114,6 +119,37 @@ impl SkBuff {
         Tx::dropped()
     }
 
+    /// The transmit queue the core chose (`skb_get_queue_mapping`); veth
+    /// uses the receive queue of the same index at the peer.
+    pub(crate) fn queue_mapping(&self) -> u32 {
+        // SAFETY: The skb is valid and owned; a plain `u16` field.
+        u32::from(unsafe { (*self.raw()).queue_mapping })
+    }
+
+    /// `veth_skb_is_eligible_for_gro()`: whether the skb has chances of GRO
+    /// aggregation at `rcv` when `dev` sends it. Without TSO on the sender
+    /// anything may aggregate; with TSO only locally generated UDP (the
+    /// `sock_wfree` destructor) to a receiver with UDP GRO forwarding or
+    /// fraglist GRO.
+    pub(crate) fn gro_eligible<P>(&self, dev: &Device<P>, rcv: &Device<P>) -> bool {
+        if !dev.features().intersects(Features::ALL_TSO) {
+            return true;
+        }
+        // The address is compared as C does (`skb->destructor ==
+        // sock_wfree`); the union may hold another member (TCP's
+        // `tcp_tsorted_anchor`), so it is read as an integer.
+        // SAFETY: The skb is valid and owned; `destructor` is in the
+        // `_skb_refdst`/`destructor` struct of the `__bindgen_anon_3` union.
+        let destructor = unsafe {
+            ptr::read(
+                (&raw const (*self.raw()).__bindgen_anon_3.__bindgen_anon_1.destructor)
+                    .cast::<usize>(),
+            )
+        };
+        destructor == bindings::sock_wfree as *const () as usize
+            && rcv.features().intersects(Features::GRO_UDP_TARGET)
+    }
+
     /// Prepares the skb for reception by `dev`, as `__dev_forward_skb()` does:
     /// MTU and state checks, scrubbing (namespace-crossing aware) and
     /// `eth_type_trans`. On failure the skb is freed and counted as an rx
@@ -122,7 +158,7 @@ impl SkBuff {
     /// The scrubbing is known without reading the skb again: the priority
     /// is always cleared, the mark when the namespaces of `dev` and the
     /// sending device differ ([`Forwarded::crossed_netns`]).
-    pub(crate) fn forward_to<P>(self, dev: &Device<P>) -> Result<Forwarded, Tx> {
+    pub(crate) fn forward_to<P>(self, dev: &Device<P>) -> Result<Forwarded<'_, P>, Tx> {
         let skb = self.0;
         core::mem::forget(self);
         // SAFETY: `skb` is valid; `skb->dev` (in the `next`/`prev`/`dev`
@@ -135,14 +171,27 @@ impl SkBuff {
                 .__bindgen_anon_1
                 .dev
         };
+        // SAFETY: The skb is valid and owned; see `SkBuff::meta`.
+        let (mark, priority) = unsafe {
+            let h = headers(skb.as_ptr());
+            ((*h).__bindgen_anon_4.mark, (*h).priority)
+        };
         // SAFETY: `from` is a valid device (see above).
         let xnet = !ptr::eq(unsafe { super::device::dev_net(from) }, dev.net().as_raw());
         // SAFETY: `dev` is valid; ownership of the skb passes to the callee,
         // which frees it when it returns non-zero.
         let ret = unsafe { bindings::__dev_forward_skb(dev.as_raw(), skb.as_ptr()) };
         if ret == 0 {
-            // INVARIANT: On success the skb is still ours.
-            Ok(Forwarded { skb, xnet })
+            // INVARIANT: On success the skb is still ours; `from` is the
+            // device whose `ndo_start_xmit` runs, `dev` the receiver.
+            Ok(Forwarded {
+                skb,
+                xnet,
+                to: dev,
+                from,
+                mark,
+                priority,
+            })
         } else {
             Err(Tx::dropped())
         }
@@ -241,18 +290,48 @@ pub(crate) struct Meta {
     pub(crate) classid: u32,
 }
 
-/// An skb scrubbed and retargeted at its receiving device, ready for
-/// [`Forwarded::netif_rx`].
+/// Sets `skb->dev`, `skb->mark` and `skb->priority` of an owned skb (undoing
+/// a forward for a retry, see `napi::ForwardedParts`).
+pub(super) fn set_dev_mark_priority(
+    skb: NonNull<bindings::sk_buff>,
+    dev: *mut bindings::net_device,
+    mark: u32,
+    priority: u32,
+) {
+    let skb = skb.as_ptr();
+    // SAFETY: The caller owns the valid skb; see `SkBuff::forward_to` and
+    // `SkBuff::meta` for the field paths.
+    unsafe {
+        (*skb)
+            .__bindgen_anon_1
+            .__bindgen_anon_1
+            .__bindgen_anon_1
+            .dev = dev;
+        let h = headers(skb);
+        (*h).__bindgen_anon_4.mark = mark;
+        (*h).priority = priority;
+    }
+}
+
+/// An skb scrubbed and retargeted at its receiving device `to`, ready for
+/// [`Forwarded::netif_rx`] or [`Forwarded::napi_xmit`], during the
+/// `ndo_start_xmit` of the device `from`.
 ///
 /// # Invariants
 ///
-/// `skb` is a valid, owned skb.
-pub(crate) struct Forwarded {
+/// `skb` is a valid, owned skb that `__dev_forward_skb` prepared for `to`;
+/// `from` is the sending device, valid for `'a` (the transmit call);
+/// `mark`/`priority` are the skb's values before the forward.
+pub(crate) struct Forwarded<'a, P> {
     skb: NonNull<bindings::sk_buff>,
     xnet: bool,
+    to: &'a Device<P>,
+    from: *mut bindings::net_device,
+    mark: u32,
+    priority: u32,
 }
 
-impl Forwarded {
+impl<'a, P> Forwarded<'a, P> {
     /// Whether the crossing went between namespaces (so the scrubbing
     /// cleared the mark; the priority is always cleared).
     pub(crate) fn crossed_netns(&self) -> bool {
@@ -269,6 +348,34 @@ impl Forwarded {
             (*h).__bindgen_anon_4.mark = mark;
             (*h).priority = priority;
         }
+    }
+
+    /// The receiving device.
+    pub(super) fn to(&self) -> &'a Device<P> {
+        self.to
+    }
+
+    /// The sending device, valid for `'a`.
+    pub(super) fn from(&self) -> *mut bindings::net_device {
+        self.from
+    }
+
+    /// The skb's queue mapping.
+    pub(super) fn queue_mapping(&self) -> u32 {
+        // SAFETY: The skb is valid and owned (type invariant).
+        u32::from(unsafe { (*self.skb.as_ptr()).queue_mapping })
+    }
+
+    /// Gives up the skb's ownership to the returned parts.
+    pub(super) fn into_parts(self) -> super::napi::ForwardedParts {
+        let parts = super::napi::ForwardedParts {
+            skb: self.skb,
+            from: self.from,
+            mark: self.mark,
+            priority: self.priority,
+        };
+        core::mem::forget(self);
+        parts
     }
 
     /// Queues the skb on this CPU's backlog for the receiving device
@@ -288,7 +395,7 @@ impl Forwarded {
     }
 }
 
-impl Drop for Forwarded {
+impl<P> Drop for Forwarded<'_, P> {
     fn drop(&mut self) {
         // SAFETY: The skb is valid and owned (type invariant).
         unsafe { bindings::rveth_kfree_skb(self.skb.as_ptr()) }

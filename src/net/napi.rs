@@ -1,0 +1,812 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! NAPI receive queues of a pair device: veth's GRO mode.
+//!
+//! Each device has one [`RxQueue`] per allocated receive queue
+//! (`num_rx_queues`), allocated by the `ndo_init` adapter and freed by the
+//! `priv_destructor` adapter, as `veth_alloc_queues()`/`veth_free_queues()`.
+//! A queue is off (no NAPI, no ring) until the driver turns it on with
+//! [`Device::napi_enable_range`]; then it has a 256-entry `ptr_ring` of
+//! skbs and an enabled NAPI instance, and it is *published*: the peer's
+//! transmit path may put skbs into its ring ([`Forwarded::napi_xmit`]).
+//! [`Device::napi_disable_range`] unpublishes it, disables and deletes the
+//! NAPI, waits for a grace period and frees every skb left in the ring.
+//!
+//! What the safe API guarantees, whatever a driver writes:
+//! - enabling and disabling happen only under RTNL ([`Rtnl`]), on queue
+//!   states the layer tracks: enabling an enabled queue or disabling a
+//!   disabled one does nothing; a queue index beyond the allocated queues
+//!   is ignored;
+//! - an skb reaches a ring only through [`Forwarded::napi_xmit`], which
+//!   looks the queue up itself, with bottom halves disabled (an RCU read
+//!   section), and only uses it while it is published; the queue is then
+//!   the receiving device's own one, chosen by the skb's queue mapping;
+//! - the ring is consumed and the NAPI completed only in the poll, through
+//!   a [`NapiPoll`] the poll adapter creates; [`NapiPoll::complete`]
+//!   consumes it, and the driver's poll can only return the [`PollDone`]
+//!   it gives;
+//! - the backpressure protocol (stop the sender's transmit queue when the
+//!   ring is full, wake it after consuming) is the layer's, on both sides,
+//!   and cannot lose a wakeup (see [`Forwarded::napi_xmit`]);
+//! - a device being destroyed with queues still on (which the driver should
+//!   prevent by disabling them in `ndo_stop`) has them torn down, with a
+//!   warning, before its queue array is freed.
+//!
+//! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
+//! [`include/linux/ptr_ring.h`](srctree/include/linux/ptr_ring.h),
+//! [`include/net/netdev_queues.h`](srctree/include/net/netdev_queues.h).
+
+use core::marker::PhantomData;
+use core::ops::Range;
+use core::ptr::{self, NonNull};
+
+use kernel::{
+    error::to_result,
+    prelude::*,
+    sync::{
+        atomic::{Acquire, Atomic, Relaxed, Release},
+        barrier::{smp_mb, Full},
+    },
+    types::{NotThreadSafe, Opaque},
+};
+
+use super::{
+    bindings,
+    device::{priv_area, Device},
+    link::Tx,
+    skb::{Forwarded, ETH_HLEN},
+    BhDisabled, Rtnl,
+};
+
+/// Entries of a queue's ring (`VETH_RING_SIZE`).
+pub(crate) const RING_SIZE: c_int = 256;
+
+/// A NAPI poll callback (`napi_struct.poll`).
+pub(super) type PollFn = unsafe extern "C" fn(*mut bindings::napi_struct, c_int) -> c_int;
+
+/// [`RxQueue::state`]: no NAPI instance, no ring.
+const OFF: u32 = 0;
+/// [`RxQueue::state`]: ring initialised, no NAPI instance yet (only inside
+/// [`Device::napi_enable_range`]).
+const RING: u32 = 1;
+/// [`RxQueue::state`]: ring initialised, NAPI added and enabled, published.
+const ON: u32 = 2;
+
+/// Per-queue counters: what the queue's poll consumed (veth's `xdp_packets`,
+/// `xdp_bytes`) and dropped (`rx_drops`).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(crate) struct QueueStats {
+    /// Packets taken from the ring by the poll.
+    pub(crate) packets: u64,
+    /// Their bytes (`skb->len` after `eth_type_trans`, as veth counts).
+    pub(crate) bytes: u64,
+    /// Packets the queue dropped (veth: only XDP does; always 0 here).
+    pub(crate) drops: u64,
+}
+
+impl QueueStats {
+    /// Adds `o` to `self`.
+    pub(crate) fn add(&mut self, o: QueueStats) {
+        self.packets = self.packets.wrapping_add(o.packets);
+        self.bytes = self.bytes.wrapping_add(o.bytes);
+        self.drops = self.drops.wrapping_add(o.drops);
+    }
+}
+
+/// One receive queue of a device: veth's `struct veth_rq` without XDP.
+///
+/// # Invariants
+///
+/// - `napi` is the first field: the poll adapter finds the queue from the
+///   `napi_struct` pointer NAPI passes it.
+/// - `dev` is the device whose private area holds the queue array.
+/// - `state` is [`OFF`]: `napi` is not on the device's NAPI list and
+///   `ring` holds no allocation; [`RING`]: `ring` is initialised with
+///   [`RING_SIZE`] entries and empty, `napi` is not on the list; [`ON`]:
+///   `ring` is initialised and holds only skbs owned by it, `napi` was added
+///   to `dev` with the driver's poll adapter and enabled. `state` changes
+///   only under RTNL (or in the `priv_destructor`, when nothing else can
+///   reach the queue).
+/// - `published` is true only while `state` is [`ON`]; it is cleared, then
+///   a grace period (`synchronize_net`) passes, before the ring is cleaned
+///   up: whoever read it as true in an RCU read section (bottom halves
+///   disabled) may use the ring until that section ends.
+/// - `packets`/`bytes`/`drops` are written only by the queue's poll (NAPI
+///   runs one poll of an instance at a time).
+#[repr(C)]
+pub(super) struct RxQueue {
+    napi: Opaque<bindings::napi_struct>,
+    ring: Opaque<bindings::ptr_ring>,
+    dev: *mut bindings::net_device,
+    index: u32,
+    published: Atomic<bool>,
+    state: Atomic<u32>,
+    packets: Atomic<u64>,
+    bytes: Atomic<u64>,
+    drops: Atomic<u64>,
+}
+
+// SAFETY: The NAPI instance and the ring are used through the kernel's
+// thread-safe primitives (ptr_ring's producer lock, the single consumer that
+// NAPI guarantees, napi_* state bits); the rest are atomics and fields fixed
+// at allocation.
+unsafe impl Sync for RxQueue {}
+// SAFETY: See `Sync`.
+unsafe impl Send for RxQueue {}
+
+impl RxQueue {
+    fn new(dev: *mut bindings::net_device, index: u32) -> Self {
+        // INVARIANT: OFF, unpublished, not on any list; `dev` is the device
+        // that allocates the array (caller).
+        Self {
+            napi: Opaque::zeroed(),
+            ring: Opaque::zeroed(),
+            dev,
+            index,
+            published: Atomic::new(false),
+            state: Atomic::new(OFF),
+            packets: Atomic::new(0),
+            bytes: Atomic::new(0),
+            drops: Atomic::new(0),
+        }
+    }
+
+    fn stats(&self) -> QueueStats {
+        QueueStats {
+            packets: self.packets.load(Relaxed),
+            bytes: self.bytes.load(Relaxed),
+            drops: self.drops.load(Relaxed),
+        }
+    }
+
+    /// Schedules the queue's NAPI (`napi_schedule`); does nothing if it is
+    /// scheduled already (it then runs again: NAPI_STATE_MISSED) or being
+    /// disabled.
+    ///
+    /// # Safety
+    ///
+    /// The queue must be [`ON`], or have been [`ON`] when the caller's RCU
+    /// read section (bottom halves disabled) began: its NAPI instance was
+    /// added and is not re-added before the grace period that
+    /// [`Device::napi_disable_range`] waits for.
+    unsafe fn schedule(&self) {
+        // SAFETY: The NAPI instance was added and is not reinitialised
+        // concurrently (caller); a disabled one is left unscheduled.
+        unsafe { bindings::rveth_napi_schedule(self.napi.get()) };
+    }
+
+    /// Tears an [`ON`] queue down up to the grace period: unpublishes it,
+    /// disables and deletes its NAPI instance. The caller must then wait for
+    /// a grace period and call [`RxQueue::finish_off`].
+    ///
+    /// # Safety
+    ///
+    /// RTNL must be held (or nothing else may reach the queue), and the
+    /// queue must be [`ON`].
+    unsafe fn begin_off(&self) {
+        self.published.store(false, Relaxed);
+        // SAFETY: Added and enabled (state ON, caller); `napi_disable` waits
+        // for a running poll and keeps it from being scheduled again.
+        unsafe { bindings::napi_disable(self.napi.get()) };
+        // SAFETY: Added, now disabled; the caller waits for a grace period
+        // before the memory could go (it is only freed with the device).
+        unsafe { bindings::rveth_netif_napi_del(self.napi.get()) };
+    }
+
+    /// Frees every skb left in the ring and the ring itself; the queue is
+    /// [`OFF`] afterwards.
+    ///
+    /// # Safety
+    ///
+    /// RTNL must be held (or nothing else may reach the queue); the queue
+    /// must be [`RING`], or [`ON`] after [`RxQueue::begin_off`] and a grace
+    /// period since (no producer or poll uses the ring any more).
+    unsafe fn finish_off(&self) {
+        // SAFETY: The ring is initialised and unused (caller); it holds only
+        // skbs it owns, which the helper frees with kfree_skb().
+        unsafe { bindings::rveth_ring_cleanup(self.ring.get()) };
+        // INVARIANT: Ring freed, NAPI deleted (or never added).
+        self.state.store(OFF, Relaxed);
+    }
+}
+
+/// The receive queue array of a device (veth's `priv->rq`).
+///
+/// # Invariants
+///
+/// `ptr` is NULL with `len == cap == 0`, or the raw parts of a
+/// `KVVec<RxQueue>` of `len` queues (`into_raw_parts`), never resized, for
+/// the device whose private area holds this value. `poll` is the poll
+/// adapter of that device's driver, if it has a poll.
+pub(super) struct RxQueues {
+    ptr: *mut RxQueue,
+    len: usize,
+    cap: usize,
+    poll: Option<PollFn>,
+}
+
+// SAFETY: Shared access only gives `&RxQueue`, which is `Sync`.
+unsafe impl Sync for RxQueues {}
+// SAFETY: See `Sync`.
+unsafe impl Send for RxQueues {}
+
+impl RxQueues {
+    /// No queues (before `ndo_init`).
+    pub(super) const fn none() -> Self {
+        // INVARIANT: NULL, empty.
+        Self {
+            ptr: ptr::null_mut(),
+            len: 0,
+            cap: 0,
+            poll: None,
+        }
+    }
+
+    /// Allocates `n` queues of `dev`, all off.
+    pub(super) fn alloc(
+        dev: *mut bindings::net_device,
+        n: u32,
+        poll: Option<PollFn>,
+    ) -> Result<Self> {
+        let mut v = KVVec::with_capacity(n as usize, GFP_KERNEL)?;
+        for i in 0..n {
+            v.push(RxQueue::new(dev, i), GFP_KERNEL)?;
+        }
+        let (ptr, len, cap) = v.into_raw_parts();
+        // INVARIANT: The raw parts of a vector of queues of `dev`.
+        Ok(Self {
+            ptr,
+            len,
+            cap,
+            poll,
+        })
+    }
+
+    /// The queues.
+    fn as_slice(&self) -> &[RxQueue] {
+        if self.ptr.is_null() {
+            return &[];
+        }
+        // SAFETY: `len` initialised queues at `ptr` (type invariant), which
+        // live until `free`, which needs `&mut self`.
+        unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    /// Tears down any queue still on (with a warning: `ndo_stop` should have
+    /// done it) and frees the array; [`RxQueues::none`] afterwards.
+    ///
+    /// # Safety
+    ///
+    /// Nothing else may use the queues any more (the device is being
+    /// destroyed: after `ndo_stop`, its NAPI instances cannot run).
+    pub(super) unsafe fn free(&mut self) {
+        let qs = self.as_slice();
+        let mut any = false;
+        for q in qs {
+            match q.state.load(Relaxed) {
+                ON => {
+                    kernel::warn_on!(true);
+                    // SAFETY: ON; nothing else reaches the queue (caller).
+                    unsafe { q.begin_off() };
+                    any = true;
+                }
+                RING => {
+                    kernel::warn_on!(true);
+                    // SAFETY: RING: the ring is initialised and unused.
+                    unsafe { q.finish_off() };
+                }
+                _ => {}
+            }
+        }
+        if any {
+            // SAFETY: Process context (netdev_run_todo or a failed
+            // registration).
+            unsafe { bindings::synchronize_net() };
+            for q in qs {
+                if q.state.load(Relaxed) == ON {
+                    // SAFETY: `begin_off` and a grace period were done.
+                    unsafe { q.finish_off() };
+                }
+            }
+        }
+        if !self.ptr.is_null() {
+            // SAFETY: The raw parts of a `KVVec<RxQueue>` (type invariant);
+            // the queues are all OFF (no list or ring refers to them).
+            drop(unsafe { KVVec::from_raw_parts(self.ptr, self.len, self.cap) });
+        }
+        *self = Self::none();
+    }
+}
+
+impl<P> Device<P> {
+    /// The device's receive queues.
+    fn rx_queues(&self) -> &RxQueues {
+        // SAFETY: `as_raw()` is a registered device of a driver with private
+        // data `P` (type invariant of `Device`): its private area is a
+        // `PrivArea<P>`, whose queues are set in `ndo_init` and freed only
+        // when the device is destroyed.
+        unsafe { &(*priv_area::<P>(self.as_raw())).rxq }
+    }
+
+    /// Turns NAPI (veth's GRO mode) on for the receive queues in `range`
+    /// (`veth_napi_enable_range()`): each gets its ring and an enabled NAPI
+    /// instance and is published to the peer's transmit path. Queues that
+    /// are on already are left alone, indices beyond the allocated queues
+    /// ignored. On failure (`ENOMEM`) the queues this call was turning on
+    /// are off again; `EOPNOTSUPP` if the driver has no poll.
+    pub(crate) fn napi_enable_range(&self, range: Range<u32>, _rtnl: &Rtnl) -> Result {
+        let rq = self.rx_queues();
+        let Some(poll) = rq.poll else {
+            return Err(EOPNOTSUPP);
+        };
+        let qs = sub(rq.as_slice(), range);
+        for q in qs {
+            if q.state.load(Relaxed) != OFF {
+                continue;
+            }
+            // SAFETY: The queue is OFF: its ring is not initialised.
+            if let Err(e) = to_result(unsafe { bindings::rveth_ring_init(q.ring.get(), RING_SIZE) })
+            {
+                for q in qs {
+                    if q.state.load(Relaxed) == RING {
+                        // SAFETY: RING (set by this call, under RTNL):
+                        // initialised and unused.
+                        unsafe { q.finish_off() };
+                    }
+                }
+                return Err(e);
+            }
+            // INVARIANT: The ring is initialised and empty.
+            q.state.store(RING, Relaxed);
+        }
+        for q in qs {
+            if q.state.load(Relaxed) != RING {
+                continue;
+            }
+            // SAFETY: `q.dev` is this registered device; the NAPI instance is
+            // not on its list (RING); `poll` is the driver's adapter.
+            unsafe { bindings::rveth_netif_napi_add(q.dev, q.napi.get(), Some(poll)) };
+            // SAFETY: Added just now, not enabled.
+            unsafe { bindings::napi_enable(q.napi.get()) };
+            // INVARIANT: Ring initialised, NAPI added and enabled; published
+            // after, with release order: a producer that sees it sees both.
+            q.state.store(ON, Relaxed);
+            q.published.store(true, Release);
+        }
+        Ok(())
+    }
+
+    /// Turns NAPI off for the receive queues in `range`
+    /// (`veth_napi_del_range()`): unpublishes them, disables and deletes
+    /// their NAPI instances, waits for a grace period (no producer and no
+    /// poll uses the rings after it) and frees every skb left in the rings.
+    /// Queues that are off are left alone.
+    ///
+    /// Then wakes the peer's transmit queues of the same indices: a
+    /// producer may have stopped one on a full ring, and no poll of these
+    /// queues will run to wake it (veth leaves it stopped).
+    pub(crate) fn napi_disable_range(&self, range: Range<u32>, rtnl: &Rtnl) {
+        let qs = sub(self.rx_queues().as_slice(), range);
+        let mut any = false;
+        for q in qs {
+            if q.state.load(Relaxed) == ON {
+                // SAFETY: ON; RTNL is held.
+                unsafe { q.begin_off() };
+                any = true;
+            }
+        }
+        if !any {
+            return;
+        }
+        // SAFETY: RTNL holders may sleep.
+        unsafe { bindings::synchronize_net() };
+        for q in qs {
+            if q.state.load(Relaxed) == ON {
+                // SAFETY: `begin_off` and a grace period were done; RTNL is
+                // held.
+                unsafe { q.finish_off() };
+            }
+        }
+        if let Some(peer) = self.peer_rtnl(rtnl) {
+            for q in qs {
+                peer.wake_tx_queue(q.index);
+            }
+        }
+    }
+
+    /// Whether NAPI is on for receive queue 0, which is always in use: the
+    /// device is in NAPI mode. The layer keeps the mode when the queue
+    /// count changes (its `ethtool -L`).
+    pub(super) fn napi_mode(&self, _rtnl: &Rtnl) -> bool {
+        self.rx_queues()
+            .as_slice()
+            .first()
+            .is_some_and(|q| q.state.load(Relaxed) == ON)
+    }
+
+    /// Whether NAPI is on for receive queue `idx` and the queue is in use
+    /// (`rcu_access_pointer(rq->napi)` with `idx < real_num_rx_queues`).
+    pub(crate) fn napi_active(&self, idx: u32, bh: &BhDisabled) -> bool {
+        self.published_queue(idx, bh).is_some()
+    }
+
+    /// Receive queue `idx` if it is in use and published.
+    fn published_queue<'a>(&'a self, idx: u32, _bh: &'a BhDisabled) -> Option<&'a RxQueue> {
+        if idx >= self.queues().rx {
+            return None;
+        }
+        let q = self.rx_queues().as_slice().get(idx as usize)?;
+        // Acquire: pairs with the release in `napi_enable_range`.
+        q.published.load(Acquire).then_some(q)
+    }
+
+    /// The counters of every receive queue, summed (`veth_stats_rx()`, over
+    /// `num_rx_queues`).
+    pub(crate) fn rx_queue_totals(&self) -> QueueStats {
+        let mut t = QueueStats::default();
+        for q in self.rx_queues().as_slice() {
+            t.add(q.stats());
+        }
+        t
+    }
+
+    /// The counters of receive queue `idx` (zero beyond the allocated ones).
+    pub(crate) fn rx_queue_stats(&self, idx: u32) -> QueueStats {
+        self.rx_queues()
+            .as_slice()
+            .get(idx as usize)
+            .map_or_else(QueueStats::default, RxQueue::stats)
+    }
+
+    /// Transmit queue `idx` (`netdev_get_tx_queue`), `None` beyond the
+    /// allocated ones.
+    fn tx_queue(&self, idx: u32) -> Option<TxQueue<'_>> {
+        tx_queue(self.as_raw(), idx)
+    }
+
+    /// Wakes transmit queue `idx` if it is stopped.
+    fn wake_tx_queue(&self, idx: u32) {
+        if let Some(txq) = self.tx_queue(idx) {
+            txq.wake_if_stopped();
+        }
+    }
+}
+
+/// The queues of `qs` in `range` (clamped to the slice).
+fn sub(qs: &[RxQueue], range: Range<u32>) -> &[RxQueue] {
+    let end = (range.end as usize).min(qs.len());
+    let start = (range.start as usize).min(end);
+    &qs[start..end]
+}
+
+/// Transmit queue `idx` of `dev`, `None` beyond its `num_tx_queues`.
+fn tx_queue<'a>(dev: *mut bindings::net_device, idx: u32) -> Option<TxQueue<'a>> {
+    // SAFETY: `dev` is a valid device (callers); `num_tx_queues` is fixed
+    // at allocation.
+    if idx >= unsafe { (*dev).num_tx_queues } {
+        return None;
+    }
+    // SAFETY: `idx < num_tx_queues`: inside the device's `_tx` array.
+    let txq = unsafe { bindings::rveth_netdev_get_tx_queue(dev, idx) };
+    // INVARIANT: A transmit queue of `dev`, which lives as long as `dev`.
+    NonNull::new(txq).map(|t| TxQueue(t, PhantomData))
+}
+
+/// A transmit queue (`struct netdev_queue`) of a device valid for `'a`.
+///
+/// # Invariants
+///
+/// `self.0` is a transmit queue of a device that stays valid for `'a`.
+struct TxQueue<'a>(NonNull<bindings::netdev_queue>, PhantomData<&'a ()>);
+
+impl TxQueue<'_> {
+    fn raw(&self) -> *mut bindings::netdev_queue {
+        self.0.as_ptr()
+    }
+
+    /// Whether no qdisc queues for it (noqueue): a packet it cannot take
+    /// now must be dropped, `NETDEV_TX_BUSY` is only for qdiscs.
+    fn has_no_queue(&self) -> bool {
+        // SAFETY: A valid queue (type invariant); its qdisc pointer always
+        // points to a qdisc (noop at least) while the device exists.
+        unsafe { bindings::rveth_qdisc_txq_has_no_queue(self.raw()) }
+    }
+
+    fn stop(&self) {
+        // SAFETY: A valid queue (type invariant); an atomic set_bit.
+        unsafe { bindings::rveth_netif_tx_stop_queue(self.raw()) }
+    }
+
+    fn start(&self) {
+        // SAFETY: A valid queue (type invariant); an atomic clear_bit.
+        unsafe { bindings::rveth_netif_tx_start_queue(self.raw()) }
+    }
+
+    /// `netif_tx_wake_queue` if the queue is stopped: clears the bit and
+    /// reschedules its qdisc.
+    fn wake_if_stopped(&self) {
+        // SAFETY: A valid queue (type invariant).
+        if unsafe { bindings::rveth_netif_tx_queue_stopped(self.raw()) } {
+            // SAFETY: A valid queue (type invariant).
+            unsafe { bindings::netif_tx_wake_queue(self.raw()) };
+        }
+    }
+}
+
+impl<P> Forwarded<'_, P> {
+    /// Puts the skb into the receiving device's NAPI queue of the skb's
+    /// queue mapping and schedules its NAPI (veth's `veth_xdp_rx()` and
+    /// `__veth_xdp_flush()`); if that queue is not (or no longer) on, hands
+    /// it to [`Forwarded::netif_rx`] instead.
+    ///
+    /// A full ring: with no qdisc on the sending queue the skb is dropped
+    /// ([`Tx`] dropped); with a qdisc the sending queue is stopped and the
+    /// skb handed back to the core unchanged (`NETDEV_TX_BUSY`: the
+    /// Ethernet header `eth_type_trans` pulled is pushed back with its
+    /// checksum, the sending device, mark and priority restored, so the
+    /// retry crosses exactly as the first attempt would have), and the
+    /// poll wakes the queue once it consumed.
+    ///
+    /// No lost wakeup (the pattern of `netif_txq_maybe_stop()` and
+    /// `netif_txq_completed_wake()`, include/net/netdev_queues.h). Producer
+    /// P (here): ring full, then `stop` (set the stopped bit), full barrier,
+    /// then retry the produce (reads the ring slot). Consumer C (the poll
+    /// adapter): consume (clears ring slots), full barrier, then read the
+    /// stopped bit and wake if set. These are the two halves of the
+    /// store-buffering pattern with a full barrier in each: at least one
+    /// side sees the other's store. If P's retry does not see C's room, C's
+    /// read sees the stopped bit and wakes the queue; if it does, the retry
+    /// succeeds and P restarts the queue itself. A full ring means skbs
+    /// whose produce scheduled the NAPI, and P schedules it once more after
+    /// stopping (veth's Nov 2025 fix): a poll that consumes, and so checks
+    /// the bit after its barrier, is still to come. The poll wakes the queue
+    /// whether or not the ring has room yet; a premature wake only costs
+    /// the qdisc a retry, which stops the queue again through the same
+    /// protocol. Turning a queue off wakes the peer's queue of its index
+    /// after the grace period ([`Device::napi_disable_range`]), when no
+    /// producer can stop it for that ring any more.
+    pub(crate) fn napi_xmit(self, bh: &BhDisabled) -> Tx {
+        let idx = self.queue_mapping();
+        let Some(q) = self.to().published_queue(idx, bh) else {
+            return self.netif_rx(bh);
+        };
+        // The sending device, valid during its `ndo_start_xmit`.
+        let txq = tx_queue(self.from(), idx);
+        let parts = self.into_parts();
+        let skb = parts.skb.as_ptr();
+
+        // SAFETY: The queue is published: its ring is initialised and stays
+        // so until the grace period after unpublishing, which BH-disabled
+        // code (`bh`) holds off. On success the ring owns the skb.
+        if unsafe { bindings::rveth_ring_produce(q.ring.get(), skb) } == 0 {
+            // SAFETY: Read as published in this BH-disabled section.
+            unsafe { q.schedule() };
+            return Tx::queued();
+        }
+        let txq = match txq {
+            Some(txq) if !txq.has_no_queue() => txq,
+            _ => {
+                // SAFETY: The produce failed: the skb is still ours.
+                unsafe { bindings::rveth_kfree_skb(skb) };
+                return Tx::dropped();
+            }
+        };
+        txq.stop();
+        // Orders the stopped bit before the ring re-read; pairs with the
+        // barrier in the poll adapter (`poll_wake_peer`).
+        smp_mb(Full);
+        // SAFETY: As above.
+        if unsafe { bindings::rveth_ring_produce(q.ring.get(), skb) } == 0 {
+            txq.start();
+            // SAFETY: As above.
+            unsafe { q.schedule() };
+            return Tx::queued();
+        }
+        // SAFETY: As above: a poll must run and wake the queue.
+        unsafe { q.schedule() };
+        parts.restore();
+        // The skb goes back to the core with NETDEV_TX_BUSY, unfreed.
+        Tx::busy()
+    }
+}
+
+/// What a driver's NAPI poll returns; only [`NapiPoll::complete`] makes it.
+///
+/// The lifetime is the poll's (invariant, and the value cannot leave the
+/// thread): a poll cannot return one kept from another poll, so returning
+/// without completing a NAPI that ran dry (which would leave it scheduled
+/// and never polled, and hang `napi_disable`) cannot happen.
+pub(crate) struct PollDone<'a> {
+    done: u32,
+    _poll: Invariant<'a>,
+    _not_send: NotThreadSafe,
+}
+
+/// Makes a type invariant over `'a`.
+type Invariant<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
+
+/// The NAPI poll of one receive queue, as the driver's `poll` gets it.
+///
+/// The driver takes skbs with [`NapiPoll::next`] (at most the budget) and
+/// hands them to GRO with [`NapiPoll::gro_receive`], then returns what
+/// [`NapiPoll::complete`] gives; after that the adapter wakes the peer's
+/// transmit queue of the same index if it is stopped.
+///
+/// # Invariants
+///
+/// `q` is an [`ON`] queue of a device with private data `P` whose NAPI
+/// poll is running now, in this context, with bottom halves disabled for
+/// `'a`; `done <= budget`.
+pub(crate) struct NapiPoll<'a, P> {
+    q: &'a RxQueue,
+    _dev: PhantomData<(&'a Device<P>, &'a BhDisabled)>,
+    budget: u32,
+    done: u32,
+    bytes: u64,
+}
+
+impl<'a, P> NapiPoll<'a, P> {
+    /// The next skb of the ring (`__ptr_ring_consume`), counted in the
+    /// queue's packets and bytes; `None` when the ring is empty or the
+    /// budget is used up.
+    pub(crate) fn next(&mut self) -> Option<RxSkb> {
+        if self.done >= self.budget {
+            return None;
+        }
+        // SAFETY: The queue is ON and this is its poll, the ring's only
+        // consumer (type invariant).
+        let skb = NonNull::new(unsafe { bindings::rveth_ring_consume(self.q.ring.get()) })?;
+        self.done += 1;
+        // INVARIANT: The ring owned the skb; it passes to the `RxSkb`.
+        let skb = RxSkb(skb);
+        self.bytes = self.bytes.wrapping_add(u64::from(skb.len()));
+        Some(skb)
+    }
+
+    /// Hands `skb` to GRO (`napi_gro_receive`), or, if it is shared or its
+    /// clone cannot be made private, to `netif_receive_skb`, as
+    /// `veth_xdp_rcv()` does.
+    pub(crate) fn gro_receive(&mut self, skb: RxSkb) {
+        let raw = skb.0.as_ptr();
+        core::mem::forget(skb);
+        // SAFETY: An owned, valid skb.
+        unsafe { bindings::rveth_skb_prepare_for_gro(raw) };
+        // SAFETY: As above.
+        if unsafe { bindings::rveth_skb_gro_ok(raw) } {
+            // SAFETY: The queue's NAPI is running (type invariant), BH is
+            // disabled; ownership of the skb passes to GRO.
+            unsafe { bindings::rveth_napi_gro_receive(self.q.napi.get(), raw) };
+        } else {
+            // SAFETY: Ownership of the valid skb passes to the stack.
+            unsafe { bindings::netif_receive_skb(raw) };
+        }
+    }
+
+    /// Ends the poll: records the counters and, if the ring ran dry before
+    /// the budget, completes the NAPI (`napi_complete_done`) and, as
+    /// `veth_poll()` does, schedules it again if a producer filled the ring
+    /// meanwhile. With the budget used up the NAPI stays scheduled, as NAPI
+    /// requires.
+    pub(crate) fn complete(self) -> PollDone<'a> {
+        let q = self.q;
+        // Single writer (type invariant of `RxQueue`): plain adds.
+        q.packets.store(
+            q.packets.load(Relaxed).wrapping_add(self.done.into()),
+            Relaxed,
+        );
+        q.bytes
+            .store(q.bytes.load(Relaxed).wrapping_add(self.bytes), Relaxed);
+        if self.done < self.budget {
+            // SAFETY: The NAPI instance is running this poll (type invariant).
+            let completed =
+                unsafe { bindings::napi_complete_done(q.napi.get(), self.done as c_int) };
+            if completed {
+                // The completion cleared NAPI_STATE_SCHED with a fully
+                // ordered RMW; the barrier orders it before the ring read.
+                smp_mb(Full);
+                // SAFETY: The ring stays initialised until the grace period
+                // after the queue is unpublished, which this BH-disabled
+                // poll holds off; a racy read is what the empty test allows.
+                if !unsafe { bindings::rveth_ring_empty(q.ring.get()) } {
+                    // SAFETY: Added; if it is being disabled, this does
+                    // nothing.
+                    unsafe { q.schedule() };
+                }
+            }
+        }
+        PollDone {
+            done: self.done,
+            _poll: PhantomData,
+            _not_send: NotThreadSafe,
+        }
+    }
+}
+
+/// An skb taken from a receive queue's ring; freed if dropped.
+///
+/// # Invariants
+///
+/// `self.0` is a valid skb owned by this value, prepared for reception by
+/// the queue's device (`__dev_forward_skb`).
+pub(crate) struct RxSkb(NonNull<bindings::sk_buff>);
+
+impl RxSkb {
+    /// Data length.
+    pub(crate) fn len(&self) -> u32 {
+        // SAFETY: Valid and owned (type invariant).
+        unsafe { (*self.0.as_ptr()).len }
+    }
+}
+
+impl Drop for RxSkb {
+    fn drop(&mut self) {
+        // SAFETY: Valid and owned (type invariant).
+        unsafe { bindings::rveth_kfree_skb(self.0.as_ptr()) }
+    }
+}
+
+/// The NAPI poll adapter of a driver whose poll is `poll`: builds the
+/// [`NapiPoll`], runs the driver's poll, then does the consumer half of the
+/// backpressure protocol (see [`Forwarded::napi_xmit`]).
+///
+/// # Safety
+///
+/// Only called by NAPI as the poll of an [`RxQueue`]'s instance, added by
+/// [`Device::napi_enable_range`] on a device whose private data is `P`.
+pub(super) unsafe fn poll_adapter<P>(
+    napi: *mut bindings::napi_struct,
+    budget: c_int,
+    poll: impl for<'a> FnOnce(NapiPoll<'a, P>) -> PollDone<'a>,
+) -> c_int {
+    // CAST: `napi` is the first field of the `#[repr(C)]` `RxQueue`.
+    // SAFETY: The instance is an `RxQueue`'s (caller); the array lives until
+    // the device is destroyed, after its NAPI instances are deleted.
+    let q = unsafe { &*napi.cast::<RxQueue>() };
+    // SAFETY: `q.dev` is the queue's registered device with private data
+    // `P`; it is valid while its NAPI instances run (they are deleted in
+    // `ndo_stop`, before unregistration ends).
+    let dev = unsafe { Device::<P>::from_raw(q.dev) };
+    // SAFETY: NAPI polls run with bottom halves disabled (net_rx_action,
+    // the threaded and busy-poll loops).
+    let bh = unsafe { BhDisabled::assume() };
+    let budget = u32::try_from(budget).unwrap_or(0);
+    // INVARIANT: The queue is ON (its NAPI runs) and this is its poll.
+    let ctx = NapiPoll {
+        q,
+        _dev: PhantomData,
+        budget,
+        done: 0,
+        bytes: 0,
+    };
+    let done = poll(ctx).done.min(budget);
+
+    // Consumer half: the consumed slots before the stopped bit's read.
+    // Pairs with the barrier after `stop` in `napi_xmit`.
+    smp_mb(Full);
+    if let Some(peer) = dev.peer_bh(bh) {
+        peer.wake_tx_queue(q.index);
+    }
+    done as c_int
+}
+
+/// The parts of a [`Forwarded`] that [`Forwarded::napi_xmit`] needs to put
+/// the skb into a ring or give it back to the core.
+pub(super) struct ForwardedParts {
+    pub(super) skb: NonNull<bindings::sk_buff>,
+    pub(super) from: *mut bindings::net_device,
+    pub(super) mark: u32,
+    pub(super) priority: u32,
+}
+
+impl ForwardedParts {
+    /// Undoes what `__dev_forward_skb` and the metadata policy changed that
+    /// a retry would see: the Ethernet header pull (with the checksum), the
+    /// device, the mark and the priority.
+    fn restore(self) {
+        let skb = self.skb.as_ptr();
+        // SAFETY: The skb is valid and ours; `eth_type_trans` pulled
+        // ETH_HLEN bytes, which are still in the head.
+        unsafe { bindings::rveth_skb_push_rcsum(skb, ETH_HLEN) };
+        super::skb::set_dev_mark_priority(self.skb, self.from, self.mark, self.priority);
+    }
+}
