@@ -21,3 +21,28 @@ fn uses(dev: &Device<RvethPriv>, rtnl: &Rtnl, bh: &BhDisabled) -> i32 {
     let c = dev.peer_bh(bh).map_or(0, |p| p.ifindex());
     a + b + c
 }
+
+fn napi_uses(dev: &Device<RvethPriv>, rtnl: &Rtnl) -> kernel::error::Result {
+    dev.napi_enable_range(0..dev.queues().rx, rtnl)?;
+    dev.napi_disable_range(0..dev.queues().max_rx, rtnl);
+    Ok(())
+}
+
+fn poll<'a>(mut ctx: crate::net::napi::NapiPoll<'a, RvethPriv>) -> crate::net::napi::PollDone<'a> {
+    while let Some(skb) = ctx.next() {
+        ctx.gro_receive(skb);
+    }
+    ctx.complete()
+}
+
+fn xmit(skb: crate::net::skb::SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) -> crate::net::link::Tx {
+    let Some(peer) = dev.peer_bh(bh) else {
+        return skb.dropped();
+    };
+    let napi = peer.napi_active(skb.queue_mapping(), bh) && skb.gro_eligible(dev, peer);
+    match skb.forward_to(peer) {
+        Ok(fwd) if napi => fwd.napi_xmit(bh),
+        Ok(fwd) => fwd.netif_rx(bh),
+        Err(tx) => tx,
+    }
+}
