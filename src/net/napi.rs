@@ -567,7 +567,14 @@ impl<P> Forwarded<'_, P> {
     /// producer can stop it for that ring any more.
     pub(crate) fn napi_xmit(self, bh: &BhDisabled) -> Tx {
         let idx = self.queue_mapping();
-        let Some(q) = self.to().published_queue(idx, bh) else {
+        // Only the receiver's peer may fill its rings: their poll wakes the
+        // peer's transmit queue, so another sender's stopped queue would
+        // stay stopped.
+        let from_peer = self
+            .to()
+            .peer_bh(bh)
+            .is_some_and(|p| ptr::eq(p.as_raw(), self.from()));
+        let Some(q) = self.to().published_queue(idx, bh).filter(|_| from_peer) else {
             return self.netif_rx(bh);
         };
         // The sending device, valid during its `ndo_start_xmit`.
