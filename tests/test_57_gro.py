@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+import rtnl
 
 from conftest import load_rveth, load_veth, same_as_veth, sh, unload_rveth
 from util import make_pair, nstat, run, stats, tcp_transfer, wait_until
@@ -288,6 +289,11 @@ def test_teardown_under_traffic(rveth, netns, what):
         unload_rveth()
     wait_all(procs)
     if what != "rmmod":
+        # The pair goes with its namespace once the flood in it ended;
+        # then the module unloads: no device and no reference left.
+        wait_until(lambda: subprocess.run(f"ip -n {a} link show dev ra", shell=True,
+                                          capture_output=True).returncode != 0,
+                   timeout=120, what="the pair to be deleted")
         wait_until(lambda: subprocess.run("rmmod rveth", shell=True, capture_output=True).returncode == 0,
                    timeout=60, what="rmmod rveth (no device or reference left)")
     load_rveth()
@@ -306,8 +312,19 @@ def pg_write(f, s):
         fh.write(s + "\n")
 
 
+def load_pktgen():
+    if os.path.isdir(PKTGEN):
+        return
+    if subprocess.run(["modprobe", "pktgen"], capture_output=True).returncode != 0:
+        kdir = os.environ.get("RVETH_KDIR", "/nonexistent")
+        path = sh(f"find {kdir} -name pktgen.ko 2>/dev/null | head -n1", check=False).strip()
+        assert path, f"pktgen.ko not found under {kdir}"
+        sh(f"insmod {path}")
+    wait_until(lambda: os.path.isdir(PKTGEN), what="pktgen")
+
+
 def pktgen(dev, count, mode):
-    sh("modprobe pktgen", check=False)
+    load_pktgen()
     pg_write(f"{PKTGEN}/kpktgend_0", "rem_device_all")
     pg_write(f"{PKTGEN}/kpktgend_0", f"add_device {dev}")
     for cmd in (f"count {count}", "clone_skb 0", "burst 1", "pkt_size 60", "delay 0",
@@ -337,7 +354,11 @@ def backpressure(kind, netns, qdisc, n):
     b = netns.new("pb")
     tag = f"p{os.getpid() % 1000}{kind[0]}"
     A, B = f"{tag}a", f"{tag}b"
-    run(f"ip link add name {A} type {kind} peer name {B} netns {b}")
+    fd = os.open(f"/run/netns/{b}", os.O_RDONLY)
+    try:
+        rtnl.create_pair(A, peer={"name": B, "netns_fd": fd}, kind=kind)
+    finally:
+        os.close(fd)
     try:
         run(f"sysctl -qw net.ipv6.conf.{A}.disable_ipv6=1")
         run(f"ip netns exec {b} sysctl -qw net.ipv6.conf.{B}.disable_ipv6=1")
