@@ -48,7 +48,8 @@ def quiet_stats(ns, dev, keys=("rx_packets", "tx_packets", "rx_dropped", "tx_dro
     last = [None]
 
     def stable():
-        s = stats(ns, dev)
+        raw = stats(ns, dev)  # ip -j -s: {"rx": {"packets": ...}, "tx": {...}}
+        s = {f"{d}_{k}": v for d in ("rx", "tx") for k, v in raw[d].items()}
         cur = tuple(s[k] for k in keys)
         ok = cur == last[0]
         last[0] = cur
@@ -378,9 +379,9 @@ def backpressure(kind, netns, qdisc, n):
                "requeues": q["requeues"], "tx": sa["tx_packets"]}
         # Stall detector: 100 more frames cross.
         pktgen(A, 100, "queue_xmit" if qdisc else "start_xmit")
-        wait_until(lambda: stats(b, B)["rx_packets"] >= res["rx"] + 100,
+        wait_until(lambda: stats(b, B)["rx"]["packets"] >= res["rx"] + 100,
                    timeout=30, what="100 frames after the flood")
-        res["after"] = stats(b, B)["rx_packets"] - res["rx"]
+        res["after"] = stats(b, B)["rx"]["packets"] - res["rx"]
         return res
     finally:
         run(f"ip link del dev {A}", check=False)
