@@ -8,6 +8,7 @@ conservation under a flood) is measured on veth first and compared.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ import pytest
 import rtnl
 
 from conftest import load_rveth, load_veth, same_as_veth, sh, unload_rveth
-from util import make_pair, nstat, run, stats, tcp_transfer, wait_until
+from util import UdpSink, make_pair, nstat, run, stats, tcp_transfer, udp_send, wait_until
 
 
 def feat(ns, dev, name="generic-receive-offload"):
@@ -114,7 +115,11 @@ def test_per_queue_stats_names(rveth, netns):
         names[kind] = list(ethtool_S(a, "ra"))
         run(f"ip -n {a} link del dev ra")
     q = [n for n in names["rveth"] if n.startswith("rx_queue_")]
-    assert q and all(n in names["veth"] for n in q), (q, names["veth"])
+    # rx_queue_N_ring_full is rveth's own (veth has no ring-full counter);
+    # every other per-queue name is veth's.
+    own = [n for n in q if n.endswith("_ring_full")]
+    assert len(own) == len({n.split("_")[2] for n in q}), own
+    assert q and all(n in names["veth"] for n in q if n not in own), (q, names["veth"])
     assert names["rveth"][: len(names["rveth"]) - len(q)][0] == "peer_ifindex"
     assert names["rveth"][-len(q):] == q, "per-queue counters come last"
     nq = len({n.split("_")[2] for n in q})
@@ -269,6 +274,116 @@ def test_threaded_under_traffic(kind, netns):
     ping_ok(a, "10.9.0.2")
 
 
+def ethtool_g(ns, dev):
+    """(rx maximum, rx current) from `ethtool -g`, or the error text."""
+    p = subprocess.run(f"ip netns exec {ns} ethtool -g {dev}", shell=True, capture_output=True,
+                       text=True)
+    if p.returncode != 0:
+        return p.returncode, p.stderr.strip()
+    rx = [int(l.split(":")[1]) for l in p.stdout.splitlines() if l.strip().startswith("RX:")]
+    return tuple(rx)
+
+
+def test_ring_size(rveth, netns):
+    """`ethtool -g/-G rx` (rveth only: veth's ring is fixed at 256 and it
+    has no ring parameters, which the test checks too): the default, a
+    change while NAPI runs under traffic, refusals that keep the value."""
+    load_veth()
+    a, b = netns.new("ra"), netns.new("rb")
+    make_pair("veth", a, b, ipv6=False)
+    rc, err = ethtool_g(b, "rb")
+    assert rc != 0 and "Operation not supported" in err, (rc, err)
+    run(f"ip -n {a} link del dev ra")
+    make_pair("rveth", a, b, ipv6=False)
+    assert ethtool_g(b, "rb") == (4096, 256)
+    for bad in ("rx 0", "rx 4097", "tx 16", "rx-mini 1"):
+        p = subprocess.run(f"ip netns exec {b} ethtool -G rb {bad}", shell=True,
+                           capture_output=True, text=True)
+        assert p.returncode != 0, f"ethtool -G rb {bad} was accepted"
+        assert ethtool_g(b, "rb") == (4096, 256), bad
+    ethtool_K(a, "ra", "tso off")
+    ethtool_K(b, "rb", "gro on")
+    procs = flood(a, "10.9.0.2", 6)
+    for size in (16, 1, 4096, 64):
+        run(f"ip netns exec {b} ethtool -G rb rx {size}")
+        assert ethtool_g(b, "rb") == (4096, size)
+        time.sleep(0.3)
+    wait_all(procs)
+    before = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_xdp_packets"))
+    ping_ok(a, "10.9.0.2")
+    sink = UdpSink(b, "10.9.0.2", 9997, 300)
+    udp_send(a, "10.9.0.2", 9997, 300, reps=100)
+    assert sink.result() == (300, 0, 0)
+    after = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_xdp_packets"))
+    assert after - before >= 300, "the NAPI queue with the new ring took the datagrams"
+    run(f"ip -n {b} link set dev rb down")
+    run(f"ip netns exec {b} ethtool -G rb rx 128")
+    run(f"ip -n {b} link set dev rb up")
+    assert ethtool_g(b, "rb") == (4096, 128), "kept across down/up"
+
+
+def channel_stress(kind, netns):
+    """Four TCP senders (4 MiB each, SHA-256 checked by the receivers)
+    run while one process changes the channels of both ends 24 times, GRO
+    on at the receiver and TSO off at the sender (so the NAPI queues take
+    the packets). Returns what the receivers saw: the transfers intact,
+    then 500 UDP datagrams sent in a quiet period all delivered intact,
+    and whether the receiver's NAPI queues counted packets."""
+    import threading
+    ncpu = os.cpu_count()
+    assert ncpu >= 2, "the VM has 2 vCPUs: queue counts 1 and 2 are possible"
+    a, b = netns.new("ca"), netns.new("cb")
+    make_pair(kind, a, b, ipv6=False)
+    ethtool_K(a, "ra", "tso off")
+    ethtool_K(b, "rb", "gro on")
+    ping_ok(a, "10.9.0.2")
+    results, errors = {}, []
+
+    def transfer(port):
+        try:
+            results[port] = tcp_transfer(b, a, "10.9.0.2", 4 << 20, port=port)
+        except Exception as e:  # reported below, with the port
+            errors.append((port, repr(e)))
+    threads = [threading.Thread(target=transfer, args=(5301 + i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    changes = 0
+    for i in range(24):
+        if not any(t.is_alive() for t in threads):
+            break
+        run(f"ip netns exec {b} ethtool -L rb rx {2 - i % 2} tx {1 + i % 2}")
+        run(f"ip netns exec {a} ethtool -L ra rx {1 + i % 2} tx {2 - (i // 2) % 2}")
+        changes += 1
+        time.sleep(0.1)
+    for t in threads:
+        t.join(timeout=900)
+    assert not errors, errors
+    assert changes >= 8, f"only {changes} channel changes ran during the transfers"
+    intact = sorted(sent == recvd and int(recvd[0]) == 4 << 20 for sent, recvd in results.values())
+    sink = UdpSink(b, "10.9.0.2", 9998, 500)
+    udp_send(a, "10.9.0.2", 9998, 500, reps=100)
+    udp = sink.result()
+    napi = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_xdp_packets"))
+    ping_ok(b, "10.9.0.1")
+    return {"transfers intact": intact, "udp (intact, corrupt, dup)": udp,
+            "NAPI queues counted packets": napi > 0}, changes
+
+
+def test_channel_changes_under_traffic_like_veth(rveth, netns):
+    """Issue 12's channel stress, on veth and on rveth: no splat (the log
+    scan), nothing left (the module unloads at the end of the run), every
+    transfer intact and traffic flowing afterwards, counted where it
+    arrives."""
+    load_veth()
+    res = {}
+    for kind in ("veth", "rveth"):
+        res[kind], changes = channel_stress(kind, netns)
+        print(kind, res[kind], f"{changes} channel changes")
+    same_as_veth("channel changes under traffic, GRO on", res["rveth"], res["veth"])
+    assert res["rveth"] == {"transfers intact": [True] * 4, "udp (intact, corrupt, dup)": (500, 0, 0),
+                            "NAPI queues counted packets": True}
+
+
 @pytest.mark.parametrize("what", ["pair", "netns", "rmmod"])
 def test_teardown_under_traffic(rveth, netns, what):
     """Deleting the pair, the receiver's namespace or the module while GRO
@@ -372,11 +487,18 @@ def backpressure(kind, netns, qdisc, n):
         run(f"ip link set dev {A} up")
         wait_until(lambda: stats(b, B) is not None and "LOWER_UP" in
                    json.loads(run(f"ip -n {b} -j link show dev {B}"))[0]["flags"], what="carrier")
-        pktgen(A, n, "queue_xmit" if qdisc else "start_xmit")
+        out = pktgen(A, n, "queue_xmit" if qdisc else "start_xmit")
+        # pktgen counts a frame the driver or the qdisc dropped as an error
+        # and sends it again until `n` went through.
+        sofar = int(re.search(r"pkts-sofar: (\d+)", out).group(1))
+        errors = int(re.search(r"errors: (\d+)", out).group(1))
         sa, sb = quiet_stats(None, A), quiet_stats(b, B)
         q = qdisc_stats(A) if qdisc else {"sent": 0, "drops": 0, "requeues": 0}
         res = {"rx": sb["rx_packets"], "pair_drops": sa["tx_dropped"], "qdisc_drops": q["drops"],
-               "requeues": q["requeues"], "tx": sa["tx_packets"]}
+               "requeues": q["requeues"], "tx": sa["tx_packets"], "sent": sofar,
+               "errors": errors,
+               # rveth only: transmits that found B's ring full.
+               "ring_full": sum(v for k, v in ethtool_S(b, B).items() if k.endswith("_ring_full"))}
         # Stall detector: 100 more frames cross.
         pktgen(A, 100, "queue_xmit" if qdisc else "start_xmit")
         wait_until(lambda: stats(b, B)["rx"]["packets"] >= res["rx"] + 100,
@@ -399,11 +521,22 @@ def test_backpressure_like_veth(rveth, netns, qdisc):
     res = {kind: backpressure(kind, netns, qdisc, n) for kind in ("veth", "rveth")}
     print("backpressure:", res)
     for kind, r in res.items():
-        assert r["rx"] + r["pair_drops"] + r["qdisc_drops"] == n, (kind, r)
+        assert r["sent"] == r["rx"] == n, (kind, r)
+        assert r["rx"] + r["pair_drops"] + r["qdisc_drops"] == n + r["errors"], (kind, r)
         assert r["tx"] == r["rx"], (kind, r)
         assert r["after"] == 100, (kind, r)
         if qdisc:
             assert r["pair_drops"] == 0, (kind, r)
+    # rveth counts what veth cannot show: the flood did fill the ring (else
+    # this test proved nothing about backpressure), each full ring either
+    # dropped the frame (no qdisc: exactly the pair's drops) or stopped the
+    # queue (a qdisc requeued at most once per full ring).
+    r = res["rveth"]
+    assert r["ring_full"] > 0, r
+    if qdisc:
+        assert 0 < r["requeues"] <= r["ring_full"], r
+    else:
+        assert r["ring_full"] == r["pair_drops"], r
     same_as_veth("backpressure: conservation and no pair drops with a qdisc",
                  {"conserved": True, "no_pair_drops": res["rveth"]["pair_drops"] == 0 or not qdisc},
                  {"conserved": True, "no_pair_drops": res["veth"]["pair_drops"] == 0 or not qdisc})

@@ -8,7 +8,7 @@ use core::marker::PhantomData;
 
 use kernel::prelude::*;
 
-use super::{bindings, device::Device, link::Driver, Rtnl};
+use super::{bindings, device::Device, link::Driver, napi::RING_SIZE_MAX, Rtnl};
 
 /// Length of one `ethtool -S` name.
 const GSTRING_LEN: usize = bindings::ETH_GSTRING_LEN as usize;
@@ -28,8 +28,9 @@ fn copy_cstr(dst: &mut [c_char], src: &CStr) {
 /// The per-receive-queue counters appended after the driver's, per queue
 /// in use: veth's `rx_queue_%u_*` names of the counters that mean the same
 /// without XDP (packets and bytes the queue's NAPI poll took from its
-/// ring, drops).
-const RXQ_STATS: [&str; 3] = ["xdp_packets", "xdp_bytes", "drops"];
+/// ring, drops), then rveth's own `ring_full` (transmits that found the
+/// ring full; veth has no such counter).
+const RXQ_STATS: [&str; 4] = ["xdp_packets", "xdp_bytes", "drops", "ring_full"];
 
 /// Writes into a fixed `ethtool -S` name slot, truncating (as
 /// `ethtool_sprintf` does) and leaving the rest zero.
@@ -239,6 +240,52 @@ impl<T: Driver> EthtoolAdapter<T> {
         })
     }
 
+    /// `ethtool -g`: the ring of each NAPI receive queue (rveth only: veth
+    /// has no ring parameters). Nothing else has a ring.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ethtool_ops.get_ringparam` callback of a
+    /// device of driver `T`, with the arguments that callback gets.
+    unsafe extern "C" fn get_ringparam(
+        dev: *mut bindings::net_device,
+        ring: *mut bindings::ethtool_ringparam,
+        _kring: *mut bindings::kernel_ethtool_ringparam,
+        _extack: *mut bindings::netlink_ext_ack,
+    ) {
+        // SAFETY: `dev` is a registered device of ours.
+        let dev = unsafe { Self::dev(dev) };
+        // SAFETY: `ring` is valid and exclusively ours during the call; the
+        // core zeroed it.
+        let ring = unsafe { &mut *ring };
+        ring.rx_max_pending = RING_SIZE_MAX;
+        ring.rx_pending = dev.ring_size();
+    }
+
+    /// `ethtool -G rx N`: every NAPI receive queue's ring gets `N` entries
+    /// ([`Device::set_ring_size`]); the core refused sizes above the
+    /// maxima (so any other ring), `0` is refused here.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ethtool_ops.set_ringparam` callback of a
+    /// device of driver `T`, under RTNL, with the arguments that callback gets.
+    unsafe extern "C" fn set_ringparam(
+        dev: *mut bindings::net_device,
+        ring: *mut bindings::ethtool_ringparam,
+        _kring: *mut bindings::kernel_ethtool_ringparam,
+        _extack: *mut bindings::netlink_ext_ack,
+    ) -> c_int {
+        // SAFETY: Our devices are never ops-locked (see `Device`), so both
+        // callers, ethnl_set_rings() and dev_ethtool(), hold RTNL.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: `ring` is valid during the call.
+        let size = unsafe { (*ring).rx_pending };
+        // SAFETY: `dev` is a registered device of ours.
+        let dev = unsafe { Self::dev(dev) };
+        kernel::error::from_result(|| dev.set_ring_size(size, rtnl).map(|()| 0))
+    }
+
     /// # Safety
     ///
     /// Only called by the networking core as the `ethtool_ops.get_ethtool_stats` callback of a
@@ -259,7 +306,7 @@ impl<T: Driver> EthtoolAdapter<T> {
         T::ethtool_stats(dev, own);
         for (q, v) in queues.chunks_exact_mut(RXQ_STATS.len()).enumerate() {
             let st = dev.rx_queue_stats(q as u32);
-            v.copy_from_slice(&[st.packets, st.bytes, st.drops]);
+            v.copy_from_slice(&[st.packets, st.bytes, st.drops, st.ring_full]);
         }
     }
 }
@@ -290,6 +337,8 @@ pub(super) const fn ops<T: Driver>() -> bindings::ethtool_ops {
         },
         get_channels: Some(EthtoolAdapter::<T>::get_channels),
         set_channels: Some(EthtoolAdapter::<T>::set_channels),
+        get_ringparam: Some(EthtoolAdapter::<T>::get_ringparam),
+        set_ringparam: Some(EthtoolAdapter::<T>::set_ringparam),
         // SAFETY: All-zero is a valid `ethtool_ops` (no callbacks).
         ..unsafe { core::mem::zeroed() }
     }

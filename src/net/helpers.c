@@ -157,21 +157,26 @@ unsigned int rveth_next_possible_cpu(int cpu)
 
 /*
  * NAPI receive queues (src/net/napi.rs). The ptr_ring API is all inline;
- * the ring holds skbs only, so cleanup frees each one with kfree_skb().
+ * the ring holds skbs only, so cleanup frees each one with kfree_skb() and
+ * returns how many it freed (the queue counts them as drops).
  */
-static void rveth_ring_free_skb(void *ptr)
-{
-	kfree_skb(ptr);
-}
-
 int rveth_ring_init(struct ptr_ring *r, int size)
 {
 	return ptr_ring_init(r, size, GFP_KERNEL);
 }
 
-void rveth_ring_cleanup(struct ptr_ring *r)
+unsigned int rveth_ring_cleanup(struct ptr_ring *r)
 {
-	ptr_ring_cleanup(r, rveth_ring_free_skb);
+	struct sk_buff *skb;
+	unsigned int n = 0;
+
+	/* No producer or consumer is left: the lockless consume is safe. */
+	while ((skb = __ptr_ring_consume(r))) {
+		kfree_skb(skb);
+		n++;
+	}
+	ptr_ring_cleanup(r, NULL);
+	return n;
 }
 
 int rveth_ring_produce(struct ptr_ring *r, struct sk_buff *skb)

@@ -45,7 +45,7 @@ extern const unsigned long rveth_layout[RVETH_LAYOUT_N];
 extern const unsigned long rveth_sock_classid_offset;
 
 int rveth_ring_init(struct ptr_ring *r, int size);
-void rveth_ring_cleanup(struct ptr_ring *r);
+unsigned int rveth_ring_cleanup(struct ptr_ring *r);
 int rveth_ring_produce(struct ptr_ring *r, struct sk_buff *skb);
 struct sk_buff *rveth_ring_consume(struct ptr_ring *r);
 bool rveth_ring_empty(struct ptr_ring *r);

@@ -58,8 +58,13 @@ use super::{
     BhDisabled, Rtnl,
 };
 
-/// Entries of a queue's ring (`VETH_RING_SIZE`).
-pub(crate) const RING_SIZE: c_int = 256;
+/// Entries of a queue's ring by default (`VETH_RING_SIZE`, fixed in veth).
+pub(crate) const RING_SIZE: u32 = 256;
+
+/// The largest ring `ethtool -G rx N` may ask for (rveth only: veth has no
+/// `ethtool -g`). A ring of N entries is N pointers, allocated when the
+/// queue goes on.
+pub(crate) const RING_SIZE_MAX: u32 = 4096;
 
 /// A NAPI poll callback (`napi_struct.poll`).
 pub(super) type PollFn = unsafe extern "C" fn(*mut bindings::napi_struct, c_int) -> c_int;
@@ -73,15 +78,20 @@ const RING: u32 = 1;
 const ON: u32 = 2;
 
 /// Per-queue counters: what the queue's poll consumed (veth's `xdp_packets`,
-/// `xdp_bytes`) and dropped (`rx_drops`).
+/// `xdp_bytes`) and dropped (`rx_drops`), and how often a sender found the
+/// ring full (rveth only).
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
 pub(crate) struct QueueStats {
     /// Packets taken from the ring by the poll.
     pub(crate) packets: u64,
     /// Their bytes (`skb->len` after `eth_type_trans`, as veth counts).
     pub(crate) bytes: u64,
-    /// Packets the queue dropped (veth: only XDP does; always 0 here).
+    /// Packets the queue dropped: those left in the ring when it went off
+    /// (veth frees them uncounted; its XDP drops count here too).
     pub(crate) drops: u64,
+    /// Transmits that found the ring full: each either stopped the sender's
+    /// queue (a qdisc requeues the packet) or dropped the packet (no qdisc).
+    pub(crate) ring_full: u64,
 }
 
 impl QueueStats {
@@ -90,6 +100,7 @@ impl QueueStats {
         self.packets = self.packets.wrapping_add(o.packets);
         self.bytes = self.bytes.wrapping_add(o.bytes);
         self.drops = self.drops.wrapping_add(o.drops);
+        self.ring_full = self.ring_full.wrapping_add(o.ring_full);
     }
 }
 
@@ -101,8 +112,8 @@ impl QueueStats {
 ///   `napi_struct` pointer NAPI passes it.
 /// - `dev` is the device whose private area holds the queue array.
 /// - `state` is [`OFF`]: `napi` is not on the device's NAPI list and
-///   `ring` holds no allocation; [`RING`]: `ring` is initialised with
-///   [`RING_SIZE`] entries and empty, `napi` is not on the list; [`ON`]:
+///   `ring` holds no allocation; [`RING`]: `ring` is initialised (with the
+///   device's ring size at the time) and empty, `napi` is not on the list; [`ON`]:
 ///   `ring` is initialised and holds only skbs owned by it, `napi` was added
 ///   to `dev` with the driver's poll adapter and enabled. `state` changes
 ///   only under RTNL (or in the `priv_destructor`, when nothing else can
@@ -112,7 +123,9 @@ impl QueueStats {
 ///   up: whoever read it as true in an RCU read section (bottom halves
 ///   disabled) may use the ring until that section ends.
 /// - `packets`/`bytes`/`drops` are written only by the queue's poll (NAPI
-///   runs one poll of an instance at a time).
+///   runs one poll of an instance at a time) or, with no poll running, by
+///   [`RxQueue::finish_off`] (the skbs left in the ring count as drops);
+///   `ring_full` by any producer, atomically.
 #[repr(C)]
 pub(super) struct RxQueue {
     napi: Opaque<bindings::napi_struct>,
@@ -124,6 +137,7 @@ pub(super) struct RxQueue {
     packets: Atomic<u64>,
     bytes: Atomic<u64>,
     drops: Atomic<u64>,
+    ring_full: Atomic<u64>,
 }
 
 // SAFETY: The NAPI instance and the ring are used through the kernel's
@@ -148,6 +162,7 @@ impl RxQueue {
             packets: Atomic::new(0),
             bytes: Atomic::new(0),
             drops: Atomic::new(0),
+            ring_full: Atomic::new(0),
         }
     }
 
@@ -156,6 +171,7 @@ impl RxQueue {
             packets: self.packets.load(Relaxed),
             bytes: self.bytes.load(Relaxed),
             drops: self.drops.load(Relaxed),
+            ring_full: self.ring_full.load(Relaxed),
         }
     }
 
@@ -204,7 +220,10 @@ impl RxQueue {
     unsafe fn finish_off(&self) {
         // SAFETY: The ring is initialised and unused (caller); it holds only
         // skbs it owns, which the helper frees with kfree_skb().
-        unsafe { bindings::rveth_ring_cleanup(self.ring.get()) };
+        let freed = unsafe { bindings::rveth_ring_cleanup(self.ring.get()) };
+        // No poll runs (NAPI disabled or never added): this is the only
+        // writer of `drops` now.
+        self.drops.fetch_add(u64::from(freed), Relaxed);
         // INVARIANT: Ring freed, NAPI deleted (or never added).
         self.state.store(OFF, Relaxed);
     }
@@ -217,12 +236,14 @@ impl RxQueue {
 /// `ptr` is NULL with `len == cap == 0`, or the raw parts of a
 /// `KVVec<RxQueue>` of `len` queues (`into_raw_parts`), never resized, for
 /// the device whose private area holds this value. `poll` is the poll
-/// adapter of that device's driver, if it has a poll.
+/// adapter of that device's driver, if it has a poll. `ring_size` is in
+/// `1..=RING_SIZE_MAX` and changes only under RTNL.
 pub(super) struct RxQueues {
     ptr: *mut RxQueue,
     len: usize,
     cap: usize,
     poll: Option<PollFn>,
+    ring_size: Atomic<u32>,
 }
 
 // SAFETY: Shared access only gives `&RxQueue`, which is `Sync`.
@@ -239,6 +260,7 @@ impl RxQueues {
             len: 0,
             cap: 0,
             poll: None,
+            ring_size: Atomic::new(RING_SIZE),
         }
     }
 
@@ -259,6 +281,7 @@ impl RxQueues {
             len,
             cap,
             poll,
+            ring_size: Atomic::new(RING_SIZE),
         })
     }
 
@@ -340,13 +363,14 @@ impl<P> Device<P> {
             return Err(EOPNOTSUPP);
         };
         let qs = sub(rq.as_slice(), range);
+        // In 1..=RING_SIZE_MAX (type invariant): fits a C int.
+        let size = rq.ring_size.load(Relaxed) as c_int;
         for q in qs {
             if q.state.load(Relaxed) != OFF {
                 continue;
             }
             // SAFETY: The queue is OFF: its ring is not initialised.
-            if let Err(e) = to_result(unsafe { bindings::rveth_ring_init(q.ring.get(), RING_SIZE) })
-            {
+            if let Err(e) = to_result(unsafe { bindings::rveth_ring_init(q.ring.get(), size) }) {
                 for q in qs {
                     if q.state.load(Relaxed) == RING {
                         // SAFETY: RING (set by this call, under RTNL):
@@ -412,6 +436,43 @@ impl<P> Device<P> {
                 peer.wake_tx_queue(q.index);
             }
         }
+    }
+
+    /// The number of entries each receive queue's ring gets when it goes on.
+    pub(crate) fn ring_size(&self) -> u32 {
+        self.rx_queues().ring_size.load(Relaxed)
+    }
+
+    /// Makes `size` the ring size of every receive queue (`ethtool -G rx`;
+    /// `EINVAL` unless in `1..=RING_SIZE_MAX`). Queues that are on are
+    /// turned off and on again with the new size: the packets in their
+    /// rings are freed (counted as drops of the queue), and while they are
+    /// off the peer's transmit delivers without NAPI. If the new rings
+    /// cannot be allocated the old size is put back (`ENOMEM`).
+    pub(super) fn set_ring_size(&self, size: u32, rtnl: &Rtnl) -> Result {
+        if !(1..=RING_SIZE_MAX).contains(&size) {
+            return Err(EINVAL);
+        }
+        let rq = self.rx_queues();
+        let old = rq.ring_size.load(Relaxed);
+        if old == size {
+            return Ok(());
+        }
+        let on: u32 = rq
+            .as_slice()
+            .iter()
+            .take_while(|q| q.state.load(Relaxed) == ON)
+            .count() as u32;
+        self.napi_disable_range(0..on, rtnl);
+        // INVARIANT: Checked above; RTNL is held.
+        rq.ring_size.store(size, Relaxed);
+        if let Err(e) = self.napi_enable_range(0..on, rtnl) {
+            rq.ring_size.store(old, Relaxed);
+            // Best effort: the old rings were allocated before.
+            let _ = self.napi_enable_range(0..on, rtnl);
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Whether NAPI is on for receive queue 0, which is always in use: the
@@ -590,6 +651,7 @@ impl<P> Forwarded<'_, P> {
             unsafe { q.schedule() };
             return Tx::queued();
         }
+        q.ring_full.fetch_add(1, Relaxed);
         let txq = match txq {
             Some(txq) if !txq.has_no_queue() => txq,
             _ => {
