@@ -316,6 +316,36 @@ def main():
                 record("2 senders UDP 64B marked", kind, two_senders(p, a.seconds))
             finally:
                 marked(p, False)
+    # veth's GRO mode (issue 12): `gro on` at the receiving end puts NAPI on
+    # its queues. The sender's TSO is off in these rows, else TCP skbs are
+    # not eligible for the NAPI path (veth_skb_is_eligible_for_gro) and the
+    # row would measure the default path again; "TCP stream, sender TSO
+    # off" with GRO off is the baseline of the GRO gain.
+    for p in pairs.values():
+        sh(f"ip netns exec {p.ns_a} ethtool -K {p.a} tso off")
+    for r in range(tests_rounds):
+        for kind in round_order("TCP stream, sender TSO off", r):
+            log(f"round {r + 1}/{a.rounds}: TCP stream, sender TSO off, {kind}")
+            record("TCP stream, sender TSO off", kind, tcp_stream(pairs[kind], a.seconds))
+    for p in pairs.values():
+        sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro on")
+    gro_tests = [
+        ("GRO: TCP stream, sender TSO off", lambda p: tcp_stream(p, a.seconds)),
+        ("GRO: UDP 64B pps", lambda p: udp_pps(p, a.seconds)),
+        ("GRO: 2 senders UDP 64B", lambda p: two_senders(p, a.seconds)),
+    ]
+    for r in range(tests_rounds):
+        for name, fn in gro_tests:
+            for kind in round_order(name, r):
+                log(f"round {r + 1}/{a.rounds}: {name} {kind}")
+                record(name, kind, fn(pairs[kind]))
+    gro_napi = {}
+    for kind, p in pairs.items():
+        st = {k.strip(): int(v) for k, v in (l.split(":") for l in
+              sh(f"ip netns exec {p.ns_b} ethtool -S {p.b}").splitlines()[1:])}
+        gro_napi[kind] = sum(v for k, v in st.items() if k.endswith("_xdp_packets"))
+        sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro off")
+        sh(f"ip netns exec {p.ns_a} ethtool -K {p.a} tso on")
     mp = marked_pairs["rveth"]
     meta_counts = {k.strip(): int(v) for k, v in (l.split(":") for l in
                    sh(f"ip netns exec {mp.ns_a} ethtool -S {mp.a}").splitlines()[1:])}
@@ -339,6 +369,9 @@ def main():
         "ethtool_k_identical": True,
         # What the marked row sent through rveth's metadata path.
         "marked_rveth_counters": meta_counts,
+        # Packets the receivers' NAPI queues took in the GRO rows (proof
+        # that the rows ran the GRO path on both drivers).
+        "gro_napi_packets": gro_napi,
     }
     print("BENCH-JSON-BEGIN")
     print(json.dumps({"meta": meta, "rows": rows, "orders": orders}))

@@ -33,7 +33,50 @@ METRICS = {
     "UDP RR": [("p50_us", "us p50", False), ("p99_us", "us p99", False)],
     "2 senders UDP 64B": [("kpps", "kpps", True), ("lost_pct", "% lost", False)],
     "2 senders UDP 64B marked": [("kpps", "kpps", True), ("lost_pct", "% lost", False)],
+    "TCP stream, sender TSO off": [("gbit_s", "Gbit/s", True)],
+    "GRO: TCP stream, sender TSO off": [("gbit_s", "Gbit/s", True)],
+    "GRO: UDP 64B pps": [("kpps", "kpps", True)],
+    "GRO: 2 senders UDP 64B": [("kpps", "kpps", True), ("lost_pct", "% lost", False)],
 }
+
+# What GRO mode gains each driver: (label, row with GRO off, row with GRO
+# on, metric). Ratio of the medians of the two rows (not interleaved per
+# round: the rows run one after the other in the same VM).
+GAINS = [
+    ("TCP stream, sender TSO off", "TCP stream, sender TSO off", "GRO: TCP stream, sender TSO off",
+     "gbit_s"),
+    ("UDP 64B", "UDP 64B pps", "GRO: UDP 64B pps", "kpps"),
+    ("2 senders UDP 64B", "2 senders UDP 64B", "GRO: 2 senders UDP 64B", "kpps"),
+]
+
+
+def gains(data):
+    """[(label, {kind: GRO-on median / GRO-off median})] for the rows present."""
+    out = []
+    for label, off, on, key in GAINS:
+        r_off, r_on = data["rows"].get(off), data["rows"].get(on)
+        if not r_off or not r_on:
+            continue
+        g = {}
+        for kind in ("veth", "rveth"):
+            if kind in r_off and kind in r_on:
+                m_off = statistics.median(v[key] for v in r_off[kind])
+                g[kind] = statistics.median(v[key] for v in r_on[kind]) / m_off if m_off else None
+        out.append((label, g))
+    return out
+
+
+def gains_text(data):
+    gs = gains(data)
+    if not gs:
+        return ""
+    napi = data["meta"].get("gro_napi_packets", {})
+    lines = ["", "GRO mode gain (median with GRO on / median with GRO off, same driver); "
+             f"packets the NAPI queues took in the GRO rows: {napi}"]
+    for label, g in gs:
+        cells = "  ".join(f"{k} {v:.2f}x" if v else f"{k} n/a" for k, v in g.items())
+        lines.append(f"  {label:30} {cells}")
+    return "\n".join(lines)
 
 CONFIDENCE = 0.95
 METHOD = ("distribution-free 95% confidence interval of the median of the per-round "
@@ -173,7 +216,7 @@ def header(data):
 
 def table(data, rows):
     lines = [header(data) + "; medians (min..max)",
-             f"{'row':34} {'veth':>22} {'rveth':>22} {'lo':>20}  {'rveth/veth [95% CI]':>24} "
+             f"{'row':42} {'veth':>22} {'rveth':>22} {'lo':>20}  {'rveth/veth [95% CI]':>24} "
              f"{'per-round':>13}  verdict"]
     for d in rows:
         st = d["stats"]
@@ -183,7 +226,7 @@ def table(data, rows):
             med, lo, hi = st[k]
             return f"{fmt(med)} ({fmt(lo)}..{fmt(hi)})".rjust(w)
         rc, sp, vd = ratio_cells(d)
-        lines.append(f"{d['label']:34} {cell('veth', 22)} {cell('rveth', 22)} {cell('lo', 20)}  "
+        lines.append(f"{d['label']:42} {cell('veth', 22)} {cell('rveth', 22)} {cell('lo', 20)}  "
                      f"{rc:>24} {sp:>13}  {vd}")
     lines.append("rveth/veth: median of the per-round ratios, > 1 = rveth better (latencies and "
                  "ns/pkt inverted); [95% CI]: distribution-free interval of that median; "
@@ -334,7 +377,7 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     data = load(src)
     rows = analyze(data)
-    text = table(data, rows)
+    text = table(data, rows) + gains_text(data)
     print(text)
     out = dict(data)
     out["analysis"] = {"method": METHOD, "confidence": CONFIDENCE, "rows": jsonable(rows)}
@@ -343,7 +386,7 @@ def main():
     with open(os.path.join(outdir, "bench.txt"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(outdir, "bench.md"), "w") as f:
-        f.write(markdown(data, rows) + "\n")
+        f.write(markdown(data, rows) + "\n" + gains_text(data).replace("\n  ", "\n- ") + "\n")
     chart(rows, os.path.join(outdir, "bench.png"), header(data))
     print(f"raw samples and intervals: {outdir}/bench.json, chart: {outdir}/bench.png, "
           f"markdown: {outdir}/bench.md")

@@ -130,7 +130,7 @@ if [ "$mode" = demo ]; then
 	guest_cmd="bash $RVETH_TOP/scripts/demo-guest.sh"
 elif [ "$mode" = bench ]; then
 	guest_cmd="$RVETH_VENV/bin/python $RVETH_TOP/bench/bench_guest.py ${RVETH_BENCH_ARGS:-}"
-	VM_TIMEOUT=${RVETH_VM_TIMEOUT:-1200}
+	VM_TIMEOUT=${RVETH_VM_TIMEOUT:-3000}
 else
 	guest_cmd="bash $RVETH_TOP/tests/guest-run.sh"
 fi

@@ -322,8 +322,36 @@ def test_ring_size(rveth, netns):
     assert ethtool_g(b, "rb") == (4096, 128), "kept across down/up"
 
 
+TIMED_TCP_CLIENT = r"""
+import hashlib, os, socket, sys, time
+h = hashlib.sha256(); chunk = os.urandom(1 << 16); sent = 0
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=120)
+end = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < end:
+    s.sendall(chunk); h.update(chunk); sent += len(chunk)
+    chunk = chunk[1:] + chunk[:1]
+s.shutdown(socket.SHUT_WR); s.recv(1); s.close()
+print(sent, h.hexdigest())
+"""
+
+
+def timed_tcp_transfer(ns_srv, ns_cli, addr, seconds, port):
+    """A TCP stream from ns_cli to ns_srv for `seconds`; returns (what the
+    client sent, what the server received) as [bytes, sha256] each."""
+    from util import TCP_SERVER
+    srv = subprocess.Popen(["ip", "netns", "exec", ns_srv, sys.executable, "-c", TCP_SERVER, addr,
+                            str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert srv.stdout.readline().strip() == "ready"
+    cli = subprocess.run(["ip", "netns", "exec", ns_cli, sys.executable, "-c", TIMED_TCP_CLIENT,
+                          addr, str(port), str(seconds)], capture_output=True, text=True,
+                         timeout=seconds + 600)
+    out, _ = srv.communicate(timeout=600)
+    assert cli.returncode == 0, cli.stderr
+    return cli.stdout.split(), out.split()
+
+
 def channel_stress(kind, netns):
-    """Four TCP senders (4 MiB each, SHA-256 checked by the receivers)
+    """Four TCP senders (20 s each, SHA-256 checked by the receivers)
     run while one process changes the channels of both ends 24 times, GRO
     on at the receiver and TSO off at the sender (so the NAPI queues take
     the packets). Returns what the receivers saw: the transfers intact,
@@ -341,7 +369,7 @@ def channel_stress(kind, netns):
 
     def transfer(port):
         try:
-            results[port] = tcp_transfer(b, a, "10.9.0.2", 4 << 20, port=port)
+            results[port] = timed_tcp_transfer(b, a, "10.9.0.2", 20, port)
         except Exception as e:  # reported below, with the port
             errors.append((port, repr(e)))
     threads = [threading.Thread(target=transfer, args=(5301 + i,)) for i in range(4)]
@@ -359,7 +387,7 @@ def channel_stress(kind, netns):
         t.join(timeout=900)
     assert not errors, errors
     assert changes >= 8, f"only {changes} channel changes ran during the transfers"
-    intact = sorted(sent == recvd and int(recvd[0]) == 4 << 20 for sent, recvd in results.values())
+    intact = sorted(sent == recvd and int(recvd[0]) > 0 for sent, recvd in results.values())
     sink = UdpSink(b, "10.9.0.2", 9998, 500)
     udp_send(a, "10.9.0.2", 9998, 500, reps=100)
     udp = sink.result()
@@ -534,7 +562,10 @@ def test_backpressure_like_veth(rveth, netns, qdisc):
     r = res["rveth"]
     assert r["ring_full"] > 0, r
     if qdisc:
-        assert 0 < r["requeues"] <= r["ring_full"], r
+        # A full ring stopped the queue: the qdisc requeued (it also
+        # requeues what it dequeued while the queue was stopped, so more
+        # requeues than full rings is normal).
+        assert r["requeues"] > 0, r
     else:
         assert r["ring_full"] == r["pair_drops"], r
     same_as_veth("backpressure: conservation and no pair drops with a qdisc",
