@@ -111,11 +111,14 @@ def test_ts_info(pairs):
 
 
 # The names rveth's `ethtool -S` shows: veth's peer_ifindex first, then
-# rveth's own counters (veth shows per-queue XDP counters instead, which
-# rveth without XDP does not have). Deliberate.
+# rveth's own counters, then per receive queue in use veth's names of the
+# NAPI counters rveth has (packets, bytes, drops; not veth's XDP ones:
+# rveth has no XDP yet) and rveth's own ring_full. Deliberate.
 RVETH_STATS = ["peer_ifindex", "tx_dropped", "tx_meta_classid", "tx_meta_classid_carried",
                "tx_meta_mark", "tx_meta_mark_cleared", "tx_meta_priority",
                "tx_meta_priority_cleared"]
+RVETH_QUEUE_STATS = ["rx_queue_0_xdp_packets", "rx_queue_0_xdp_bytes", "rx_queue_0_drops",
+                     "rx_queue_0_ring_full"]
 
 
 def test_stats_names_and_peer_ifindex(rveth, netns):
@@ -131,10 +134,10 @@ def test_stats_names_and_peer_ifindex(rveth, netns):
         assert ifindex(a, "ra") != ifindex(b, "rb")
         ends[kind] = (a, b)
     st = {kind: (ethtool_stats(a, "ra"), ethtool_stats(b, "rb")) for kind, (a, b) in ends.items()}
-    assert list(st["rveth"][0]) == RVETH_STATS
-    assert list(st["rveth"][1]) == RVETH_STATS
+    assert list(st["rveth"][0]) == RVETH_STATS + RVETH_QUEUE_STATS
+    assert list(st["rveth"][1]) == RVETH_STATS + RVETH_QUEUE_STATS
     shared = [k for k in st["veth"][0] if k in st["rveth"][0]]
-    assert shared == ["peer_ifindex"], shared
+    assert shared == ["peer_ifindex"] + RVETH_QUEUE_STATS[:3], shared
     rel = {}
     for kind, (a, b) in ends.items():
         rel[kind] = (st[kind][0]["peer_ifindex"] - ifindex(b, "rb"),
@@ -142,7 +145,7 @@ def test_stats_names_and_peer_ifindex(rveth, netns):
     same_as_veth("peer_ifindex minus the peer's ifindex", rel["rveth"], rel["veth"])
     assert rel["rveth"] == (0, 0), rel
     # Nothing was sent: rveth's counters are all zero.
-    assert [v for k, v in st["rveth"][0].items() if k != "peer_ifindex"] == [0] * 7
+    assert [v for k, v in st["rveth"][0].items() if k != "peer_ifindex"] == [0] * 11
 
 
 def test_stats_count_drops(pairs):
@@ -210,7 +213,9 @@ def test_ip_details_like_veth(pairs):
 # ethtool queries that veth answers (or refuses) without a device: each must
 # give rveth's pair what it gives veth's.
 # (-l: the channels; -P: the permanent address, none for either kind.)
-QUERIES = ["-l", "-g", "-c", "-a", "-P", "--show-priv-flags", "-m", "-e", "-d", "--show-eee",
+# Not -g: rveth has ring parameters (its NAPI rings' size) where veth has
+# none, on purpose; test_57_gro.py::test_ring_size checks both.
+QUERIES = ["-l", "-c", "-a", "-P", "--show-priv-flags", "-m", "-e", "-d", "--show-eee",
            "--show-fec", "-x", "-n"]
 
 
