@@ -150,13 +150,10 @@ impl Driver for Rveth {
         Ok(())
     }
 
-    /// `veth_open()`: NAPI on the receive queues in use if GRO is
-    /// requested, then the carrier of both ends if the peer is up.
+    /// `veth_open()`: the carrier of both ends if the peer is up (the layer
+    /// turned NAPI on before, if GRO is wanted).
     fn open(dev: &Device<RvethPriv>, rtnl: &Rtnl) -> Result {
         let peer = dev.peer_rtnl(rtnl).ok_or(ENOTCONN)?;
-        if dev.gro_requested(rtnl) {
-            dev.napi_enable_range(0..dev.queues().rx, rtnl)?;
-        }
         if peer.is_up() {
             dev.carrier_on();
             peer.carrier_on();
@@ -164,29 +161,12 @@ impl Driver for Rveth {
         Ok(())
     }
 
-    /// `veth_close()`: carrier off at both ends, NAPI off on every receive
-    /// queue (those that are off are left alone). Unregistration closes the
-    /// device too, so a deleted pair has its rings drained here.
+    /// `veth_close()`: carrier off at both ends (the layer turns NAPI off
+    /// after this).
     fn stop(dev: &Device<RvethPriv>, rtnl: &Rtnl) {
         dev.carrier_off();
         if let Some(peer) = dev.peer_rtnl(rtnl) {
             peer.carrier_off();
-        }
-        dev.napi_disable_range(0..dev.queues().max_rx, rtnl);
-    }
-
-    /// `veth_set_features()`: a GRO change while up turns NAPI on or off on
-    /// the receive queues in use.
-    fn set_features(dev: &Device<RvethPriv>, features: Features, rtnl: &Rtnl) -> Result {
-        let gro = features.intersects(Features::GRO);
-        if gro == dev.features().intersects(Features::GRO) || !dev.is_up() {
-            return Ok(());
-        }
-        if gro {
-            dev.napi_enable_range(0..dev.queues().rx, rtnl)
-        } else {
-            dev.napi_disable_range(0..dev.queues().max_rx, rtnl);
-            Ok(())
         }
     }
 

@@ -37,6 +37,9 @@ use crate::net::{
 use crate::policy::{ClassidMode, Scrub, TxPolicy};
 use crate::state::{Counter, RvethPriv, COUNTERS};
 
+// `cross_metadata` returns the counters to add as bits of a `u32`.
+const _: () = assert!(COUNTERS <= 32);
+
 /// Applies `policy` to a forwarded packet that arrived with metadata
 /// `before`; returns the counters the crossing adds (a bit per
 /// [`Counter`]), counted by [`count_metadata`] once the packet's fate is

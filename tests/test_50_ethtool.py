@@ -113,12 +113,12 @@ def test_ts_info(pairs):
 # The names rveth's `ethtool -S` shows: veth's peer_ifindex first, then
 # rveth's own counters, then per receive queue in use veth's names of the
 # NAPI counters rveth has (packets, bytes, drops; not veth's XDP ones:
-# rveth has no XDP yet) and rveth's own ring_full. Deliberate.
+# rveth has no XDP yet) and rveth's own ring_full and flushed. Deliberate.
 RVETH_STATS = ["peer_ifindex", "tx_dropped", "tx_meta_classid", "tx_meta_classid_carried",
                "tx_meta_mark", "tx_meta_mark_cleared", "tx_meta_priority",
                "tx_meta_priority_cleared"]
 RVETH_QUEUE_STATS = ["rx_queue_0_xdp_packets", "rx_queue_0_xdp_bytes", "rx_queue_0_drops",
-                     "rx_queue_0_ring_full"]
+                     "rx_queue_0_ring_full", "rx_queue_0_flushed"]
 
 
 def test_stats_names_and_peer_ifindex(rveth, netns):
@@ -145,7 +145,7 @@ def test_stats_names_and_peer_ifindex(rveth, netns):
     same_as_veth("peer_ifindex minus the peer's ifindex", rel["rveth"], rel["veth"])
     assert rel["rveth"] == (0, 0), rel
     # Nothing was sent: rveth's counters are all zero.
-    assert [v for k, v in st["rveth"][0].items() if k != "peer_ifindex"] == [0] * 11
+    assert [v for k, v in st["rveth"][0].items() if k != "peer_ifindex"] == [0] * 12
 
 
 def test_stats_count_drops(pairs):
@@ -174,7 +174,8 @@ def test_stats_count_drops(pairs):
     same_as_veth("drop counters (ip -s)", delta["rveth"], delta["veth"])
     assert delta["rveth"]["ra tx_dropped"] == n and delta["rveth"]["rb rx_dropped"] == n, delta
     assert delta["rveth"]["ra tx_packets"] == n and delta["rveth"]["rb rx_packets"] == n, delta
-    assert delta["ethtool"] == dict({k: 0 for k in RVETH_STATS[1:]}, tx_dropped=n), delta["ethtool"]
+    assert delta["ethtool"] == dict({k: 0 for k in RVETH_STATS[1:] + RVETH_QUEUE_STATS}, tx_dropped=n), \
+        delta["ethtool"]
 
 
 def ip_details(ns, dev):
@@ -358,13 +359,12 @@ def napi_and_xdp(ns, dev):
         g.close()
 
 
-def test_gro_napi_difference(pairs):
-    """`ethtool -K gro on` shows the same feature flags on both kinds
-    (test_ethtool_K_like_veth), but it is not the same thing: veth 7.3
-    turns on NAPI on the device (veth_set_features(), veth_open()) so that
-    GRO aggregates what the peer sends, and advertises the peer as an XDP
-    redirect target; rveth has neither NAPI nor XDP yet. Recorded here as
-    the difference it is: when rveth gets NAPI, this test must change."""
+def test_gro_napi_like_veth(pairs):
+    """`ethtool -K gro on` turns on NAPI on the device while it is up
+    (veth_set_features(), veth_open()), on both kinds: the NAPI instances
+    the kernel lists (netdev genetlink) are compared step by step. veth
+    also advertises the peer as an XDP redirect target; rveth has no XDP
+    yet: recorded here as the difference it is."""
     seen = {}
     for kind, (a, b) in pairs.items():
         steps = [("defaults", napi_and_xdp(a, "ra"), napi_and_xdp(b, "rb"))]
@@ -383,6 +383,8 @@ def test_gro_napi_difference(pairs):
     assert napis == [0, 1, 0, 1, 0], seen["veth"]
     rb_xmit = [bool(s[2][1] & NETDEV_XDP_ACT_NDO_XMIT) for s in seen["veth"]]
     assert rb_xmit == [False, True, True, True, False], seen["veth"]
-    # Known difference: rveth has no NAPI instance at any step, and no XDP
-    # features at all (no ndo_bpf, no ndo_xdp_xmit).
-    assert [(s[1], s[2]) for s in seen["rveth"]] == [((0, 0), (0, 0))] * 5, seen["rveth"]
+    napis_r = [s[1][0] for s in seen["rveth"]]
+    same_as_veth("NAPI instances of ra: defaults, gro on, down, up, gro off", napis_r, napis)
+    # Known difference: no XDP features at all on rveth (no ndo_bpf, no
+    # ndo_xdp_xmit) and no NAPI on rb, whose GRO stayed off.
+    assert [(s[1][1], s[2]) for s in seen["rveth"]] == [(0, (0, 0))] * 5, seen["rveth"]

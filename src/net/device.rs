@@ -172,6 +172,16 @@ impl<P> Device<P> {
         flags & bindings::net_device_flags_IFF_UP != 0
     }
 
+    /// Whether the device is running (`netif_running()`:
+    /// `__LINK_STATE_START`, set before `ndo_open` runs and cleared before
+    /// `ndo_stop` runs, so already true in the one, false in the other).
+    pub(super) fn is_running(&self) -> bool {
+        // SAFETY: `as_raw()` is valid; `state` is changed with atomic bit
+        // operations, which a plain word read may race with (`test_bit`).
+        let state = unsafe { ptr::read_volatile(&raw const (*self.as_raw()).state) };
+        state & (1 << bindings::netdev_state_t___LINK_STATE_START) != 0
+    }
+
     /// Whether the device is registered (`NETREG_REGISTERED`), not being
     /// unregistered. The answer is stable while RTNL is held: the
     /// transitions to and from `NETREG_REGISTERED` happen under RTNL (the
@@ -192,7 +202,7 @@ impl<P> Device<P> {
 
     /// Whether the administrator asked for GRO (`veth_gro_requested()`:
     /// `NETIF_F_GRO` in `wanted_features`).
-    pub(crate) fn gro_requested(&self, _rtnl: &Rtnl) -> bool {
+    pub(super) fn gro_requested(&self, _rtnl: &Rtnl) -> bool {
         // SAFETY: `as_raw()` is valid; `wanted_features` changes under RTNL,
         // which is held.
         let wanted = unsafe { (*self.as_raw()).wanted_features };

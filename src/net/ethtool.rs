@@ -29,8 +29,9 @@ fn copy_cstr(dst: &mut [c_char], src: &CStr) {
 /// in use: veth's `rx_queue_%u_*` names of the counters that mean the same
 /// without XDP (packets and bytes the queue's NAPI poll took from its
 /// ring, drops), then rveth's own `ring_full` (transmits that found the
-/// ring full; veth has no such counter).
-const RXQ_STATS: [&str; 4] = ["xdp_packets", "xdp_bytes", "drops", "ring_full"];
+/// ring full) and `flushed` (packets freed from the ring when it went
+/// off); veth has neither.
+const RXQ_STATS: [&str; 5] = ["xdp_packets", "xdp_bytes", "drops", "ring_full", "flushed"];
 
 /// Writes into a fixed `ethtool -S` name slot, truncating (as
 /// `ethtool_sprintf` does) and leaving the rest zero.
@@ -306,7 +307,7 @@ impl<T: Driver> EthtoolAdapter<T> {
         T::ethtool_stats(dev, own);
         for (q, v) in queues.chunks_exact_mut(RXQ_STATS.len()).enumerate() {
             let st = dev.rx_queue_stats(q as u32);
-            v.copy_from_slice(&[st.packets, st.bytes, st.drops, st.ring_full]);
+            v.copy_from_slice(&[st.packets, st.bytes, st.drops, st.ring_full, st.flushed]);
         }
     }
 }

@@ -195,16 +195,30 @@ bool rveth_ring_empty(struct ptr_ring *r)
 	return __ptr_ring_empty(r);
 }
 
-/* netif_napi_add() and __netif_napi_del() take the instance lock inline. */
-void rveth_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
-			  int (*poll)(struct napi_struct *, int))
+/*
+ * Add + enable and disable + delete, each in one section of the instance
+ * lock (netdev_lock: inline). Done as two sections (netif_napi_add() then
+ * napi_enable()), a `threaded` sysfs write in between, which takes only
+ * that lock, could find the instance listed but not enabled and wait for
+ * it to stop (napi_stop_kthread) while we wait for its lock under RTNL.
+ */
+void rveth_napi_add_enable(struct net_device *dev, struct napi_struct *napi,
+			   int (*poll)(struct napi_struct *, int))
 {
-	netif_napi_add(dev, napi, poll);
+	netdev_lock(dev);
+	netif_napi_add_locked(dev, napi, poll);
+	napi_enable_locked(napi);
+	netdev_unlock(dev);
 }
 
-void rveth_netif_napi_del(struct napi_struct *napi)
+void rveth_napi_disable_del(struct napi_struct *napi)
 {
-	__netif_napi_del(napi);
+	struct net_device *dev = napi->dev;
+
+	netdev_lock(dev);
+	napi_disable_locked(napi);
+	__netif_napi_del_locked(napi);
+	netdev_unlock(dev);
 }
 
 /* napi_schedule() and napi_gro_receive() are inline. */

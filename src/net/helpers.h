@@ -49,9 +49,9 @@ unsigned int rveth_ring_cleanup(struct ptr_ring *r);
 int rveth_ring_produce(struct ptr_ring *r, struct sk_buff *skb);
 struct sk_buff *rveth_ring_consume(struct ptr_ring *r);
 bool rveth_ring_empty(struct ptr_ring *r);
-void rveth_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
-			  int (*poll)(struct napi_struct *, int));
-void rveth_netif_napi_del(struct napi_struct *napi);
+void rveth_napi_add_enable(struct net_device *dev, struct napi_struct *napi,
+			   int (*poll)(struct napi_struct *, int));
+void rveth_napi_disable_del(struct napi_struct *napi);
 bool rveth_napi_schedule(struct napi_struct *napi);
 gro_result_t rveth_napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb);
 void rveth_skb_prepare_for_gro(struct sk_buff *skb);

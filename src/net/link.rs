@@ -164,11 +164,13 @@ pub(crate) trait Driver: Sized + 'static {
     fn fill_info(_dev: &Device<Self::Priv>, _msg: &mut Msg) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
-    /// `ndo_open`.
+    /// `ndo_open`. With a [`Driver::poll`], NAPI is already on if GRO is
+    /// wanted; an error turns it off again.
     fn open(_dev: &Device<Self::Priv>, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
-    /// `ndo_stop`.
+    /// `ndo_stop`. With a [`Driver::poll`], the layer turns NAPI off on
+    /// every receive queue after it.
     fn stop(_dev: &Device<Self::Priv>, _rtnl: &Rtnl) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -180,14 +182,24 @@ pub(crate) trait Driver: Sized + 'static {
     }
     /// `ndo_set_features`: the core is about to make `features` the active
     /// features (the old ones are still [`Device::features`]); an error
-    /// keeps the old ones. Runs under RTNL.
+    /// keeps the old ones. Runs under RTNL. With a [`Driver::poll`], the
+    /// layer then turns NAPI on or off if GRO changes while the device runs.
     fn set_features(_dev: &Device<Self::Priv>, _features: Features, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
-    /// The NAPI poll of a receive queue the driver turned on
-    /// ([`Device::napi_enable_range`]): takes skbs with [`NapiPoll::next`],
+    /// The NAPI poll of a receive queue: takes skbs with [`NapiPoll::next`],
     /// hands them to [`NapiPoll::gro_receive`] and returns what
-    /// [`NapiPoll::complete`] gives. Without it NAPI cannot be turned on.
+    /// [`NapiPoll::complete`] gives.
+    ///
+    /// A driver with a poll has veth's GRO mode, which the layer runs (the
+    /// driver never turns NAPI on or off, so it cannot do so at the wrong
+    /// time or while sleeping is not allowed): the receive queues in use
+    /// have NAPI on exactly while the device runs with GRO on. On in
+    /// `ndo_open` (before [`Driver::open`]) if GRO is wanted, on or off in
+    /// `ndo_set_features` when GRO changes, kept across `ethtool -L` and
+    /// `ethtool -G`, off in `ndo_stop` (after [`Driver::stop`]). The peer's
+    /// transmit reaches a queue with NAPI on through
+    /// [`Forwarded::napi_xmit`](super::skb::Forwarded::napi_xmit).
     fn poll<'a>(_ctx: NapiPoll<'a, Self::Priv>) -> PollDone<'a> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -871,7 +883,20 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: `ndo_open` runs under RTNL.
         let rtnl = unsafe { Rtnl::assume_held() };
         // SAFETY: `dev` is a registered device of ours.
-        from_result(|| T::open(unsafe { Self::dev(dev) }, rtnl).map(|()| 0))
+        let dev = unsafe { Self::dev(dev) };
+        from_result(|| {
+            // `veth_open()`: NAPI on before the carrier can come on.
+            if T::HAS_POLL && dev.gro_requested(rtnl) {
+                dev.napi_enable_range(0..dev.queues().rx, rtnl)?;
+            }
+            if T::HAS_OPEN {
+                if let Err(e) = T::open(dev, rtnl) {
+                    dev.napi_disable_range(0..dev.queues().max_rx, rtnl);
+                    return Err(e);
+                }
+            }
+            Ok(0)
+        })
     }
 
     /// # Safety
@@ -882,7 +907,15 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: `ndo_stop` runs under RTNL.
         let rtnl = unsafe { Rtnl::assume_held() };
         // SAFETY: `dev` is a registered device of ours.
-        T::stop(unsafe { Self::dev(dev) }, rtnl);
+        let dev = unsafe { Self::dev(dev) };
+        if T::HAS_STOP {
+            T::stop(dev, rtnl);
+        }
+        // `veth_close()`: every queue off (unregistration closes a running
+        // device first, so a deleted device has its rings drained here).
+        if T::HAS_POLL {
+            dev.napi_disable_range(0..dev.queues().max_rx, rtnl);
+        }
         0
     }
 
@@ -923,7 +956,23 @@ impl<T: Driver> Adapter<T> {
         let rtnl = unsafe { Rtnl::assume_held() };
         // SAFETY: `dev` is a registered device of ours.
         let dev = unsafe { Self::dev(dev) };
-        from_result(|| T::set_features(dev, Features::from_raw(features), rtnl).map(|()| 0))
+        let features = Features::from_raw(features);
+        from_result(|| {
+            if T::HAS_SET_FEATURES {
+                T::set_features(dev, features, rtnl)?;
+            }
+            // `veth_set_features()`: a GRO change while running turns NAPI
+            // on or off on the receive queues.
+            let gro = features.intersects(Features::GRO);
+            if T::HAS_POLL && dev.is_running() && gro != dev.features().intersects(Features::GRO) {
+                if gro {
+                    dev.napi_enable_range(0..dev.queues().rx, rtnl)?;
+                } else {
+                    dev.napi_disable_range(0..dev.queues().max_rx, rtnl);
+                }
+            }
+            Ok(0)
+        })
     }
 
     /// # Safety
@@ -988,10 +1037,18 @@ impl<T: Driver> Adapter<T> {
 
     const NETDEV_OPS: bindings::net_device_ops = bindings::net_device_ops {
         ndo_init: Some(Self::init),
-        ndo_open: if T::HAS_OPEN { Some(Self::open) } else { None },
-        ndo_stop: if T::HAS_STOP { Some(Self::stop) } else { None },
+        ndo_open: if T::HAS_OPEN || T::HAS_POLL {
+            Some(Self::open)
+        } else {
+            None
+        },
+        ndo_stop: if T::HAS_STOP || T::HAS_POLL {
+            Some(Self::stop)
+        } else {
+            None
+        },
         ndo_start_xmit: Some(Self::start_xmit),
-        ndo_set_features: if T::HAS_SET_FEATURES {
+        ndo_set_features: if T::HAS_SET_FEATURES || T::HAS_POLL {
             Some(Self::set_features)
         } else {
             None

@@ -86,12 +86,15 @@ pub(crate) struct QueueStats {
     pub(crate) packets: u64,
     /// Their bytes (`skb->len` after `eth_type_trans`, as veth counts).
     pub(crate) bytes: u64,
-    /// Packets the queue dropped: those left in the ring when it went off
-    /// (veth frees them uncounted; its XDP drops count here too).
+    /// Packets the queue dropped (veth: only XDP does; always 0 here).
     pub(crate) drops: u64,
-    /// Transmits that found the ring full: each either stopped the sender's
-    /// queue (a qdisc requeues the packet) or dropped the packet (no qdisc).
+    /// Transmits that found the ring full (rveth only). Then the sender
+    /// drops the packet (no qdisc) or stops its queue, re-tries the ring
+    /// once and hands the packet back to the qdisc if it is still full.
     pub(crate) ring_full: u64,
+    /// Packets freed from the ring when it went off (rveth only: veth frees
+    /// them uncounted).
+    pub(crate) flushed: u64,
 }
 
 impl QueueStats {
@@ -101,6 +104,7 @@ impl QueueStats {
         self.bytes = self.bytes.wrapping_add(o.bytes);
         self.drops = self.drops.wrapping_add(o.drops);
         self.ring_full = self.ring_full.wrapping_add(o.ring_full);
+        self.flushed = self.flushed.wrapping_add(o.flushed);
     }
 }
 
@@ -123,9 +127,9 @@ impl QueueStats {
 ///   up: whoever read it as true in an RCU read section (bottom halves
 ///   disabled) may use the ring until that section ends.
 /// - `packets`/`bytes`/`drops` are written only by the queue's poll (NAPI
-///   runs one poll of an instance at a time) or, with no poll running, by
-///   [`RxQueue::finish_off`] (the skbs left in the ring count as drops);
-///   `ring_full` by any producer, atomically.
+///   runs one poll of an instance at a time); `flushed` only by
+///   [`RxQueue::finish_off`], under RTNL; `ring_full` by any producer,
+///   atomically.
 #[repr(C)]
 pub(super) struct RxQueue {
     napi: Opaque<bindings::napi_struct>,
@@ -138,6 +142,7 @@ pub(super) struct RxQueue {
     bytes: Atomic<u64>,
     drops: Atomic<u64>,
     ring_full: Atomic<u64>,
+    flushed: Atomic<u64>,
 }
 
 // SAFETY: The NAPI instance and the ring are used through the kernel's
@@ -163,6 +168,7 @@ impl RxQueue {
             bytes: Atomic::new(0),
             drops: Atomic::new(0),
             ring_full: Atomic::new(0),
+            flushed: Atomic::new(0),
         }
     }
 
@@ -172,6 +178,7 @@ impl RxQueue {
             bytes: self.bytes.load(Relaxed),
             drops: self.drops.load(Relaxed),
             ring_full: self.ring_full.load(Relaxed),
+            flushed: self.flushed.load(Relaxed),
         }
     }
 
@@ -201,12 +208,12 @@ impl RxQueue {
     /// queue must be [`ON`].
     unsafe fn begin_off(&self) {
         self.published.store(false, Relaxed);
-        // SAFETY: Added and enabled (state ON, caller); `napi_disable` waits
-        // for a running poll and keeps it from being scheduled again.
-        unsafe { bindings::napi_disable(self.napi.get()) };
-        // SAFETY: Added, now disabled; the caller waits for a grace period
-        // before the memory could go (it is only freed with the device).
-        unsafe { bindings::rveth_netif_napi_del(self.napi.get()) };
+        // SAFETY: Added and enabled (state ON, caller). Disabling waits for a
+        // running poll and keeps the instance from being scheduled again;
+        // then it is deleted, both under one hold of the instance lock. The
+        // caller waits for a grace period before the memory could go (it is
+        // only freed with the device).
+        unsafe { bindings::rveth_napi_disable_del(self.napi.get()) };
     }
 
     /// Frees every skb left in the ring and the ring itself; the queue is
@@ -221,9 +228,7 @@ impl RxQueue {
         // SAFETY: The ring is initialised and unused (caller); it holds only
         // skbs it owns, which the helper frees with kfree_skb().
         let freed = unsafe { bindings::rveth_ring_cleanup(self.ring.get()) };
-        // No poll runs (NAPI disabled or never added): this is the only
-        // writer of `drops` now.
-        self.drops.fetch_add(u64::from(freed), Relaxed);
+        self.flushed.fetch_add(u64::from(freed), Relaxed);
         // INVARIANT: Ring freed, NAPI deleted (or never added).
         self.state.store(OFF, Relaxed);
     }
@@ -357,7 +362,14 @@ impl<P> Device<P> {
     /// are on already are left alone, indices beyond the allocated queues
     /// ignored. On failure (`ENOMEM`) the queues this call was turning on
     /// are off again; `EOPNOTSUPP` if the driver has no poll.
-    pub(crate) fn napi_enable_range(&self, range: Range<u32>, _rtnl: &Rtnl) -> Result {
+    pub(super) fn napi_enable_range(&self, range: Range<u32>, _rtnl: &Rtnl) -> Result {
+        // Only an open device has NAPI on: `ndo_stop` (and with it
+        // unregistration) turns every queue off, and nothing turns one on
+        // after it (`__LINK_STATE_START` is set before `ndo_open` and cleared
+        // before `ndo_stop`).
+        if !self.is_running() {
+            return Err(ENETDOWN);
+        }
         let rq = self.rx_queues();
         let Some(poll) = rq.poll else {
             return Err(EOPNOTSUPP);
@@ -388,10 +400,9 @@ impl<P> Device<P> {
                 continue;
             }
             // SAFETY: `q.dev` is this registered device; the NAPI instance is
-            // not on its list (RING); `poll` is the driver's adapter.
-            unsafe { bindings::rveth_netif_napi_add(q.dev, q.napi.get(), Some(poll)) };
-            // SAFETY: Added just now, not enabled.
-            unsafe { bindings::napi_enable(q.napi.get()) };
+            // not on its list (RING); `poll` is the driver's adapter. Added
+            // and enabled under one hold of the instance lock.
+            unsafe { bindings::rveth_napi_add_enable(q.dev, q.napi.get(), Some(poll)) };
             // INVARIANT: Ring initialised, NAPI added and enabled; published
             // after, with release order: a producer that sees it sees both.
             q.state.store(ON, Relaxed);
@@ -409,7 +420,7 @@ impl<P> Device<P> {
     /// Then wakes the peer's transmit queues of the same indices: a
     /// producer may have stopped one on a full ring, and no poll of these
     /// queues will run to wake it (veth leaves it stopped).
-    pub(crate) fn napi_disable_range(&self, range: Range<u32>, rtnl: &Rtnl) {
+    pub(super) fn napi_disable_range(&self, range: Range<u32>, rtnl: &Rtnl) {
         let qs = sub(self.rx_queues().as_slice(), range);
         let mut any = false;
         for q in qs {
@@ -446,9 +457,11 @@ impl<P> Device<P> {
     /// Makes `size` the ring size of every receive queue (`ethtool -G rx`;
     /// `EINVAL` unless in `1..=RING_SIZE_MAX`). Queues that are on are
     /// turned off and on again with the new size: the packets in their
-    /// rings are freed (counted as drops of the queue), and while they are
+    /// rings are freed (counted as `flushed`), and while they are
     /// off the peer's transmit delivers without NAPI. If the new rings
-    /// cannot be allocated the old size is put back (`ENOMEM`).
+    /// cannot be allocated the old size is put back (`ENOMEM`); should
+    /// even those fail, the queues stay off with a warning in the log
+    /// (`ethtool -K gro off` and `on` retries).
     pub(super) fn set_ring_size(&self, size: u32, rtnl: &Rtnl) -> Result {
         if !(1..=RING_SIZE_MAX).contains(&size) {
             return Err(EINVAL);
@@ -468,8 +481,9 @@ impl<P> Device<P> {
         rq.ring_size.store(size, Relaxed);
         if let Err(e) = self.napi_enable_range(0..on, rtnl) {
             rq.ring_size.store(old, Relaxed);
-            // Best effort: the old rings were allocated before.
-            let _ = self.napi_enable_range(0..on, rtnl);
+            if self.napi_enable_range(0..on, rtnl).is_err() {
+                pr_warn!("rveth: out of memory for the NAPI rings of a device; GRO mode is off\n");
+            }
             return Err(e);
         }
         Ok(())
@@ -602,11 +616,13 @@ impl<P> Forwarded<'_, P> {
     ///
     /// A full ring: with no qdisc on the sending queue the skb is dropped
     /// ([`Tx`] dropped); with a qdisc the sending queue is stopped and the
-    /// skb handed back to the core unchanged (`NETDEV_TX_BUSY`: the
-    /// Ethernet header `eth_type_trans` pulled is pushed back with its
-    /// checksum, the sending device, mark and priority restored, so the
-    /// retry crosses exactly as the first attempt would have), and the
-    /// poll wakes the queue once it consumed.
+    /// skb handed back to the core (`NETDEV_TX_BUSY`) with what the retry
+    /// needs restored: the Ethernet header `eth_type_trans` pulled is pushed
+    /// back with its checksum, the sending device, mark and priority are put
+    /// back. What `__dev_forward_skb` scrubbed otherwise (dst, conntrack,
+    /// extensions, `skb_iif`, the timestamp across namespaces) stays
+    /// scrubbed, and the retry records a software transmit timestamp again,
+    /// as with veth. The poll wakes the queue once it consumed.
     ///
     /// No lost wakeup (the pattern of `netif_txq_maybe_stop()` and
     /// `netif_txq_completed_wake()`, include/net/netdev_queues.h). Producer

@@ -22,12 +22,6 @@ fn uses(dev: &Device<RvethPriv>, rtnl: &Rtnl, bh: &BhDisabled) -> i32 {
     a + b + c
 }
 
-fn napi_uses(dev: &Device<RvethPriv>, rtnl: &Rtnl) -> kernel::error::Result {
-    dev.napi_enable_range(0..dev.queues().rx, rtnl)?;
-    dev.napi_disable_range(0..dev.queues().max_rx, rtnl);
-    Ok(())
-}
-
 fn poll<'a>(mut ctx: crate::net::napi::NapiPoll<'a, RvethPriv>) -> crate::net::napi::PollDone<'a> {
     while let Some(skb) = ctx.next() {
         ctx.gro_receive(skb);

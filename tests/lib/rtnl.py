@@ -26,6 +26,7 @@ NLA_F_NESTED = 0x8000
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU = 1, 3, 4
 IFLA_TXQLEN, IFLA_LINKINFO, IFLA_NET_NS_PID = 13, 18, 19
 IFLA_GROUP, IFLA_NET_NS_FD, IFLA_TARGET_NETNSID = 27, 28, 46
+IFLA_NUM_TX_QUEUES, IFLA_NUM_RX_QUEUES = 31, 32
 IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 VETH_INFO_PEER = 1
 IFF_UP = 1
@@ -148,8 +149,12 @@ class Rtnl:
 
 
 def link_attrs(name=None, address=None, mtu=None, txqlen=None, netns_pid=None,
-               netns_fd=None, netnsid=None, group=None):
+               netns_fd=None, netnsid=None, group=None, numtxqueues=None, numrxqueues=None):
     out = b""
+    if numtxqueues is not None:
+        out += attr(IFLA_NUM_TX_QUEUES, numtxqueues)
+    if numrxqueues is not None:
+        out += attr(IFLA_NUM_RX_QUEUES, numrxqueues)
     if name is not None:
         out += attr(IFLA_IFNAME, name)
     if address is not None:
