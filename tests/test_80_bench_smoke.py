@@ -15,7 +15,8 @@ from conftest import TOP, load_rveth
 
 def test_bench_one_iteration(rveth):
     p = subprocess.run([sys.executable, os.path.join(TOP, "bench", "bench_guest.py"), "--rounds", "1",
-                        "--seconds", "1", "--pktgen-count", "20000", "--rr-count", "100"],
+                        "--seconds", "1", "--pktgen-count", "20000", "--rr-count", "100",
+                        "--scale-pairs", "20", "--scale-rounds", "1"],
                        capture_output=True, text=True,
                        # The KASAN kernel (make test-debug) took 10 min before
                        # the marked row was added; the default kernel ~2 min.
@@ -30,8 +31,13 @@ def test_bench_one_iteration(rveth):
     mc = data["meta"]["marked_rveth_counters"]
     assert mc["tx_meta_mark"] > 0 and mc["tx_meta_mark_cleared"] == mc["tx_meta_mark"], mc
     assert mc["tx_meta_priority"] > 0 and mc["tx_meta_priority_cleared"] == mc["tx_meta_priority"], mc
+    # The GRO rows ran through both drivers' NAPI queues.
+    napi = data["meta"]["gro_napi_packets"]
+    assert napi["veth"] > 0 and napi["rveth"] > 0, napi
     rows = report.summarize(data)
-    assert {r.split(" [")[0] for r, _, _ in rows} == set(report.METRICS)
+    assert {r.split(" [")[0] for r, _, _ in rows} == set(report.row_metrics(data))
+    assert "scale: 20 pairs, 2+2 queues per end" in data["rows"]
+    assert len(report.gains(data)) == 3
     for label, stats, ratio in rows:
         assert {"veth", "rveth"} <= set(stats), label
         if "lost" not in label:
