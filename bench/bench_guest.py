@@ -34,8 +34,11 @@ def sh(cmd, check=True, timeout=600):
     return p.stdout
 
 
+T0 = time.monotonic()
+
+
 def log(msg):
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+    print(f"[bench +{time.monotonic() - T0:.0f}s] {msg}", file=sys.stderr, flush=True)
 
 
 def insmod(name, path_glob):
@@ -216,6 +219,42 @@ def marked(pair, on):
         sh(f"{pre}tc qdisc del dev {pair.a} clsact")
 
 
+def kernel_kb():
+    """Slab + Percpu of /proc/meminfo, in KiB: the kernel memory a device
+    takes (net_device and private area, queues, per-CPU counters)."""
+    m = {}
+    for line in open("/proc/meminfo"):
+        k, v = line.split(":")
+        m[k] = int(v.split()[0])
+    return m["Slab"] + m["Percpu"]
+
+
+def scale(kind, n):
+    """Creates `n` pairs of `kind` with 2 transmit and 2 receive queues per
+    end in a fresh namespace over one rtnetlink socket, then deletes them
+    one by one: per pair the creation time, the deletion time and the
+    kernel memory (slab + percpu) the pairs held."""
+    ns = "bn_scale"
+    sh(f"ip netns add {ns}")
+    q = {"numtxqueues": 2, "numrxqueues": 2}
+    try:
+        with rtnl.Rtnl(ns) as r:
+            sh("sync; echo 2 > /proc/sys/vm/drop_caches")
+            before = kernel_kb()
+            t = time.monotonic()
+            for i in range(n):
+                r.newlink(rtnl.pair_msg(kind=kind, name=f"s{i}", peer={"name": f"t{i}", **q}, **q))
+            created = time.monotonic() - t
+            held = kernel_kb() - before
+            t = time.monotonic()
+            for i in range(n):
+                r.dellink(name=f"s{i}")
+            deleted = time.monotonic() - t
+    finally:
+        sh(f"ip netns del {ns}")
+    return {"create_ms": created * 1e3 / n, "delete_ms": deleted * 1e3 / n, "kib": held / n}
+
+
 def loopback_pair():
     """A stand-in 'pair' whose both sides are lo in one namespace (the floor)."""
     class Lo:
@@ -244,6 +283,9 @@ def main():
     ap.add_argument("--pktgen-count", type=int, default=PKTGEN_COUNT)
     ap.add_argument("--rr-count", type=int, default=2000)
     ap.add_argument("--only-pktgen", action="store_true", help="just the crossing cost")
+    ap.add_argument("--scale-pairs", type=int, default=1000)
+    ap.add_argument("--scale-rounds", type=int, default=7,
+                    help="rounds of the scale row (0: none)")
     a = ap.parse_args()
     pktgen_rounds = a.pktgen_rounds or a.rounds or PKTGEN_ROUNDS
     a.rounds = a.rounds or ROUNDS
@@ -355,6 +397,12 @@ def main():
         for kind in round_order("TCP stream MTU 65535", r):
             log(f"round {r + 1}/{a.rounds}: TCP stream MTU 65535 {kind}")
             record("TCP stream MTU 65535", kind, tcp_stream(pairs[kind], a.seconds))
+
+    scale_row = f"scale: {a.scale_pairs} pairs, 2+2 queues per end"
+    for r in range(a.scale_rounds if not a.only_pktgen else 0):
+        for kind in round_order(scale_row, r):
+            log(f"round {r + 1}/{a.scale_rounds}: {scale_row}, {kind}")
+            record(scale_row, kind, scale(kind, a.scale_pairs))
 
     meta = {
         "kernel": os.uname().release,

@@ -39,6 +39,20 @@ METRICS = {
     "GRO: 2 senders UDP 64B": [("kpps", "kpps", True), ("lost_pct", "% lost", False)],
 }
 
+# The scale row's name carries its pair count ("scale: N pairs, ...").
+SCALE_METRICS = [("create_ms", "ms/pair to create", False), ("delete_ms", "ms/pair to delete", False),
+                 ("kib", "KiB/pair slab+percpu", False)]
+
+
+def row_metrics(data):
+    """METRICS, plus the scale rows present in `data`."""
+    out = dict(METRICS)
+    for row in data["rows"]:
+        if row.startswith("scale: "):
+            out[row] = SCALE_METRICS
+    return out
+
+
 # What GRO mode gains each driver: (label, row with GRO off, row with GRO
 # on, metric). Ratio of the medians of the two rows (not interleaved per
 # round: the rows run one after the other in the same VM).
@@ -155,7 +169,7 @@ def analyze(data):
     ("ci": (low, high, coverage) or None), the spread and the verdict.
     Loss percentages get no ratio (they are often 0)."""
     out = []
-    for row, metrics in METRICS.items():
+    for row, metrics in row_metrics(data).items():
         samples = data["rows"].get(row)
         if not samples:
             continue

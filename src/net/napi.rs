@@ -367,6 +367,9 @@ impl<P> Device<P> {
         // unregistration) turns every queue off, and nothing turns one on
         // after it (`__LINK_STATE_START` is set before `ndo_open` and cleared
         // before `ndo_stop`).
+        if range.is_empty() {
+            return Ok(());
+        }
         if !self.is_running() {
             return Err(ENETDOWN);
         }
@@ -476,9 +479,13 @@ impl<P> Device<P> {
             .iter()
             .take_while(|q| q.state.load(Relaxed) == ON)
             .count() as u32;
-        self.napi_disable_range(0..on, rtnl);
         // INVARIANT: Checked above; RTNL is held.
         rq.ring_size.store(size, Relaxed);
+        if on == 0 {
+            // Not in NAPI mode: the size applies when queues go on.
+            return Ok(());
+        }
+        self.napi_disable_range(0..on, rtnl);
         if let Err(e) = self.napi_enable_range(0..on, rtnl) {
             rq.ring_size.store(old, Relaxed);
             if self.napi_enable_range(0..on, rtnl).is_err() {
