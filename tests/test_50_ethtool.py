@@ -376,15 +376,23 @@ def test_gro_napi_like_veth(pairs):
         steps.append(("ra up", napi_and_xdp(a, "ra"), napi_and_xdp(b, "rb")))
         run(f"ip netns exec {a} ethtool -K ra gro off")
         steps.append(("ra gro off", napi_and_xdp(a, "ra"), napi_and_xdp(b, "rb")))
+        # GRO turned on while down takes effect when the device comes up.
+        run(f"ip -n {a} link set dev ra down")
+        run(f"ip netns exec {a} ethtool -K ra gro on")
+        steps.append(("ra gro on while down", napi_and_xdp(a, "ra"), napi_and_xdp(b, "rb")))
+        run(f"ip -n {a} link set dev ra up")
+        steps.append(("ra up with gro", napi_and_xdp(a, "ra"), napi_and_xdp(b, "rb")))
+        run(f"ip netns exec {a} ethtool -K ra gro off")
         seen[kind] = steps
     # veth: one NAPI instance on ra while GRO is on and ra is up (one rx
     # queue in use); rb becomes an XDP_REDIRECT target (NDO_XMIT).
     napis = [s[1][0] for s in seen["veth"]]
-    assert napis == [0, 1, 0, 1, 0], seen["veth"]
-    rb_xmit = [bool(s[2][1] & NETDEV_XDP_ACT_NDO_XMIT) for s in seen["veth"]]
+    assert napis == [0, 1, 0, 1, 0, 0, 1], seen["veth"]
+    rb_xmit = [bool(s[2][1] & NETDEV_XDP_ACT_NDO_XMIT) for s in seen["veth"][:5]]
     assert rb_xmit == [False, True, True, True, False], seen["veth"]
     napis_r = [s[1][0] for s in seen["rveth"]]
-    same_as_veth("NAPI instances of ra: defaults, gro on, down, up, gro off", napis_r, napis)
+    same_as_veth("NAPI instances of ra: defaults, gro on, down, up, gro off, gro on while down, up",
+                 napis_r, napis)
     # Known difference: no XDP features at all on rveth (no ndo_bpf, no
     # ndo_xdp_xmit) and no NAPI on rb, whose GRO stayed off.
-    assert [(s[1][1], s[2]) for s in seen["rveth"]] == [(0, (0, 0))] * 5, seen["rveth"]
+    assert [(s[1][1], s[2]) for s in seen["rveth"]] == [(0, (0, 0))] * 7, seen["rveth"]

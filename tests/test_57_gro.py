@@ -199,9 +199,10 @@ def test_udp_gso_aggregation_like_veth(rveth, netns):
 
 @pytest.mark.parametrize("sender_tso", ["on", "off"])
 def test_tcp_with_gro(kind, netns, sender_tso):
-    """8 MiB over TCP with GRO on at both ends: intact, and the counters
-    of both ends agree (rx of one end == tx of the other). With the
-    sender's TSO off every packet is eligible: the NAPI queues count them."""
+    """8 MiB over TCP with GRO on at both ends: intact (SHA-256 at the
+    receiver). With the sender's TSO off every packet is eligible: the NAPI
+    queues count them; rveth's drops (a full ring, no qdisc) are exactly
+    its ring-full events."""
     a, b = netns.new("ta"), netns.new("tb")
     make_pair(kind, a, b, ipv6=False)
     for ns, dev in ((a, "ra"), (b, "rb")):
@@ -209,9 +210,13 @@ def test_tcp_with_gro(kind, netns, sender_tso):
     (sent, h1), (recvd, h2) = tcp_transfer(b, a, "10.9.0.2", 8 << 20)
     assert (sent, h1) == (recvd, h2) and int(recvd) == 8 << 20
     sa, sb = quiet_stats(a, "ra"), quiet_stats(b, "rb")
-    assert sa["tx_packets"] == sb["rx_packets"] and sb["tx_packets"] == sa["rx_packets"]
-    assert sa["tx_dropped"] == sb["tx_dropped"] == 0
-    napi_b = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_xdp_packets"))
+    sta, stb = ethtool_S(a, "ra"), ethtool_S(b, "rb")
+    if kind == "rveth":
+        # No qdisc: a full ring drops (TCP resends). Those are the only
+        # drops, each counted once by the receiving queue.
+        assert sa["tx_dropped"] == sum(v for k, v in stb.items() if k.endswith("_ring_full"))
+        assert sb["tx_dropped"] == sum(v for k, v in sta.items() if k.endswith("_ring_full"))
+    napi_b = sum(v for k, v in stb.items() if k.endswith("_xdp_packets"))
     if sender_tso == "off":
         assert napi_b > 0, "the receiver's NAPI queue took the packets"
         assert napi_b <= sb["rx_packets"]
@@ -374,7 +379,7 @@ def timed_tcp_transfer(ns_srv, ns_cli, addr, seconds, port):
 
 
 def channel_stress(kind, netns):
-    """Four TCP senders (20 s each, SHA-256 checked by the receivers)
+    """Four TCP senders (45 s each, SHA-256 checked by the receivers)
     run while one process changes the channels of both ends 24 times, GRO
     on at the receiver and TSO off at the sender (so the NAPI queues take
     the packets). Returns what the receivers saw: the transfers intact,
@@ -394,7 +399,7 @@ def channel_stress(kind, netns):
 
     def transfer(port):
         try:
-            results[port] = timed_tcp_transfer(b, a, "10.9.0.2", 20, port)
+            results[port] = timed_tcp_transfer(b, a, "10.9.0.2", 45, port)
         except Exception as e:  # reported below, with the port
             errors.append((port, repr(e)))
     threads = [threading.Thread(target=transfer, args=(5301 + i,)) for i in range(4)]

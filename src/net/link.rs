@@ -194,7 +194,10 @@ pub(crate) trait Driver: Sized + 'static {
     /// A driver with a poll has veth's GRO mode, which the layer runs (the
     /// driver never turns NAPI on or off, so it cannot do so at the wrong
     /// time or while sleeping is not allowed): the receive queues in use
-    /// have NAPI on exactly while the device runs with GRO on. On in
+    /// have NAPI on while the device runs with GRO on (unless memory for
+    /// the rings ran out: then the change that needed it failed, or, for
+    /// `ethtool -G`, NAPI stays off with a warning), and never while the
+    /// device is down. On in
     /// `ndo_open` (before [`Driver::open`]) if GRO is wanted, on or off in
     /// `ndo_set_features` when GRO changes, kept across `ethtool -L` and
     /// `ethtool -G`, off in `ndo_stop` (after [`Driver::stop`]). The peer's
@@ -885,8 +888,11 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: `dev` is a registered device of ours.
         let dev = unsafe { Self::dev(dev) };
         from_result(|| {
-            // `veth_open()`: NAPI on before the carrier can come on.
-            if T::HAS_POLL && dev.gro_requested(rtnl) {
+            // `veth_open()`: NAPI on before the carrier can come on. GRO
+            // both wanted and active: after a `gro on` that failed (only
+            // ENOMEM can) the core kept GRO off but left it wanted, and a
+            // later `gro off` would not reach `ndo_set_features`.
+            if T::HAS_POLL && dev.gro_requested(rtnl) && dev.features().intersects(Features::GRO) {
                 dev.napi_enable_range(0..dev.queues().rx, rtnl)?;
             }
             if T::HAS_OPEN {
@@ -958,18 +964,28 @@ impl<T: Driver> Adapter<T> {
         let dev = unsafe { Self::dev(dev) };
         let features = Features::from_raw(features);
         from_result(|| {
-            if T::HAS_SET_FEATURES {
-                T::set_features(dev, features, rtnl)?;
-            }
-            // `veth_set_features()`: a GRO change while running turns NAPI
-            // on or off on the receive queues.
+            // `veth_set_features()`: GRO while running means NAPI on the
+            // receive queues, compared with the real state (not the old
+            // features, which a failed change may have left behind). What
+            // can fail (turning NAPI on) comes before the driver's change,
+            // and is undone if the driver refuses; turning it off after.
             let gro = features.intersects(Features::GRO);
-            if T::HAS_POLL && dev.is_running() && gro != dev.features().intersects(Features::GRO) {
-                if gro {
-                    dev.napi_enable_range(0..dev.queues().rx, rtnl)?;
-                } else {
-                    dev.napi_disable_range(0..dev.queues().max_rx, rtnl);
+            let napi = T::HAS_POLL && dev.is_running();
+            let on = napi && gro && !dev.napi_mode(rtnl);
+            let off = napi && !gro && dev.napi_mode(rtnl);
+            if on {
+                dev.napi_enable_range(0..dev.queues().rx, rtnl)?;
+            }
+            if T::HAS_SET_FEATURES {
+                if let Err(e) = T::set_features(dev, features, rtnl) {
+                    if on {
+                        dev.napi_disable_range(0..dev.queues().max_rx, rtnl);
+                    }
+                    return Err(e);
                 }
+            }
+            if off {
+                dev.napi_disable_range(0..dev.queues().max_rx, rtnl);
             }
             Ok(0)
         })

@@ -5,8 +5,9 @@
 //! Each device has one [`RxQueue`] per allocated receive queue
 //! (`num_rx_queues`), allocated by the `ndo_init` adapter and freed by the
 //! `priv_destructor` adapter, as `veth_alloc_queues()`/`veth_free_queues()`.
-//! A queue is off (no NAPI, no ring) until the driver turns it on with
-//! [`Device::napi_enable_range`]; then it has a 256-entry `ptr_ring` of
+//! A queue is off (no NAPI, no ring) until the layer turns it on with
+//! [`Device::napi_enable_range`] (see [`Driver::poll`](super::link::Driver::poll)
+//! for when); then it has a `ptr_ring` (256 entries by default) of
 //! skbs and an enabled NAPI instance, and it is *published*: the peer's
 //! transmit path may put skbs into its ring ([`Forwarded::napi_xmit`]).
 //! [`Device::napi_disable_range`] unpublishes it, disables and deletes the
@@ -28,9 +29,9 @@
 //! - the backpressure protocol (stop the sender's transmit queue when the
 //!   ring is full, wake it after consuming) is the layer's, on both sides,
 //!   and cannot lose a wakeup (see [`Forwarded::napi_xmit`]);
-//! - a device being destroyed with queues still on (which the driver should
-//!   prevent by disabling them in `ndo_stop`) has them torn down, with a
-//!   warning, before its queue array is freed.
+//! - a device being destroyed with queues still on (which the layer's
+//!   `ndo_stop` prevents) has them torn down, with a warning, before its
+//!   queue array is freed.
 //!
 //! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
 //! [`include/linux/ptr_ring.h`](srctree/include/linux/ptr_ring.h),
@@ -126,10 +127,11 @@ impl QueueStats {
 ///   a grace period (`synchronize_net`) passes, before the ring is cleaned
 ///   up: whoever read it as true in an RCU read section (bottom halves
 ///   disabled) may use the ring until that section ends.
-/// - `packets`/`bytes`/`drops` are written only by the queue's poll (NAPI
-///   runs one poll of an instance at a time); `flushed` only by
-///   [`RxQueue::finish_off`], under RTNL; `ring_full` by any producer,
-///   atomically.
+/// - `packets`/`bytes` are written only by the queue's poll (NAPI runs one
+///   poll of an instance at a time); `drops` by nothing yet (XDP will);
+///   `flushed` only by [`RxQueue::finish_off`] (under RTNL, or in the
+///   destructor when nothing else reaches the queue); `ring_full` by any
+///   producer, atomically.
 #[repr(C)]
 pub(super) struct RxQueue {
     napi: Opaque<bindings::napi_struct>,
@@ -360,8 +362,9 @@ impl<P> Device<P> {
     /// (`veth_napi_enable_range()`): each gets its ring and an enabled NAPI
     /// instance and is published to the peer's transmit path. Queues that
     /// are on already are left alone, indices beyond the allocated queues
-    /// ignored. On failure (`ENOMEM`) the queues this call was turning on
-    /// are off again; `EOPNOTSUPP` if the driver has no poll.
+    /// ignored; an empty range does nothing. `ENETDOWN` unless the device
+    /// is running; on failure (`ENOMEM`) the queues this call was turning
+    /// on are off again; `EOPNOTSUPP` if the driver has no poll.
     pub(super) fn napi_enable_range(&self, range: Range<u32>, _rtnl: &Rtnl) -> Result {
         // Only an open device has NAPI on: `ndo_stop` (and with it
         // unregistration) turns every queue off, and nothing turns one on
