@@ -173,7 +173,9 @@ def udp_gso_received(kind, netns, gro):
     ethtool_K(a, "ra", "tx-udp-segmentation off")
     ethtool_K(b, "rb", f"rx-udp-gro-forwarding on gro {'on' if gro else 'off'}")
     ping_ok(a, "10.9.0.2")
-    sink = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", UDP_SINK, "3"],
+    # The sink stops 20 s after its last datagram (or after "ready" if none
+    # came): the sender's Python start alone took over 3 s under KASAN.
+    sink = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", UDP_SINK, "20"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert sink.stdout.readline().strip() == "ready"
     before = nstat(b).get("IpInReceives", 0)
@@ -379,7 +381,8 @@ def timed_tcp_transfer(ns_srv, ns_cli, addr, seconds, port):
 
 
 def channel_stress(kind, netns):
-    """Four TCP senders (45 s each, SHA-256 checked by the receivers)
+    """Four TCP senders (45 s each, 150 s under RVETH_STRESS=full; SHA-256
+    checked by the receivers)
     run while one process changes the channels of both ends 24 times, GRO
     on at the receiver and TSO off at the sender (so the NAPI queues take
     the packets). Returns what the receivers saw: the transfers intact,
@@ -396,10 +399,12 @@ def channel_stress(kind, netns):
     ethtool_K(b, "rb", "gro on")
     ping_ok(a, "10.9.0.2")
     results, errors = {}, []
+    # Under KASAN (make test-debug) a channel change takes several seconds.
+    seconds = 150 if os.environ.get("RVETH_STRESS") == "full" else 45
 
     def transfer(port):
         try:
-            results[port] = timed_tcp_transfer(b, a, "10.9.0.2", 45, port)
+            results[port] = timed_tcp_transfer(b, a, "10.9.0.2", seconds, port)
         except Exception as e:  # reported below, with the port
             errors.append((port, repr(e)))
     threads = [threading.Thread(target=transfer, args=(5301 + i,)) for i in range(4)]
