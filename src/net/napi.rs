@@ -210,11 +210,11 @@ impl RxQueue {
     /// queue must be [`ON`].
     unsafe fn begin_off(&self) {
         self.published.store(false, Relaxed);
-        // SAFETY: Added and enabled (state ON, caller). Disabling waits for a
-        // running poll and keeps the instance from being scheduled again;
-        // then it is deleted, both under one hold of the instance lock. The
-        // caller waits for a grace period before the memory could go (it is
-        // only freed with the device).
+        // Disabling waits for a running poll and keeps the instance from
+        // being scheduled again; then it is deleted, both under one hold of
+        // the instance lock.
+        // SAFETY: Added and enabled (state ON, caller); the caller waits for
+        // a grace period before the memory could go (freed with the device).
         unsafe { bindings::rveth_napi_disable_del(self.napi.get()) };
     }
 
@@ -351,10 +351,10 @@ impl RxQueues {
 impl<P> Device<P> {
     /// The device's receive queues.
     fn rx_queues(&self) -> &RxQueues {
-        // SAFETY: `as_raw()` is a registered device of a driver with private
-        // data `P` (type invariant of `Device`): its private area is a
-        // `PrivArea<P>`, whose queues are set in `ndo_init` and freed only
-        // when the device is destroyed.
+        // The queues are set in `ndo_init` and freed only when the device is
+        // destroyed.
+        // SAFETY: `as_raw()` is a registered device with private data `P`
+        // (type invariant of `Device`): its private area is a `PrivArea<P>`.
         unsafe { &(*priv_area::<P>(self.as_raw())).rxq }
     }
 
