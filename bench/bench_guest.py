@@ -339,14 +339,20 @@ def main():
         ("UDP RR", lambda p: rr(p, "udp", a.rr_count)),
         ("2 senders UDP 64B", lambda p: two_senders(p, a.seconds)),
     ]
-    for r in range(tests_rounds):
-        for name, fn in tests:
-            for kind in round_order(name, r):
-                log(f"round {r + 1}/{a.rounds}: {name} {kind}")
-                record(name, kind, fn(pairs[kind]))
-            if name != "2 senders UDP 64B":
-                log(f"round {r + 1}/{a.rounds}: {name} loopback")
-                record(name, "lo", fn(lo))
+
+    def run_rounds(tests, loopback=False):
+        """Interleaved rounds of `tests` on both kinds (and, with
+        `loopback`, on the loopback pair for rows it can measure)."""
+        for r in range(tests_rounds):
+            for name, fn in tests:
+                for kind in round_order(name, r):
+                    log(f"round {r + 1}/{a.rounds}: {name} {kind}")
+                    record(name, kind, fn(pairs[kind]))
+                if loopback and name != "2 senders UDP 64B":
+                    log(f"round {r + 1}/{a.rounds}: {name} loopback")
+                    record(name, "lo", fn(lo))
+
+    run_rounds(tests, loopback=True)
     # Marked traffic from both vCPUs: veth scrubs mark and priority; rveth
     # with `classid mark` does the same and counts both per CPU.
     for r in range(tests_rounds):
@@ -365,10 +371,7 @@ def main():
     # off" with GRO off is the baseline of the GRO gain.
     for p in pairs.values():
         sh(f"ip netns exec {p.ns_a} ethtool -K {p.a} tso off")
-    for r in range(tests_rounds):
-        for kind in round_order("TCP stream, sender TSO off", r):
-            log(f"round {r + 1}/{a.rounds}: TCP stream, sender TSO off, {kind}")
-            record("TCP stream, sender TSO off", kind, tcp_stream(pairs[kind], a.seconds))
+    run_rounds([("TCP stream, sender TSO off", lambda p: tcp_stream(p, a.seconds))])
     for p in pairs.values():
         sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro on")
     gro_tests = [
@@ -376,11 +379,7 @@ def main():
         ("GRO: UDP 64B pps", lambda p: udp_pps(p, a.seconds)),
         ("GRO: 2 senders UDP 64B", lambda p: two_senders(p, a.seconds)),
     ]
-    for r in range(tests_rounds):
-        for name, fn in gro_tests:
-            for kind in round_order(name, r):
-                log(f"round {r + 1}/{a.rounds}: {name} {kind}")
-                record(name, kind, fn(pairs[kind]))
+    run_rounds(gro_tests)
     gro_napi = {}
     for kind, p in pairs.items():
         st = {k.strip(): int(v) for k, v in (l.split(":") for l in

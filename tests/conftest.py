@@ -184,17 +184,22 @@ def load_rveth():
         sh(f"insmod {MODULE}")
 
 
+def load_kernel_module(name):
+    """Loads in-tree module `name` with modprobe, or, as the project
+    kernel's modules may not be visible to modprobe in the guest, its .ko
+    from the kernel's build tree."""
+    if subprocess.run(["modprobe", name], capture_output=True).returncode != 0:
+        kdir = os.environ.get("RVETH_KDIR", "/nonexistent")
+        path = sh(f"find {kdir} -name {name}.ko 2>/dev/null | head -n1", check=False).strip()
+        assert path, f"{name}.ko not found under {kdir}"
+        sh(f"insmod {path}")
+
+
 def load_veth():
     """The in-tree veth, the reference rveth is compared with."""
     if module_loaded("veth"):
         return
-    if subprocess.run(["modprobe", "veth"], capture_output=True).returncode != 0:
-        # The project kernel's modules may not be visible to modprobe in the
-        # guest; load veth.ko from the build tree instead.
-        kdir = os.environ.get("RVETH_KDIR", "/nonexistent")
-        path = sh(f"find {kdir} -name veth.ko 2>/dev/null | head -n1", check=False).strip()
-        assert path, f"veth.ko not found under {kdir}"
-        sh(f"insmod {path}")
+    load_kernel_module("veth")
     assert module_loaded("veth")
 
 
