@@ -52,6 +52,7 @@ pub(crate) mod napi;
 pub(crate) mod nla;
 pub(crate) mod percpu;
 pub(crate) mod skb;
+pub(crate) mod xdp;
 
 use kernel::types::NotThreadSafe;
 

@@ -30,7 +30,7 @@ use kernel::sync::rcu;
 use crate::net::{
     device::{Device, LinkStats64},
     link::{Tx, TxOutcome},
-    napi::{NapiPoll, PollDone},
+    napi::{NapiPoll, PollDone, RxItem},
     skb::{Forwarded, Meta, SkBuff, ETH_HLEN},
     BhDisabled,
 };
@@ -155,11 +155,20 @@ pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) ->
     }
 }
 
-/// The NAPI poll of one of this end's receive queues (`veth_poll()` without
-/// XDP): every skb the budget allows goes to GRO.
+/// The NAPI poll of one of this end's receive queues (`veth_poll()`):
+/// every entry the budget allows goes through the device's XDP program if
+/// it has one (the layer carries out the verdict), and what passes (or
+/// every entry, without a program) goes to GRO; frames become skbs first.
 pub(crate) fn poll<'a>(mut ctx: NapiPoll<'a, RvethPriv>) -> PollDone<'a> {
-    while let Some(skb) = ctx.next() {
-        ctx.gro_receive(skb);
+    while let Some(item) = ctx.next() {
+        let skb = match (ctx.xdp_prog(), item) {
+            (Some(prog), item) => ctx.xdp_run(item, prog),
+            (None, RxItem::Skb(skb)) => Some(skb),
+            (None, RxItem::Frame(frame)) => ctx.frame_to_skb(frame),
+        };
+        if let Some(skb) = skb {
+            ctx.gro_receive(skb);
+        }
     }
     ctx.complete()
 }
@@ -179,12 +188,18 @@ fn counters(dev: &Device<RvethPriv>) -> [u64; COUNTERS] {
 
 /// `ndo_get_stats64`, as `veth_get_stats64()`: tx from this end's tstats
 /// plus what the peer's receive queues took from their rings; rx from the
-/// peer's tstats plus what this end's receive queues took.
+/// peer's tstats plus what this end's receive queues took. Drops: this
+/// end's transmit drops, frames redirected into it that its peer's rings
+/// could not take and its `XDP_TX` frames the peer could not take count as
+/// tx drops; its queues' drops and what its own rings refused count as rx
+/// drops (veth's accounting, including its crossed `xdp_tx_errors`).
 pub(crate) fn get_stats64(dev: &Device<RvethPriv>, stats: &mut LinkStats64) {
     dev.fetch_tstats(stats);
     stats.add_tx_dropped(counters(dev)[Counter::Dropped as usize]);
+    stats.add_tx_dropped(dev.xdp_xmit_dropped());
     let rx = dev.rx_queue_totals();
-    stats.add_rx_dropped(rx.drops);
+    stats.add_tx_dropped(rx.xdp_tx_err);
+    stats.add_rx_dropped(rx.drops + rx.xdp_xmit_err);
     stats.add_rx(rx.packets, rx.bytes);
 
     let guard = rcu::read_lock();
@@ -193,6 +208,8 @@ pub(crate) fn get_stats64(dev: &Device<RvethPriv>, stats: &mut LinkStats64) {
         peer.fetch_tstats(&mut peer_stats);
         stats.add_rx(peer_stats.tx_packets(), peer_stats.tx_bytes());
         let prx = peer.rx_queue_totals();
+        stats.add_tx_dropped(prx.xdp_xmit_err);
+        stats.add_rx_dropped(prx.xdp_tx_err);
         stats.add_tx(prx.packets, prx.bytes);
     }
 }

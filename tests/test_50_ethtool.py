@@ -111,14 +111,18 @@ def test_ts_info(pairs):
 
 
 # The names rveth's `ethtool -S` shows: veth's peer_ifindex first, then
-# rveth's own counters, then per receive queue in use veth's names of the
-# NAPI counters rveth has (packets, bytes, drops; not veth's XDP ones:
-# rveth has no XDP yet) and rveth's own ring_full and flushed. Deliberate.
+# rveth's own counters, then per receive queue in use veth's seven queue
+# counters in veth's order and rveth's own ring_full and flushed, then
+# veth's two per transmit queue. Deliberate.
 RVETH_STATS = ["peer_ifindex", "tx_dropped", "tx_meta_classid", "tx_meta_classid_carried",
                "tx_meta_mark", "tx_meta_mark_cleared", "tx_meta_priority",
                "tx_meta_priority_cleared"]
-RVETH_QUEUE_STATS = ["rx_queue_0_xdp_packets", "rx_queue_0_xdp_bytes", "rx_queue_0_drops",
-                     "rx_queue_0_ring_full", "rx_queue_0_flushed"]
+VETH_RXQ_STATS = ["rx_queue_0_xdp_packets", "rx_queue_0_xdp_bytes", "rx_queue_0_drops",
+                  "rx_queue_0_xdp_redirect", "rx_queue_0_xdp_drops", "rx_queue_0_xdp_tx",
+                  "rx_queue_0_xdp_tx_errors"]
+VETH_TXQ_STATS = ["tx_queue_0_xdp_xmit", "tx_queue_0_xdp_xmit_errors"]
+RVETH_QUEUE_STATS = (VETH_RXQ_STATS + ["rx_queue_0_ring_full", "rx_queue_0_flushed"]
+                     + VETH_TXQ_STATS)
 
 
 def test_stats_names_and_peer_ifindex(rveth, netns):
@@ -137,7 +141,7 @@ def test_stats_names_and_peer_ifindex(rveth, netns):
     assert list(st["rveth"][0]) == RVETH_STATS + RVETH_QUEUE_STATS
     assert list(st["rveth"][1]) == RVETH_STATS + RVETH_QUEUE_STATS
     shared = [k for k in st["veth"][0] if k in st["rveth"][0]]
-    assert shared == ["peer_ifindex"] + RVETH_QUEUE_STATS[:3], shared
+    assert shared == ["peer_ifindex"] + VETH_RXQ_STATS + VETH_TXQ_STATS, shared
     rel = {}
     for kind, (a, b) in ends.items():
         rel[kind] = (st[kind][0]["peer_ifindex"] - ifindex(b, "rb"),
@@ -145,7 +149,7 @@ def test_stats_names_and_peer_ifindex(rveth, netns):
     same_as_veth("peer_ifindex minus the peer's ifindex", rel["rveth"], rel["veth"])
     assert rel["rveth"] == (0, 0), rel
     # Nothing was sent: rveth's counters are all zero.
-    assert [v for k, v in st["rveth"][0].items() if k != "peer_ifindex"] == [0] * 12
+    assert [v for k, v in st["rveth"][0].items() if k != "peer_ifindex"] == [0] * (len(RVETH_STATS) - 1 + len(RVETH_QUEUE_STATS))
 
 
 def test_stats_count_drops(pairs):
@@ -363,8 +367,8 @@ def test_gro_napi_like_veth(pairs):
     """`ethtool -K gro on` turns on NAPI on the device while it is up
     (veth_set_features(), veth_open()), on both kinds: the NAPI instances
     the kernel lists (netdev genetlink) are compared step by step. veth
-    also advertises the peer as an XDP redirect target; rveth has no XDP
-    yet: recorded here as the difference it is."""
+    advertises the peer as an XDP redirect target while GRO is on, and
+    both ends' XDP features are compared too."""
     seen = {}
     for kind, (a, b) in pairs.items():
         steps = [("defaults", napi_and_xdp(a, "ra"), napi_and_xdp(b, "rb"))]
@@ -393,6 +397,6 @@ def test_gro_napi_like_veth(pairs):
     napis_r = [s[1][0] for s in seen["rveth"]]
     same_as_veth("NAPI instances of ra: defaults, gro on, down, up, gro off, gro on while down, up",
                  napis_r, napis)
-    # Known difference: no XDP features at all on rveth (no ndo_bpf, no
-    # ndo_xdp_xmit) and no NAPI on rb, whose GRO stayed off.
-    assert [(s[1][1], s[2]) for s in seen["rveth"]] == [(0, (0, 0))] * 7, seen["rveth"]
+    same_as_veth("XDP features of ra and rb, NAPI instances of rb, at each step",
+                 [(s[1][1], s[2]) for s in seen["rveth"]],
+                 [(s[1][1], s[2]) for s in seen["veth"]])

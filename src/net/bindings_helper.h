@@ -23,6 +23,10 @@
 #include <net/request_sock.h>
 #include <net/tcp_states.h>
 #include <uapi/linux/veth.h>
+#include <linux/bpf.h>
+#include <linux/filter.h>
+#include <net/xdp.h>
+#include <net/page_pool/types.h>
 
 #include "helpers.h"
 
@@ -43,3 +47,9 @@ const netdev_features_t RVETH_CONST_NETIF_F_ALL_TSO = NETIF_F_ALL_TSO;
 const netdev_features_t RVETH_CONST_NETIF_F_GRO_FRAGLIST = NETIF_F_GRO_FRAGLIST;
 const netdev_features_t RVETH_CONST_NETIF_F_GRO_UDP_FWD = NETIF_F_GRO_UDP_FWD;
 const int RVETH_CONST_NLA_HDRLEN = NLA_HDRLEN;
+/* veth_xdp_set(): the largest MTU a peer may have for a program without
+ * frags (SKB_WITH_OVERHEAD(PAGE_SIZE - VETH_XDP_HEADROOM), before the peer's
+ * hard_header_len), and what frags add (PAGE_SIZE * MAX_SKB_FRAGS). */
+const unsigned int RVETH_CONST_XDP_MAX_LINEAR =
+	SKB_WITH_OVERHEAD(PAGE_SIZE - (XDP_PACKET_HEADROOM + NET_IP_ALIGN));
+const unsigned int RVETH_CONST_XDP_FRAGS_EXTRA = PAGE_SIZE * MAX_SKB_FRAGS;

@@ -421,6 +421,11 @@ impl Features {
         Self(f)
     }
 
+    /// The raw flags.
+    pub(super) const fn raw(self) -> bindings::netdev_features_t {
+        self.0
+    }
+
     /// Whether `self` has any flag of `o`.
     pub(crate) const fn intersects(self, o: Self) -> bool {
         self.0 & o.0 != 0

@@ -8,7 +8,13 @@ use core::marker::PhantomData;
 
 use kernel::prelude::*;
 
-use super::{bindings, device::Device, link::Driver, napi::RING_SIZE_MAX, Rtnl};
+use super::{
+    bindings,
+    device::Device,
+    link::{Driver, ExtAck},
+    napi::RING_SIZE_MAX,
+    Rtnl,
+};
 
 /// Length of one `ethtool -S` name.
 const GSTRING_LEN: usize = bindings::ETH_GSTRING_LEN as usize;
@@ -26,12 +32,29 @@ fn copy_cstr(dst: &mut [c_char], src: &CStr) {
 }
 
 /// The per-receive-queue counters appended after the driver's, per queue
-/// in use: veth's `rx_queue_%u_*` names of the counters that mean the same
-/// without XDP (packets and bytes the queue's NAPI poll took from its
-/// ring, drops), then rveth's own `ring_full` (transmits that found the
+/// in use: veth's `rx_queue_%u_*` counters, in veth's order (packets and
+/// bytes the queue's NAPI poll took from its ring, drops, then what the
+/// XDP program redirected, dropped, sent back, and what of that the peer
+/// could not take), then rveth's own `ring_full` (transmits that found the
 /// ring full) and `flushed` (packets freed from the ring when it went
 /// off); veth has neither.
-const RXQ_STATS: [&str; 5] = ["xdp_packets", "xdp_bytes", "drops", "ring_full", "flushed"];
+const RXQ_STATS: [&str; 9] = [
+    "xdp_packets",
+    "xdp_bytes",
+    "drops",
+    "xdp_redirect",
+    "xdp_drops",
+    "xdp_tx",
+    "xdp_tx_errors",
+    "ring_full",
+    "flushed",
+];
+
+/// veth's `tx_queue_%u_*` counters, per transmit queue in use: frames
+/// redirected into this device that the peer's receive queues took and
+/// could not take (counted there, shown here as veth does: the peer's
+/// queue `i` on transmit queue `i % tx queues`).
+const TXQ_STATS: [&str; 2] = ["xdp_xmit", "xdp_xmit_errors"];
 
 /// Writes into a fixed `ethtool -S` name slot, truncating (as
 /// `ethtool_sprintf` does) and leaving the rest zero.
@@ -61,7 +84,14 @@ impl core::fmt::Write for Slot<'_> {
 /// RTNL section (the ioctl and the netlink string set), and the count only
 /// changes under RTNL (`ethtool -L`), as veth relies on too.
 fn stats_count<T: Driver>(dev: &Device<T::Priv>) -> usize {
-    T::ETHTOOL_STATS.len() + RXQ_STATS.len() * dev.queues().rx as usize
+    let q = dev.queues();
+    T::ETHTOOL_STATS.len()
+        + RXQ_STATS.len() * q.rx as usize
+        + if T::HAS_POLL {
+            TXQ_STATS.len() * q.tx as usize
+        } else {
+            0
+        }
 }
 
 struct EthtoolAdapter<T: Driver>(PhantomData<T>);
@@ -140,11 +170,19 @@ impl<T: Driver> EthtoolAdapter<T> {
             let n = b.len().min(GSTRING_LEN - 1);
             slot[..n].copy_from_slice(&b[..n]);
         }
-        for (i, slot) in queues.chunks_exact_mut(GSTRING_LEN).enumerate() {
+        let (rxqs, txqs) =
+            queues.split_at_mut(RXQ_STATS.len() * dev.queues().rx as usize * GSTRING_LEN);
+        for (i, slot) in rxqs.chunks_exact_mut(GSTRING_LEN).enumerate() {
             slot.fill(0);
             let (q, name) = (i / RXQ_STATS.len(), RXQ_STATS[i % RXQ_STATS.len()]);
             let mut w = Slot { buf: slot, pos: 0 };
             let _ = core::fmt::Write::write_fmt(&mut w, format_args!("rx_queue_{q}_{name}"));
+        }
+        for (i, slot) in txqs.chunks_exact_mut(GSTRING_LEN).enumerate() {
+            slot.fill(0);
+            let (q, name) = (i / TXQ_STATS.len(), TXQ_STATS[i % TXQ_STATS.len()]);
+            let mut w = Slot { buf: slot, pos: 0 };
+            let _ = core::fmt::Write::write_fmt(&mut w, format_args!("tx_queue_{q}_{name}"));
         }
     }
 
@@ -169,7 +207,10 @@ impl<T: Driver> EthtoolAdapter<T> {
         ch.max_tx = q.max_tx;
     }
 
-    /// `veth_set_channels()` (no XDP program to protect yet): the driver's
+    /// `veth_set_channels()`: veth's refusals that protect an XDP program
+    /// (`EINVAL`: fewer receive queues than the peer's transmit queues
+    /// with a program here, more transmit queues than the peer's receive
+    /// queues with one there), the driver's
     /// [`Driver::check_channels`], then, while the device is up, the
     /// carrier of both ends off during the change; receive queues first,
     /// then transmit, the receive change undone if the transmit change
@@ -206,10 +247,21 @@ impl<T: Driver> EthtoolAdapter<T> {
                 // Refused by both callers in 7.3 already; veth checks too.
                 return Err(EINVAL);
             }
+            let peer = dev.peer_rtnl(rtnl);
+            // `veth_set_channels()`: what an XDP program at either end
+            // relies on (every queue the peer transmits on has a receive
+            // queue here that runs this end's program, and the other way).
+            if let Some(peer) = peer {
+                if dev.has_xdp_prog(rtnl) && rx < peer.queues().tx {
+                    return Err(EINVAL);
+                }
+                if peer.has_xdp_prog(rtnl) && tx > peer.queues().rx {
+                    return Err(EINVAL);
+                }
+            }
             if T::HAS_CHECK_CHANNELS {
                 T::check_channels(dev, rx, tx, rtnl)?;
             }
-            let peer = dev.peer_rtnl(rtnl);
             let running = dev.is_up();
             let napi = running && dev.napi_mode(rtnl);
             if running {
@@ -235,6 +287,12 @@ impl<T: Driver> EthtoolAdapter<T> {
                 if let Some(peer) = peer.filter(|p| p.is_up()) {
                     dev.carrier_on();
                     peer.carrier_on();
+                }
+            }
+            if T::HAS_POLL {
+                dev.update_xdp_features(rtnl);
+                if let Some(peer) = peer {
+                    peer.update_xdp_features(rtnl);
                 }
             }
             res.map(|()| 0)
@@ -275,7 +333,7 @@ impl<T: Driver> EthtoolAdapter<T> {
         dev: *mut bindings::net_device,
         ring: *mut bindings::ethtool_ringparam,
         _kring: *mut bindings::kernel_ethtool_ringparam,
-        _extack: *mut bindings::netlink_ext_ack,
+        extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
         // SAFETY: Our devices are never ops-locked (see `Device`), so both
         // callers, ethnl_set_rings() and dev_ethtool(), hold RTNL.
@@ -284,7 +342,17 @@ impl<T: Driver> EthtoolAdapter<T> {
         let size = unsafe { (*ring).rx_pending };
         // SAFETY: `dev` is a registered device of ours.
         let dev = unsafe { Self::dev(dev) };
-        kernel::error::from_result(|| dev.set_ring_size(size, rtnl).map(|()| 0))
+        kernel::error::from_result(|| {
+            // New rings mean turning the queues off and on: the program
+            // would miss what crosses meanwhile.
+            if dev.has_xdp_prog(rtnl) && dev.napi_mode(rtnl) && size != dev.ring_size() {
+                // SAFETY: The request's extack (or NULL), valid during the call.
+                let extack = unsafe { ExtAck::from_raw(extack) };
+                extack.set_msg(c"rveth: Ring size cannot change while an XDP program runs");
+                return Err(EBUSY);
+            }
+            dev.set_ring_size(size, rtnl).map(|()| 0)
+        })
     }
 
     /// # Safety
@@ -305,9 +373,33 @@ impl<T: Driver> EthtoolAdapter<T> {
         values.fill(0);
         let (own, queues) = values.split_at_mut(T::ETHTOOL_STATS.len());
         T::ethtool_stats(dev, own);
-        for (q, v) in queues.chunks_exact_mut(RXQ_STATS.len()).enumerate() {
+        let (rxqs, txqs) = queues.split_at_mut(RXQ_STATS.len() * dev.queues().rx as usize);
+        for (q, v) in rxqs.chunks_exact_mut(RXQ_STATS.len()).enumerate() {
             let st = dev.rx_queue_stats(q as u32);
-            v.copy_from_slice(&[st.packets, st.bytes, st.drops, st.ring_full, st.flushed]);
+            v.copy_from_slice(&[
+                st.packets,
+                st.bytes,
+                st.drops,
+                st.xdp_redirect,
+                st.xdp_drops,
+                st.xdp_tx,
+                st.xdp_tx_err,
+                st.ring_full,
+                st.flushed,
+            ]);
+        }
+        let tx = txqs.len() / TXQ_STATS.len();
+        if tx == 0 {
+            return;
+        }
+        let guard = kernel::sync::rcu::read_lock();
+        if let Some(peer) = dev.peer(&guard) {
+            for i in 0..peer.queues().rx {
+                let st = peer.rx_queue_stats(i);
+                let at = (i as usize % tx) * TXQ_STATS.len();
+                txqs[at] += st.xdp_xmit;
+                txqs[at + 1] += st.xdp_xmit_err;
+            }
         }
     }
 }

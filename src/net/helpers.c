@@ -19,11 +19,16 @@
 #include <linux/ptr_ring.h>
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
+#include <linux/skbuff_ref.h>
 #include <net/netdev_lock.h>
 #include <net/sch_generic.h>
 #include <net/rtnetlink.h>
 #include <net/sock.h>
 #include <net/netlink.h>
+#include <net/xdp.h>
+#include <net/page_pool/types.h>
+#include <linux/bpf_trace.h>
+#include <linux/filter.h>
 
 #include "helpers.h"
 
@@ -165,27 +170,42 @@ int rveth_ring_init(struct ptr_ring *r, int size)
 	return ptr_ring_init(r, size, GFP_KERNEL);
 }
 
-unsigned int rveth_ring_cleanup(struct ptr_ring *r)
+/*
+ * The ring holds skbs and tagged xdp_frame pointers; Rust drains it (and
+ * frees each entry the right way) before this frees the array.
+ */
+void rveth_ring_cleanup(struct ptr_ring *r)
 {
-	struct sk_buff *skb;
-	unsigned int n = 0;
-
-	/* No producer or consumer is left: the lockless consume is safe. */
-	while ((skb = __ptr_ring_consume(r))) {
-		kfree_skb(skb);
-		n++;
-	}
 	ptr_ring_cleanup(r, NULL);
-	return n;
 }
 
-int rveth_ring_produce(struct ptr_ring *r, struct sk_buff *skb)
+int rveth_ring_produce(struct ptr_ring *r, void *ptr)
 {
-	return ptr_ring_produce(r, skb);
+	return ptr_ring_produce(r, ptr);
+}
+
+/*
+ * ndo_xdp_xmit() puts a batch of frames in under one hold of the producer
+ * lock, as veth_xdp_xmit() does (spin_lock() and __ptr_ring_produce() are
+ * inline).
+ */
+void rveth_ring_producer_lock(struct ptr_ring *r)
+{
+	spin_lock(&r->producer_lock);
+}
+
+void rveth_ring_producer_unlock(struct ptr_ring *r)
+{
+	spin_unlock(&r->producer_lock);
+}
+
+int rveth_ring_produce_locked(struct ptr_ring *r, void *ptr)
+{
+	return __ptr_ring_produce(r, ptr);
 }
 
 /* Single consumer (the queue's NAPI poll): the lockless variant, as veth. */
-struct sk_buff *rveth_ring_consume(struct ptr_ring *r)
+void *rveth_ring_consume(struct ptr_ring *r)
 {
 	return __ptr_ring_consume(r);
 }
@@ -261,9 +281,9 @@ void rveth_netif_tx_stop_queue(struct netdev_queue *txq)
 	netif_tx_stop_queue(txq);
 }
 
-void rveth_netif_tx_start_queue(struct netdev_queue *txq)
+void rveth_txq_trans_cond_update(struct netdev_queue *txq)
 {
-	netif_tx_start_queue(txq);
+	txq_trans_cond_update(txq);
 }
 
 bool rveth_netif_tx_queue_stopped(struct netdev_queue *txq)
@@ -274,6 +294,191 @@ bool rveth_netif_tx_queue_stopped(struct netdev_queue *txq)
 bool rveth_qdisc_txq_has_no_queue(struct netdev_queue *txq)
 {
 	return qdisc_txq_has_no_queue(txq);
+}
+
+/*
+ * XDP (include/net/xdp.h, include/linux/filter.h, include/linux/skbuff.h):
+ * the program run (bpf_prog_run_xdp() dispatches through a static call),
+ * the exception tracepoint, the rxq registration and the buff/frame
+ * conversions are inline, and so are the skb accessors the XDP_PASS path
+ * needs (their layout depends on NET_SKBUFF_DATA_USES_OFFSET).
+ */
+/*
+ * veth_create_page_pool(): page_pool_params is made of struct_group_tagged()
+ * unions, which a designated initializer fills in one line.
+ */
+struct page_pool *rveth_page_pool_create(struct net_device *dev, unsigned int size)
+{
+	struct page_pool_params pp_params = {
+		.order = 0,
+		.pool_size = size,
+		.nid = NUMA_NO_NODE,
+		.dev = &dev->dev,
+	};
+
+	return page_pool_create(&pp_params);
+}
+
+u32 rveth_bpf_prog_run_xdp(const struct bpf_prog *prog, struct xdp_buff *xdp)
+{
+	return bpf_prog_run_xdp(prog, xdp);
+}
+
+void rveth_trace_xdp_exception(const struct net_device *dev,
+			       const struct bpf_prog *prog, u32 act)
+{
+	trace_xdp_exception(dev, prog, act);
+}
+
+void rveth_trace_xdp_bulk_tx(const struct net_device *dev, int sent, int drops, int err)
+{
+	trace_xdp_bulk_tx(dev, sent, drops, err);
+}
+
+int rveth_xdp_rxq_info_reg(struct xdp_rxq_info *rxq, struct net_device *dev,
+			   u32 index, unsigned int napi_id)
+{
+	return xdp_rxq_info_reg(rxq, dev, index, napi_id);
+}
+
+bool rveth_xdp_rxq_info_is_reg(struct xdp_rxq_info *rxq)
+{
+	return xdp_rxq_info_is_reg(rxq);
+}
+
+void rveth_xdp_set_return_frame_no_direct(void)
+{
+	xdp_set_return_frame_no_direct();
+}
+
+void rveth_xdp_clear_return_frame_no_direct(void)
+{
+	xdp_clear_return_frame_no_direct();
+}
+
+/* veth_convert_skb_to_xdp_buff(): the head cannot be handed to XDP as is. */
+bool rveth_skb_xdp_needs_copy(const struct sk_buff *skb)
+{
+	return skb_shared(skb) || skb_head_is_locked(skb) ||
+	       skb_is_nonlinear(skb) || skb_headroom(skb) < XDP_PACKET_HEADROOM;
+}
+
+/*
+ * xdp_init_buff() and xdp_prepare_buff() over the skb's head, whose
+ * skb_shared_info tailroom is always there: veth_convert_skb_to_xdp_buff().
+ */
+void rveth_xdp_init_buff_skb(struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
+			     struct sk_buff *skb)
+{
+	u32 frame_sz = skb_end_pointer(skb) - skb->head +
+		       SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+
+	xdp_init_buff(xdp, frame_sz, rxq);
+	xdp_prepare_buff(xdp, skb->head, skb_headroom(skb), skb_headlen(skb), true);
+	if (skb_shinfo(skb)->nr_frags) {
+		skb_shinfo(skb)->xdp_frags_size = skb->data_len;
+		xdp_buff_set_frags_flag(xdp);
+	} else {
+		xdp_buff_clear_frags_flag(xdp);
+	}
+}
+
+unsigned int rveth_skb_xdp_frags_size(const struct sk_buff *skb)
+{
+	return skb_shinfo(skb)->xdp_frags_size;
+}
+
+bool rveth_xdp_buff_has_frags(const struct xdp_buff *xdp)
+{
+	return xdp_buff_has_frags(xdp);
+}
+
+void rveth_xdp_convert_frame_to_buff(const struct xdp_frame *frame,
+				     struct xdp_buff *xdp, struct xdp_rxq_info *rxq)
+{
+	xdp_convert_frame_to_buff(frame, xdp);
+	xdp->rxq = rxq;
+}
+
+/* veth_xdp_rcv_one(): the frame's memory type for XDP_TX and redirects. */
+void rveth_xdp_rxq_set_mem_type(struct xdp_rxq_info *rxq, const struct xdp_frame *frame)
+{
+	rxq->mem.type = frame->mem_type;
+}
+
+int rveth_xdp_update_frame_from_buff(const struct xdp_buff *xdp,
+				     struct xdp_frame *frame)
+{
+	return xdp_update_frame_from_buff(xdp, frame);
+}
+
+struct xdp_frame *rveth_xdp_convert_buff_to_frame(struct xdp_buff *xdp)
+{
+	return xdp_convert_buff_to_frame(xdp);
+}
+
+unsigned int rveth_xdp_get_frame_len(const struct xdp_frame *frame)
+{
+	return xdp_get_frame_len(frame);
+}
+
+/*
+ * veth_xdp_get(): a reference on the head page and on every fragment,
+ * taken before the skb that held them is freed (get_page(), virt_to_page()
+ * and __skb_frag_ref() are inline).
+ */
+void rveth_xdp_get(struct xdp_buff *xdp)
+{
+	struct skb_shared_info *sinfo = xdp_get_shared_info_from_buff(xdp);
+	int i;
+
+	get_page(virt_to_page(xdp->data));
+	if (likely(!xdp_buff_has_frags(xdp)))
+		return;
+	for (i = 0; i < sinfo->nr_frags; i++)
+		__skb_frag_ref(&sinfo->frags[i]);
+}
+
+/* consume_skb() is inline without CONFIG_TRACEPOINTS. */
+void rveth_consume_skb(struct sk_buff *skb)
+{
+	consume_skb(skb);
+}
+
+/* skb->protocol sits in a struct_group() of struct sk_buff. */
+void rveth_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
+{
+	skb->protocol = eth_type_trans(skb, dev);
+}
+
+void rveth_skb_push(struct sk_buff *skb, unsigned int len)
+{
+	__skb_push(skb, len);
+}
+
+void rveth_skb_pull(struct sk_buff *skb, unsigned int len)
+{
+	__skb_pull(skb, len);
+}
+
+void rveth_skb_reset_mac_header(struct sk_buff *skb)
+{
+	skb_reset_mac_header(skb);
+}
+
+unsigned int rveth_skb_mac_offset(const struct sk_buff *skb)
+{
+	return skb->data - skb_mac_header(skb);
+}
+
+void rveth_skb_set_tail_pointer(struct sk_buff *skb, int offset)
+{
+	skb_set_tail_pointer(skb, offset);
+}
+
+void rveth_skb_metadata_set(struct sk_buff *skb, u8 meta_len)
+{
+	skb_metadata_set(skb, meta_len);
 }
 
 /*
@@ -332,6 +537,25 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 	sizeof(struct rtnl_link_stats64),
 	sizeof(struct ifinfomsg),
 	sizeof(struct ethtool_channels),
+	offsetof(struct net_device, state),
+	offsetof(struct net_device, mtu),
+	offsetof(struct net_device, hard_header_len),
+	offsetof(struct xdp_buff, data),
+	offsetof(struct xdp_buff, data_end),
+	offsetof(struct xdp_buff, data_meta),
+	offsetof(struct xdp_rxq_info, mem),
+	offsetof(struct bpf_prog, aux),
+	offsetof(struct bpf_prog_aux, xdp_has_frags),
+	offsetof(struct netdev_bpf, prog),
+	offsetof(struct netdev_bpf, extack),
+	sizeof(struct xdp_buff),
+	__alignof__(struct xdp_buff),
+	sizeof(struct xdp_rxq_info),
+	__alignof__(struct xdp_rxq_info),
+	sizeof(struct xdp_mem_info),
+	__alignof__(struct xdp_mem_info),
+	sizeof(struct xdp_frame),
+	__alignof__(struct xdp_frame),
 };
 
 /*

@@ -10,6 +10,9 @@
 #include <linux/skbuff.h>
 #include <net/netlink.h>
 #include <linux/ptr_ring.h>
+#include <linux/filter.h>
+#include <net/xdp.h>
+#include <net/page_pool/types.h>
 
 struct net_device *rveth_peer_deref_rcu(struct net_device __rcu *const *slot);
 struct net_device *rveth_peer_deref_rtnl(struct net_device __rcu *const *slot);
@@ -40,14 +43,17 @@ void *rveth_this_cpu_ptr(void __percpu *ptr);
 void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
 unsigned int rveth_next_possible_cpu(int cpu);
 
-#define RVETH_LAYOUT_N 48
+#define RVETH_LAYOUT_N 67
 extern const unsigned long rveth_layout[RVETH_LAYOUT_N];
 extern const unsigned long rveth_sock_classid_offset;
 
 int rveth_ring_init(struct ptr_ring *r, int size);
-unsigned int rveth_ring_cleanup(struct ptr_ring *r);
-int rveth_ring_produce(struct ptr_ring *r, struct sk_buff *skb);
-struct sk_buff *rveth_ring_consume(struct ptr_ring *r);
+void rveth_ring_cleanup(struct ptr_ring *r);
+int rveth_ring_produce(struct ptr_ring *r, void *ptr);
+int rveth_ring_produce_locked(struct ptr_ring *r, void *ptr);
+void rveth_ring_producer_lock(struct ptr_ring *r);
+void rveth_ring_producer_unlock(struct ptr_ring *r);
+void *rveth_ring_consume(struct ptr_ring *r);
 bool rveth_ring_empty(struct ptr_ring *r);
 void rveth_napi_add_enable(struct net_device *dev, struct napi_struct *napi,
 			   int (*poll)(struct napi_struct *, int));
@@ -59,9 +65,41 @@ bool rveth_skb_gro_ok(struct sk_buff *skb);
 void rveth_skb_push_rcsum(struct sk_buff *skb, unsigned int len);
 struct netdev_queue *rveth_netdev_get_tx_queue(struct net_device *dev, unsigned int i);
 void rveth_netif_tx_stop_queue(struct netdev_queue *txq);
-void rveth_netif_tx_start_queue(struct netdev_queue *txq);
+void rveth_txq_trans_cond_update(struct netdev_queue *txq);
 bool rveth_netif_tx_queue_stopped(struct netdev_queue *txq);
 bool rveth_qdisc_txq_has_no_queue(struct netdev_queue *txq);
+
+struct page_pool *rveth_page_pool_create(struct net_device *dev, unsigned int size);
+u32 rveth_bpf_prog_run_xdp(const struct bpf_prog *prog, struct xdp_buff *xdp);
+void rveth_trace_xdp_exception(const struct net_device *dev,
+			       const struct bpf_prog *prog, u32 act);
+void rveth_trace_xdp_bulk_tx(const struct net_device *dev, int sent, int drops, int err);
+int rveth_xdp_rxq_info_reg(struct xdp_rxq_info *rxq, struct net_device *dev,
+			   u32 index, unsigned int napi_id);
+bool rveth_xdp_rxq_info_is_reg(struct xdp_rxq_info *rxq);
+void rveth_xdp_set_return_frame_no_direct(void);
+void rveth_xdp_clear_return_frame_no_direct(void);
+bool rveth_skb_xdp_needs_copy(const struct sk_buff *skb);
+void rveth_xdp_init_buff_skb(struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
+			     struct sk_buff *skb);
+void rveth_xdp_convert_frame_to_buff(const struct xdp_frame *frame,
+				     struct xdp_buff *xdp, struct xdp_rxq_info *rxq);
+void rveth_xdp_rxq_set_mem_type(struct xdp_rxq_info *rxq, const struct xdp_frame *frame);
+int rveth_xdp_update_frame_from_buff(const struct xdp_buff *xdp,
+				     struct xdp_frame *frame);
+struct xdp_frame *rveth_xdp_convert_buff_to_frame(struct xdp_buff *xdp);
+unsigned int rveth_xdp_get_frame_len(const struct xdp_frame *frame);
+void rveth_xdp_get(struct xdp_buff *xdp);
+void rveth_consume_skb(struct sk_buff *skb);
+void rveth_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
+void rveth_skb_push(struct sk_buff *skb, unsigned int len);
+void rveth_skb_pull(struct sk_buff *skb, unsigned int len);
+void rveth_skb_reset_mac_header(struct sk_buff *skb);
+void rveth_skb_set_tail_pointer(struct sk_buff *skb, int offset);
+void rveth_skb_metadata_set(struct sk_buff *skb, u8 meta_len);
+unsigned int rveth_skb_xdp_frags_size(const struct sk_buff *skb);
+bool rveth_xdp_buff_has_frags(const struct xdp_buff *xdp);
+unsigned int rveth_skb_mac_offset(const struct sk_buff *skb);
 
 int rveth_nla_put_u8(struct sk_buff *skb, int type, u8 value);
 int rveth_nla_len(const struct nlattr *nla);

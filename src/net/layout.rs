@@ -153,6 +153,39 @@ const LAYOUT_FIELDS: [(&str, usize); RVETH_LAYOUT_N as usize] = [
     ),
     ("sizeof(ifinfomsg)", size_of::<b::ifinfomsg>()),
     ("sizeof(ethtool_channels)", size_of::<b::ethtool_channels>()),
+    ("net_device.state", offset_of!(b::net_device, state)),
+    ("net_device.mtu", offset_of!(b::net_device, mtu)),
+    (
+        "net_device.hard_header_len",
+        offset_of!(b::net_device, hard_header_len),
+    ),
+    ("xdp_buff.data", offset_of!(b::xdp_buff, data)),
+    ("xdp_buff.data_end", offset_of!(b::xdp_buff, data_end)),
+    ("xdp_buff.data_meta", offset_of!(b::xdp_buff, data_meta)),
+    ("xdp_rxq_info.mem", offset_of!(b::xdp_rxq_info, mem)),
+    ("bpf_prog.aux", offset_of!(b::bpf_prog, aux)),
+    (
+        "bpf_prog_aux.xdp_has_frags",
+        offset_of!(b::bpf_prog_aux, xdp_has_frags),
+    ),
+    (
+        "netdev_bpf.prog",
+        offset_of!(b::netdev_bpf, __bindgen_anon_1)
+            + offset_of!(b::netdev_bpf__bindgen_ty_1__bindgen_ty_1, prog),
+    ),
+    (
+        "netdev_bpf.extack",
+        offset_of!(b::netdev_bpf, __bindgen_anon_1)
+            + offset_of!(b::netdev_bpf__bindgen_ty_1__bindgen_ty_1, extack),
+    ),
+    ("sizeof(xdp_buff)", size_of::<b::xdp_buff>()),
+    ("alignof(xdp_buff)", align_of::<b::xdp_buff>()),
+    ("sizeof(xdp_rxq_info)", size_of::<b::xdp_rxq_info>()),
+    ("alignof(xdp_rxq_info)", align_of::<b::xdp_rxq_info>()),
+    ("sizeof(xdp_mem_info)", size_of::<b::xdp_mem_info>()),
+    ("alignof(xdp_mem_info)", align_of::<b::xdp_mem_info>()),
+    ("sizeof(xdp_frame)", size_of::<b::xdp_frame>()),
+    ("alignof(xdp_frame)", align_of::<b::xdp_frame>()),
 ];
 
 /// Compares the bindings' layout with the compiler's; `ENOEXEC` (and a

@@ -31,7 +31,7 @@ use super::{
     nla::{ifla, Attrs, Msg, Policy},
     percpu::{self, Counters},
     skb::SkBuff,
-    BhDisabled, Rtnl,
+    xdp, BhDisabled, Rtnl,
 };
 
 /// veth's `IFLA_INFO_DATA` attribute for the peer (`VETH_INFO_PEER`): a
@@ -240,6 +240,16 @@ const fn info_policy_ok(policy: &[Policy]) -> bool {
 pub(crate) struct ExtAck(*mut bindings::netlink_ext_ack);
 
 impl ExtAck {
+    /// Wraps the extack of a request.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must be NULL or a valid extack for as long as the value is used.
+    pub(super) unsafe fn from_raw(raw: *mut bindings::netlink_ext_ack) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self(raw)
+    }
+
     /// Sets the error message returned with the request's error code.
     pub(crate) fn set_msg(&self, msg: &'static CStr) {
         if !self.0.is_null() {
@@ -769,6 +779,10 @@ impl<T: Driver> Adapter<T> {
         // Both are registered by us and their slots are new: this cannot
         // fail, but if it did, both would be unregistered unpaired.
         link_pair(&dev, &peer, params.rtnl())?;
+        if T::HAS_POLL {
+            dev.update_xdp_features(params.rtnl());
+            peer.update_xdp_features(params.rtnl());
+        }
         peer.keep();
         core::mem::forget(dev);
         Ok(())
@@ -892,13 +906,23 @@ impl<T: Driver> Adapter<T> {
             // both wanted and active: after a `gro on` that failed (only
             // ENOMEM can) the core kept GRO off but left it wanted, and a
             // later `gro off` would not reach `ndo_set_features`.
-            if T::HAS_POLL && dev.gro_requested(rtnl) && dev.features().intersects(Features::GRO) {
+            // An XDP program needs NAPI too (`veth_enable_xdp()`).
+            if T::HAS_POLL
+                && (dev.has_xdp_prog(rtnl)
+                    || dev.gro_requested(rtnl) && dev.features().intersects(Features::GRO))
+            {
                 dev.napi_enable_range(0..dev.queues().rx, rtnl)?;
             }
             if T::HAS_OPEN {
                 if let Err(e) = T::open(dev, rtnl) {
                     dev.napi_disable_range(0..dev.queues().max_rx, rtnl);
                     return Err(e);
+                }
+            }
+            if T::HAS_POLL {
+                dev.update_xdp_features(rtnl);
+                if let Some(peer) = dev.peer_rtnl(rtnl) {
+                    peer.update_xdp_features(rtnl);
                 }
             }
             Ok(0)
@@ -969,8 +993,10 @@ impl<T: Driver> Adapter<T> {
             // features, which a failed change may have left behind). What
             // can fail (turning NAPI on) comes before the driver's change,
             // and is undone if the driver refuses; turning it off after.
+            // With an XDP program NAPI stays on whatever GRO does
+            // (`veth_set_features()` returns early).
             let gro = features.intersects(Features::GRO);
-            let napi = T::HAS_POLL && dev.is_running();
+            let napi = T::HAS_POLL && dev.is_running() && !dev.has_xdp_prog(rtnl);
             let on = napi && gro && !dev.napi_mode(rtnl);
             let off = napi && !gro && dev.napi_mode(rtnl);
             if on {
@@ -987,8 +1013,73 @@ impl<T: Driver> Adapter<T> {
             if off {
                 dev.napi_disable_range(0..dev.queues().max_rx, rtnl);
             }
+            // Frames may be redirected into the peer while this end has NAPI.
+            if on || off {
+                if let Some(peer) = dev.peer_rtnl(rtnl) {
+                    peer.xdp_redirect_target(on, rtnl);
+                }
+            }
             Ok(0)
         })
+    }
+
+    /// `veth_fix_features()`: no software GSO towards a peer with an XDP
+    /// program (its frames must fit a page).
+    ///
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ndo_fix_features`
+    /// callback of a registered device of driver `T`, under RTNL.
+    unsafe extern "C" fn fix_features(
+        dev: *mut bindings::net_device,
+        features: bindings::netdev_features_t,
+    ) -> bindings::netdev_features_t {
+        // SAFETY: `ndo_fix_features` runs under RTNL.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: `dev` is a registered device of ours.
+        let dev = unsafe { Self::dev(dev) };
+        let f = Features::from_raw(features);
+        match dev.peer_rtnl(rtnl) {
+            Some(peer) if peer.has_xdp_prog(rtnl) => {
+                f.without(super::device::features::GSO_SOFTWARE).raw()
+            }
+            _ => features,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ndo_bpf` callback of a
+    /// registered device of driver `T`, under RTNL.
+    unsafe extern "C" fn bpf(
+        dev: *mut bindings::net_device,
+        bpf: *mut bindings::netdev_bpf,
+    ) -> c_int {
+        // SAFETY: `ndo_bpf` runs under RTNL (`dev_xdp_install()` asserts it
+        // for devices that are not ops-locked, as ours never are).
+        let rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: `dev` is a registered device of ours.
+        let dev = unsafe { Self::dev(dev) };
+        // SAFETY: The core's request for `dev`, under RTNL.
+        from_result(|| unsafe { xdp::ndo_bpf(dev, bpf, rtnl) }.map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Only called by the networking core as the `ndo_xdp_xmit` callback of
+    /// a registered device of driver `T`, with `n` valid frames, BH
+    /// disabled (devmap and redirect flushes run in NAPI or BH-disabled
+    /// sections).
+    unsafe extern "C" fn xdp_xmit(
+        dev: *mut bindings::net_device,
+        n: c_int,
+        frames: *mut *mut bindings::xdp_frame,
+        flags: u32,
+    ) -> c_int {
+        // SAFETY: `dev` is a registered device of ours.
+        let dev = unsafe { Self::dev(dev) };
+        // SAFETY: Guaranteed by the caller.
+        unsafe { xdp::ndo_xdp_xmit(dev, n, frames, flags) }
     }
 
     /// # Safety
@@ -1079,6 +1170,17 @@ impl<T: Driver> Adapter<T> {
         ndo_get_iflink: Some(Self::get_iflink),
         ndo_features_check: Some(bindings::passthru_features_check),
         ndo_get_peer_dev: Some(Self::get_peer_dev),
+        ndo_fix_features: if T::HAS_POLL {
+            Some(Self::fix_features)
+        } else {
+            None
+        },
+        ndo_bpf: if T::HAS_POLL { Some(Self::bpf) } else { None },
+        ndo_xdp_xmit: if T::HAS_POLL {
+            Some(Self::xdp_xmit)
+        } else {
+            None
+        },
         // SAFETY: All-zero is a valid `net_device_ops` (no callbacks).
         ..unsafe { core::mem::zeroed() }
     };

@@ -87,7 +87,9 @@ pub(crate) struct QueueStats {
     pub(crate) packets: u64,
     /// Their bytes (`skb->len` after `eth_type_trans`, as veth counts).
     pub(crate) bytes: u64,
-    /// Packets the queue dropped (veth: only XDP does; always 0 here).
+    /// Packets the queue dropped: an skb XDP could not get a copy of, an
+    /// `XDP_TX` or redirect that failed, a frame no skb could be built for
+    /// (veth's `rx_drops`).
     pub(crate) drops: u64,
     /// Transmits that found the ring full (rveth only). Then the sender
     /// drops the packet (no qdisc) or stops its queue, re-tries the ring
@@ -96,6 +98,19 @@ pub(crate) struct QueueStats {
     /// Packets freed from the ring when it went off (rveth only: veth frees
     /// them uncounted).
     pub(crate) flushed: u64,
+    /// Packets the XDP program redirected (veth's `xdp_redirect`).
+    pub(crate) xdp_redirect: u64,
+    /// Packets the XDP program dropped or aborted on (`xdp_drops`).
+    pub(crate) xdp_drops: u64,
+    /// Packets the XDP program sent back (`xdp_tx`).
+    pub(crate) xdp_tx: u64,
+    /// ... of which the peer's ring could not take (`xdp_tx_errors`).
+    pub(crate) xdp_tx_err: u64,
+    /// Frames redirected into the peer (its `ndo_xdp_xmit`) this queue took
+    /// (veth's `peer_tq_xdp_xmit`, shown as the peer's `tx_queue_N_xdp_xmit`).
+    pub(crate) xdp_xmit: u64,
+    /// ... and could not take (`peer_tq_xdp_xmit_err`).
+    pub(crate) xdp_xmit_err: u64,
 }
 
 impl QueueStats {
@@ -106,32 +121,48 @@ impl QueueStats {
         self.drops = self.drops.wrapping_add(o.drops);
         self.ring_full = self.ring_full.wrapping_add(o.ring_full);
         self.flushed = self.flushed.wrapping_add(o.flushed);
+        self.xdp_redirect = self.xdp_redirect.wrapping_add(o.xdp_redirect);
+        self.xdp_drops = self.xdp_drops.wrapping_add(o.xdp_drops);
+        self.xdp_tx = self.xdp_tx.wrapping_add(o.xdp_tx);
+        self.xdp_tx_err = self.xdp_tx_err.wrapping_add(o.xdp_tx_err);
+        self.xdp_xmit = self.xdp_xmit.wrapping_add(o.xdp_xmit);
+        self.xdp_xmit_err = self.xdp_xmit_err.wrapping_add(o.xdp_xmit_err);
     }
 }
 
-/// One receive queue of a device: veth's `struct veth_rq` without XDP.
+/// One receive queue of a device: veth's `struct veth_rq`.
 ///
 /// # Invariants
 ///
 /// - `napi` is the first field: the poll adapter finds the queue from the
 ///   `napi_struct` pointer NAPI passes it.
 /// - `dev` is the device whose private area holds the queue array.
-/// - `state` is [`OFF`]: `napi` is not on the device's NAPI list and
-///   `ring` holds no allocation; [`RING`]: `ring` is initialised (with the
-///   device's ring size at the time) and empty, `napi` is not on the list; [`ON`]:
-///   `ring` is initialised and holds only skbs owned by it, `napi` was added
-///   to `dev` with the driver's poll adapter and enabled. `state` changes
+/// - `state` is [`OFF`]: `napi` is not on the device's NAPI list, `ring`
+///   holds no allocation, `page_pool` is NULL and `xdp_rxq` is not
+///   registered; [`RING`]: `ring` is initialised (with the device's ring
+///   size at the time) and empty, `page_pool` is a pool of `dev`,
+///   `xdp_rxq` is registered with `MEM_TYPE_PAGE_SHARED` (saved in
+///   `xdp_mem`), `napi` is not on the list; [`ON`]: as [`RING`], and the
+///   ring holds only entries owned by it (skbs, and XDP frames tagged with
+///   [`FRAME_TAG`]), `napi` was added to `dev` with the driver's poll
+///   adapter and enabled. `state` changes
 ///   only under RTNL (or in the `priv_destructor`, when nothing else can
 ///   reach the queue).
 /// - `published` is true only while `state` is [`ON`]; it is cleared, then
 ///   a grace period (`synchronize_net`) passes, before the ring is cleaned
 ///   up: whoever read it as true in an RCU read section (bottom halves
 ///   disabled) may use the ring until that section ends.
+/// - `xdp_prog` is NULL or the program the device's [`RxQueues`] holds a
+///   reference to, or held one to when the reader's RCU read section
+///   began (programs are freed after a grace period).
+/// - `notify_masked` is set only by whoever scheduled the NAPI and cleared
+///   only by its poll after completing ([`RxQueue::flush`]).
 /// - `packets`/`bytes` are written only by the queue's poll (NAPI runs one
-///   poll of an instance at a time); `drops` by nothing yet (XDP will);
-///   `flushed` only by [`RxQueue::finish_off`] (under RTNL, or in the
-///   destructor when nothing else reaches the queue); `ring_full` by any
-///   producer, atomically.
+///   poll of an instance at a time); the XDP counters and `drops` by the
+///   poll, atomically; `flushed` only by [`RxQueue::finish_off`] (under
+///   RTNL, or in the destructor when nothing else reaches the queue);
+///   `ring_full`, `xdp_xmit` and `xdp_xmit_err` by any producer,
+///   atomically.
 #[repr(C)]
 pub(super) struct RxQueue {
     napi: Opaque<bindings::napi_struct>,
@@ -140,11 +171,22 @@ pub(super) struct RxQueue {
     index: u32,
     published: Atomic<bool>,
     state: Atomic<u32>,
+    notify_masked: Atomic<bool>,
+    pub(super) xdp_prog: Atomic<*mut bindings::bpf_prog>,
+    pub(super) page_pool: Atomic<*mut bindings::page_pool>,
+    pub(super) xdp_rxq: Opaque<bindings::xdp_rxq_info>,
+    pub(super) xdp_mem: Opaque<bindings::xdp_mem_info>,
     packets: Atomic<u64>,
     bytes: Atomic<u64>,
-    drops: Atomic<u64>,
+    pub(super) drops: Atomic<u64>,
     ring_full: Atomic<u64>,
     flushed: Atomic<u64>,
+    pub(super) xdp_redirect: Atomic<u64>,
+    pub(super) xdp_drops: Atomic<u64>,
+    pub(super) xdp_tx: Atomic<u64>,
+    pub(super) xdp_tx_err: Atomic<u64>,
+    pub(super) xdp_xmit: Atomic<u64>,
+    pub(super) xdp_xmit_err: Atomic<u64>,
 }
 
 // SAFETY: The NAPI instance and the ring are used through the kernel's
@@ -166,12 +208,28 @@ impl RxQueue {
             index,
             published: Atomic::new(false),
             state: Atomic::new(OFF),
+            notify_masked: Atomic::new(false),
+            xdp_prog: Atomic::new(ptr::null_mut()),
+            page_pool: Atomic::new(ptr::null_mut()),
+            xdp_rxq: Opaque::zeroed(),
+            xdp_mem: Opaque::zeroed(),
             packets: Atomic::new(0),
             bytes: Atomic::new(0),
             drops: Atomic::new(0),
             ring_full: Atomic::new(0),
             flushed: Atomic::new(0),
+            xdp_redirect: Atomic::new(0),
+            xdp_drops: Atomic::new(0),
+            xdp_tx: Atomic::new(0),
+            xdp_tx_err: Atomic::new(0),
+            xdp_xmit: Atomic::new(0),
+            xdp_xmit_err: Atomic::new(0),
         }
+    }
+
+    /// The ring, for producers that read the queue as published.
+    pub(super) fn ring_ptr(&self) -> *mut bindings::ptr_ring {
+        self.ring.get()
     }
 
     fn stats(&self) -> QueueStats {
@@ -181,12 +239,27 @@ impl RxQueue {
             drops: self.drops.load(Relaxed),
             ring_full: self.ring_full.load(Relaxed),
             flushed: self.flushed.load(Relaxed),
+            xdp_redirect: self.xdp_redirect.load(Relaxed),
+            xdp_drops: self.xdp_drops.load(Relaxed),
+            xdp_tx: self.xdp_tx.load(Relaxed),
+            xdp_tx_err: self.xdp_tx_err.load(Relaxed),
+            xdp_xmit: self.xdp_xmit.load(Relaxed),
+            xdp_xmit_err: self.xdp_xmit_err.load(Relaxed),
         }
     }
 
-    /// Schedules the queue's NAPI (`napi_schedule`); does nothing if it is
-    /// scheduled already (it then runs again: NAPI_STATE_MISSED) or being
-    /// disabled.
+    /// Makes sure the queue's NAPI runs after what the caller put into the
+    /// ring (`__veth_xdp_flush()`): schedules it unless a producer did so
+    /// already and the poll has not completed since (`notify_masked`, which
+    /// spares every packet after the first an atomic operation on the NAPI
+    /// state, whose cache line the poll's CPU owns). A disabled instance is
+    /// left unscheduled.
+    ///
+    /// The flag is set only by whoever scheduled the instance and cleared
+    /// only by the poll after it completed, followed by a full barrier and
+    /// a look at the ring: a producer that wrote the ring, then (after its
+    /// own barrier) read the flag set, knows the poll's ring check comes
+    /// after its write. This is veth's protocol.
     ///
     /// # Safety
     ///
@@ -194,10 +267,32 @@ impl RxQueue {
     /// read section (bottom halves disabled) began: its NAPI instance was
     /// added and is not re-added before the grace period that
     /// [`Device::napi_disable_range`] waits for.
-    unsafe fn schedule(&self) {
+    pub(super) unsafe fn flush(&self) {
+        // The ring write before the flag's read; pairs with the barrier
+        // after the poll clears it.
+        smp_mb(Full);
+        if self.notify_masked.load(Relaxed) {
+            return;
+        }
         // SAFETY: The NAPI instance was added and is not reinitialised
-        // concurrently (caller); a disabled one is left unscheduled.
-        unsafe { bindings::rveth_napi_schedule(self.napi.get()) };
+        // concurrently (caller).
+        unsafe { self.schedule_unmasked() };
+    }
+
+    /// `napi_schedule_prep()` and, if that claimed the instance, sets
+    /// `notify_masked` and `__napi_schedule()`s it.
+    ///
+    /// # Safety
+    ///
+    /// As [`RxQueue::flush`].
+    unsafe fn schedule_unmasked(&self) {
+        // SAFETY: Added, not reinitialised concurrently (caller); a disabled
+        // instance is refused.
+        if unsafe { bindings::napi_schedule_prep(self.napi.get()) } {
+            self.notify_masked.store(true, Relaxed);
+            // SAFETY: `napi_schedule_prep` claimed it for us.
+            unsafe { bindings::__napi_schedule(self.napi.get()) };
+        }
     }
 
     /// Tears an [`ON`] queue down up to the grace period: unpublishes it,
@@ -227,12 +322,89 @@ impl RxQueue {
     /// must be [`RING`], or [`ON`] after [`RxQueue::begin_off`] and a grace
     /// period since (no producer or poll uses the ring any more).
     unsafe fn finish_off(&self) {
-        // SAFETY: The ring is initialised and unused (caller); it holds only
-        // skbs it owns, which the helper frees with kfree_skb().
-        let freed = unsafe { bindings::rveth_ring_cleanup(self.ring.get()) };
-        self.flushed.fetch_add(u64::from(freed), Relaxed);
-        // INVARIANT: Ring freed, NAPI deleted (or never added).
+        let mut freed = 0u64;
+        // SAFETY: The ring is initialised and unused (caller): this is its
+        // only consumer now.
+        while let Some(p) = NonNull::new(unsafe { bindings::rveth_ring_consume(self.ring.get()) }) {
+            // SAFETY: The ring owned the entry (an skb or a tagged frame).
+            drop(unsafe { RxItem::from_ring(p) });
+            freed += 1;
+        }
+        self.flushed.fetch_add(freed, Relaxed);
+        // SAFETY: Initialised and empty, unused (caller).
+        unsafe { bindings::rveth_ring_cleanup(self.ring.get()) };
+        // SAFETY: Registered with RING (type invariant); the saved memory
+        // model is put back first (an XDP_TX or redirect of a frame changes
+        // its type while the poll runs), as veth_disable_xdp_range() does.
+        unsafe {
+            (*self.xdp_rxq.get()).mem = *self.xdp_mem.get();
+            bindings::xdp_rxq_info_unreg(self.xdp_rxq.get());
+        }
+        // Every page of the pool is back or in flight outside (the pool
+        // waits for those): the ring is empty, no poll runs.
+        // SAFETY: Created with RING (type invariant), not used any more.
+        unsafe { bindings::page_pool_destroy(self.page_pool.load(Relaxed)) };
+        self.page_pool.store(ptr::null_mut(), Relaxed);
+        self.notify_masked.store(false, Relaxed);
+        // INVARIANT: Ring, rxq info and pool freed, NAPI deleted (or never
+        // added).
         self.state.store(OFF, Relaxed);
+    }
+
+    /// Allocates what an [`OFF`] queue needs to go on: its ring (`size`
+    /// entries), its page pool (`veth_create_page_pool()`) and its XDP
+    /// receive-queue info with the `MEM_TYPE_PAGE_SHARED` memory model
+    /// (`veth_enable_xdp_range()`, done here for every queue that goes on,
+    /// whether for XDP or GRO: it allocates nothing). The queue is
+    /// [`RING`] afterwards; on failure it stays [`OFF`] with nothing
+    /// allocated.
+    ///
+    /// # Safety
+    ///
+    /// RTNL must be held; the queue must be [`OFF`].
+    unsafe fn alloc_ring(&self, size: c_int) -> Result {
+        // SAFETY: OFF: the ring is not initialised.
+        to_result(unsafe { bindings::rveth_ring_init(self.ring.get(), size) })?;
+        // SAFETY: `dev` is valid (type invariant).
+        let pool = unsafe { bindings::rveth_page_pool_create(self.dev, RING_SIZE) };
+        if let Err(e) = kernel::error::from_err_ptr(pool) {
+            // SAFETY: Initialised above, empty, unused.
+            unsafe { bindings::rveth_ring_cleanup(self.ring.get()) };
+            return Err(e);
+        }
+        // SAFETY: The rxq info is new or unregistered (OFF); `dev` is
+        // valid. No NAPI id: 7.3's rxq info does not keep one.
+        let r = to_result(unsafe {
+            bindings::rveth_xdp_rxq_info_reg(self.xdp_rxq.get(), self.dev, self.index, 0)
+        })
+        .and_then(|()| {
+            // SAFETY: Registered just now; PAGE_SHARED takes no allocator.
+            to_result(unsafe {
+                bindings::xdp_rxq_info_reg_mem_model(
+                    self.xdp_rxq.get(),
+                    bindings::xdp_mem_type_MEM_TYPE_PAGE_SHARED,
+                    ptr::null_mut(),
+                )
+            })
+            .inspect_err(|_| {
+                // SAFETY: Registered just now.
+                unsafe { bindings::xdp_rxq_info_unreg(self.xdp_rxq.get()) }
+            })
+        });
+        if let Err(e) = r {
+            // SAFETY: Created above, unused.
+            unsafe { bindings::page_pool_destroy(pool) };
+            // SAFETY: Initialised above, empty, unused.
+            unsafe { bindings::rveth_ring_cleanup(self.ring.get()) };
+            return Err(e);
+        }
+        // SAFETY: Registered: `mem` is what the poll restores.
+        unsafe { *self.xdp_mem.get() = (*self.xdp_rxq.get()).mem };
+        self.page_pool.store(pool, Relaxed);
+        // INVARIANT: Ring initialised and empty, pool created, rxq info
+        // registered.
+        self.state.store(RING, Relaxed);
+        Ok(())
     }
 }
 
@@ -251,6 +423,12 @@ pub(super) struct RxQueues {
     cap: usize,
     poll: Option<PollFn>,
     ring_size: Atomic<u32>,
+    /// The attached XDP program (veth's `_xdp_prog`), holding the reference
+    /// the core moved in; written under RTNL only ([`super::xdp`]).
+    pub(super) xdp_prog: Atomic<*mut bindings::bpf_prog>,
+    /// Frames `ndo_xdp_xmit` could not take (veth counts them in the
+    /// device's `dropped`).
+    xdp_xmit_dropped: Atomic<u64>,
 }
 
 // SAFETY: Shared access only gives `&RxQueue`, which is `Sync`.
@@ -268,6 +446,8 @@ impl RxQueues {
             cap: 0,
             poll: None,
             ring_size: Atomic::new(RING_SIZE),
+            xdp_prog: Atomic::new(ptr::null_mut()),
+            xdp_xmit_dropped: Atomic::new(0),
         }
     }
 
@@ -289,11 +469,13 @@ impl RxQueues {
             cap,
             poll,
             ring_size: Atomic::new(RING_SIZE),
+            xdp_prog: Atomic::new(ptr::null_mut()),
+            xdp_xmit_dropped: Atomic::new(0),
         })
     }
 
     /// The queues.
-    fn as_slice(&self) -> &[RxQueue] {
+    pub(super) fn as_slice(&self) -> &[RxQueue] {
         if self.ptr.is_null() {
             return &[];
         }
@@ -339,6 +521,15 @@ impl RxQueues {
                 }
             }
         }
+        // The core detaches the program before unregistering
+        // (`dev_xdp_uninstall()`); one left means a bug.
+        let prog = self.xdp_prog.load(Relaxed);
+        if !prog.is_null() {
+            kernel::warn_on!(true);
+            // SAFETY: The reference the layer holds; the queues are off, no
+            // poll runs it.
+            unsafe { bindings::bpf_prog_put(prog) };
+        }
         if !self.ptr.is_null() {
             // SAFETY: The raw parts of a `KVVec<RxQueue>` (type invariant);
             // the queues are all OFF (no list or ring refers to them).
@@ -350,7 +541,7 @@ impl RxQueues {
 
 impl<P> Device<P> {
     /// The device's receive queues.
-    fn rx_queues(&self) -> &RxQueues {
+    pub(super) fn rx_queues(&self) -> &RxQueues {
         // The queues are set in `ndo_init` and freed only when the device is
         // destroyed.
         // SAFETY: `as_raw()` is a registered device with private data `P`
@@ -387,8 +578,8 @@ impl<P> Device<P> {
             if q.state.load(Relaxed) != OFF {
                 continue;
             }
-            // SAFETY: The queue is OFF: its ring is not initialised.
-            if let Err(e) = to_result(unsafe { bindings::rveth_ring_init(q.ring.get(), size) }) {
+            // SAFETY: The queue is OFF; RTNL is held.
+            if let Err(e) = unsafe { q.alloc_ring(size) } {
                 for q in qs {
                     if q.state.load(Relaxed) == RING {
                         // SAFETY: RING (set by this call, under RTNL):
@@ -398,8 +589,6 @@ impl<P> Device<P> {
                 }
                 return Err(e);
             }
-            // INVARIANT: The ring is initialised and empty.
-            q.state.store(RING, Relaxed);
         }
         for q in qs {
             if q.state.load(Relaxed) != RING {
@@ -453,6 +642,15 @@ impl<P> Device<P> {
                 peer.wake_tx_queue(q.index);
             }
         }
+    }
+
+    /// Frames `ndo_xdp_xmit` could not put into the peer's rings.
+    pub(crate) fn xdp_xmit_dropped(&self) -> u64 {
+        self.rx_queues().xdp_xmit_dropped.load(Relaxed)
+    }
+
+    pub(super) fn rx_queues_xdp_xmit_dropped(&self, n: u64) {
+        self.rx_queues().xdp_xmit_dropped.fetch_add(n, Relaxed);
     }
 
     /// The number of entries each receive queue's ring gets when it goes on.
@@ -516,7 +714,11 @@ impl<P> Device<P> {
     }
 
     /// Receive queue `idx` if it is in use and published.
-    fn published_queue<'a>(&'a self, idx: u32, _bh: &'a BhDisabled) -> Option<&'a RxQueue> {
+    pub(super) fn published_queue<'a>(
+        &'a self,
+        idx: u32,
+        _bh: &'a BhDisabled,
+    ) -> Option<&'a RxQueue> {
         if idx >= self.queues().rx {
             return None;
         }
@@ -602,16 +804,15 @@ impl TxQueue<'_> {
         unsafe { bindings::rveth_netif_tx_stop_queue(self.raw()) }
     }
 
-    fn start(&self) {
-        // SAFETY: A valid queue (type invariant); an atomic clear_bit.
-        unsafe { bindings::rveth_netif_tx_start_queue(self.raw()) }
-    }
-
     /// `netif_tx_wake_queue` if the queue is stopped: clears the bit and
     /// reschedules its qdisc.
     fn wake_if_stopped(&self) {
         // SAFETY: A valid queue (type invariant).
         if unsafe { bindings::rveth_netif_tx_queue_stopped(self.raw()) } {
+            // LLTX: nothing else records transmit progress (the bonding
+            // ARP monitor reads it), as veth_poll() does.
+            // SAFETY: A valid queue (type invariant).
+            unsafe { bindings::rveth_txq_trans_cond_update(self.raw()) };
             // SAFETY: A valid queue (type invariant).
             unsafe { bindings::netif_tx_wake_queue(self.raw()) };
         }
@@ -634,24 +835,29 @@ impl<P> Forwarded<'_, P> {
     /// scrubbed, and the retry records a software transmit timestamp again,
     /// as with veth. The poll wakes the queue once it consumed.
     ///
-    /// No lost wakeup (the pattern of `netif_txq_maybe_stop()` and
-    /// `netif_txq_completed_wake()`, include/net/netdev_queues.h). Producer
-    /// P (here): ring full, then `stop` (set the stopped bit), full barrier,
-    /// then retry the produce (reads the ring slot). Consumer C (the poll
-    /// adapter): consume (clears ring slots), full barrier, then read the
-    /// stopped bit and wake if set. These are the two halves of the
-    /// store-buffering pattern with a full barrier in each: at least one
-    /// side sees the other's store. If P's retry does not see C's room, C's
-    /// read sees the stopped bit and wakes the queue; if it does, the retry
-    /// succeeds and P restarts the queue itself. A full ring means skbs
-    /// whose produce scheduled the NAPI, and P schedules it once more after
-    /// stopping (veth's Nov 2025 fix): a poll that consumes, and so checks
-    /// the bit after its barrier, is still to come. The poll wakes the queue
-    /// whether or not the ring has room yet; a premature wake only costs
-    /// the qdisc a retry, which stops the queue again through the same
-    /// protocol. Turning a queue off wakes the peer's queue of its index
-    /// after the grace period ([`Device::napi_disable_range`]), when no
-    /// producer can stop it for that ring any more.
+    /// No lost wakeup. What guarantees it is not the retry but the flush
+    /// after the stop: producer P sets the stopped bit, then (full barrier
+    /// in [`RxQueue::flush`]) either schedules the NAPI itself, or reads
+    /// `notify_masked` set. A poll that runs after P's schedule reads the
+    /// bit in the poll adapter after its own barrier, so it sees it and
+    /// wakes the queue. If P read the flag set, the poll that set it has
+    /// not cleared it yet as far as P can tell; that poll clears it, runs a
+    /// full barrier and only then (in the adapter, after another barrier)
+    /// reads the stopped bit: store buffering with a full barrier on each
+    /// side, so at least one side sees the other's store, and P did not
+    /// see the clear. A poll that ends with its budget used up leaves the
+    /// NAPI scheduled and the flag set; the adapter checks the bit after
+    /// every poll, so the next one wakes. The retry after the stop is only
+    /// a fast path: `__ptr_ring_consume` clears slots in batches, so a
+    /// consumed ring may still look full to P. If it succeeds, P wakes the
+    /// queue itself (another transmitter, such as pktgen or a qdisc
+    /// bypass, may have stopped it too, with a requeued skb waiting for the
+    /// qdisc to be rescheduled). The poll wakes the queue whether or not
+    /// the ring has room yet; a premature wake only costs the qdisc a
+    /// retry, which stops the queue again through the same protocol.
+    /// Turning a queue off wakes the peer's queue of its index after the
+    /// grace period ([`Device::napi_disable_range`]), when no producer can
+    /// stop it for that ring any more.
     pub(crate) fn napi_xmit(self, bh: &BhDisabled) -> Tx {
         let idx = self.queue_mapping();
         // Only the receiver's peer may fill its rings: their poll wakes the
@@ -672,9 +878,9 @@ impl<P> Forwarded<'_, P> {
         // SAFETY: The queue is published: its ring is initialised and stays
         // so until the grace period after unpublishing, which BH-disabled
         // code (`bh`) holds off. On success the ring owns the skb.
-        if unsafe { bindings::rveth_ring_produce(q.ring.get(), skb) } == 0 {
+        if unsafe { bindings::rveth_ring_produce(q.ring.get(), skb.cast()) } == 0 {
             // SAFETY: Read as published in this BH-disabled section.
-            unsafe { q.schedule() };
+            unsafe { q.flush() };
             return Tx::queued();
         }
         q.ring_full.fetch_add(1, Relaxed);
@@ -691,14 +897,17 @@ impl<P> Forwarded<'_, P> {
         // barrier in the poll adapter (`poll_wake_peer`).
         smp_mb(Full);
         // SAFETY: As above.
-        if unsafe { bindings::rveth_ring_produce(q.ring.get(), skb) } == 0 {
-            txq.start();
+        if unsafe { bindings::rveth_ring_produce(q.ring.get(), skb.cast()) } == 0 {
+            // Wake, not just clear the bit: another transmitter (pktgen,
+            // a qdisc bypass) may have stopped the queue on a full ring
+            // too, with a requeued skb that waits for the qdisc to run.
+            txq.wake_if_stopped();
             // SAFETY: As above.
-            unsafe { q.schedule() };
+            unsafe { q.flush() };
             return Tx::queued();
         }
         // SAFETY: As above: a poll must run and wake the queue.
-        unsafe { q.schedule() };
+        unsafe { q.flush() };
         parts.restore();
         // The skb goes back to the core with NETDEV_TX_BUSY, unfreed.
         Tx::busy()
@@ -718,52 +927,102 @@ pub(crate) struct PollDone<'a> {
 }
 
 /// Makes a type invariant over `'a`.
-type Invariant<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
+pub(super) type Invariant<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
 
 /// The NAPI poll of one receive queue, as the driver's `poll` gets it.
 ///
-/// The driver takes skbs with [`NapiPoll::next`] (at most the budget) and
-/// hands them to GRO with [`NapiPoll::gro_receive`], then returns what
-/// [`NapiPoll::complete`] gives; after that the adapter wakes the peer's
-/// transmit queue of the same index if it is stopped.
+/// The driver takes entries with [`NapiPoll::next`] (at most the budget):
+/// skbs the peer transmitted and XDP frames redirected into the peer or
+/// sent back by the peer's XDP program. Without an XDP program it hands
+/// skbs to GRO with [`NapiPoll::gro_receive`] and frames after
+/// [`NapiPoll::frame_to_skb`]; with one ([`NapiPoll::xdp_prog`]) it runs it
+/// on an [`XdpBuff`](super::xdp::XdpBuff) and carries out the verdict
+/// (see [`super::xdp`]). Then it returns what [`NapiPoll::complete`] gives;
+/// after that the adapter wakes the peer's transmit queue of the same index
+/// if it is stopped.
 ///
 /// # Invariants
 ///
-/// `q` is an [`ON`] queue of a device with private data `P` whose NAPI
+/// `q` is an [`ON`] queue of device `dev` (private data `P`) whose NAPI
 /// poll is running now, in this context, with bottom halves disabled for
-/// `'a`; `done <= budget`.
+/// `'a`, with `xdp_set_return_frame_no_direct()` in effect; `done <=
+/// budget`; `bq` holds frames owned by it.
 pub(crate) struct NapiPoll<'a, P> {
-    q: &'a RxQueue,
-    _dev: PhantomData<(&'a Device<P>, &'a BhDisabled)>,
+    pub(super) q: &'a RxQueue,
+    pub(super) dev: &'a Device<P>,
+    pub(super) bh: &'a BhDisabled,
     budget: u32,
     done: u32,
     bytes: u64,
+    pub(super) xdp: super::xdp::PollXdp,
+    _poll: Invariant<'a>,
+}
+
+/// An entry of a receive queue's ring: an skb from the peer's transmit, or
+/// an XDP frame (`ndo_xdp_xmit` into the peer, the peer's `XDP_TX`).
+pub(crate) enum RxItem {
+    /// An skb, prepared for reception by `__dev_forward_skb`.
+    Skb(RxSkb),
+    /// An XDP frame.
+    Frame(super::xdp::RxFrame),
+}
+
+/// Bit 0 of a ring entry marks an XDP frame (`VETH_XDP_FLAG`): skbs and
+/// frames are at least 2-byte aligned.
+pub(super) const FRAME_TAG: usize = 1;
+
+impl RxItem {
+    /// The entry `p` of a ring.
+    ///
+    /// # Safety
+    ///
+    /// `p` must have been taken out of a queue's ring, which owned it.
+    pub(super) unsafe fn from_ring(p: NonNull<c_void>) -> Self {
+        let addr = p.as_ptr() as usize;
+        if addr & FRAME_TAG != 0 {
+            let f = p.as_ptr().cast::<u8>().wrapping_sub(FRAME_TAG);
+            // SAFETY: A tagged, owned frame (caller); untagged it is not NULL.
+            RxItem::Frame(unsafe {
+                super::xdp::RxFrame::from_raw(NonNull::new_unchecked(f.cast()))
+            })
+        } else {
+            // INVARIANT: An owned skb the peer's transmit prepared (caller).
+            RxItem::Skb(RxSkb(p.cast()))
+        }
+    }
+
+    /// Bytes, as veth counts them in `xdp_bytes`.
+    fn len(&self) -> u32 {
+        match self {
+            RxItem::Skb(skb) => skb.len(),
+            RxItem::Frame(f) => f.len(),
+        }
+    }
 }
 
 impl<'a, P> NapiPoll<'a, P> {
-    /// The next skb of the ring (`__ptr_ring_consume`), counted in the
+    /// The next entry of the ring (`__ptr_ring_consume`), counted in the
     /// queue's packets and bytes; `None` when the ring is empty or the
     /// budget is used up.
-    pub(crate) fn next(&mut self) -> Option<RxSkb> {
+    pub(crate) fn next(&mut self) -> Option<RxItem> {
         if self.done >= self.budget {
             return None;
         }
         // SAFETY: The queue is ON and this is its poll, the ring's only
         // consumer (type invariant).
-        let skb = NonNull::new(unsafe { bindings::rveth_ring_consume(self.q.ring.get()) })?;
+        let p = NonNull::new(unsafe { bindings::rveth_ring_consume(self.q.ring.get()) })?;
         self.done += 1;
-        // INVARIANT: The ring owned the skb; it passes to the `RxSkb`.
-        let skb = RxSkb(skb);
-        self.bytes = self.bytes.wrapping_add(u64::from(skb.len()));
-        Some(skb)
+        // SAFETY: Taken out of the ring, which owned it.
+        let item = unsafe { RxItem::from_ring(p) };
+        self.bytes = self.bytes.wrapping_add(u64::from(item.len()));
+        Some(item)
     }
 
     /// Hands `skb` to GRO (`napi_gro_receive`), or, if it is shared or its
     /// clone cannot be made private, to `netif_receive_skb`, as
     /// `veth_xdp_rcv()` does.
     pub(crate) fn gro_receive(&mut self, skb: RxSkb) {
-        let raw = skb.0.as_ptr();
-        core::mem::forget(skb);
+        let raw = skb.into_raw();
         // SAFETY: An owned, valid skb.
         unsafe { bindings::rveth_skb_prepare_for_gro(raw) };
         // SAFETY: As above.
@@ -777,12 +1036,14 @@ impl<'a, P> NapiPoll<'a, P> {
         }
     }
 
-    /// Ends the poll: records the counters and, if the ring ran dry before
-    /// the budget, completes the NAPI (`napi_complete_done`) and, as
-    /// `veth_poll()` does, schedules it again if a producer filled the ring
-    /// meanwhile. With the budget used up the NAPI stays scheduled, as NAPI
-    /// requires.
-    pub(crate) fn complete(self) -> PollDone<'a> {
+    /// Ends the poll: sends what `XDP_TX` queued and flushes redirects
+    /// (before the NAPI may complete, as `veth_poll()` does), records the
+    /// counters and, if the ring ran dry before the budget, completes the
+    /// NAPI (`napi_complete_done`) and, as `veth_poll()` does, schedules it
+    /// again if a producer filled the ring meanwhile. With the budget used
+    /// up the NAPI stays scheduled, as NAPI requires.
+    pub(crate) fn complete(mut self) -> PollDone<'a> {
+        self.xdp_finish();
         let q = self.q;
         // Single writer (type invariant of `RxQueue`): plain adds.
         q.packets.store(
@@ -796,8 +1057,9 @@ impl<'a, P> NapiPoll<'a, P> {
             let completed =
                 unsafe { bindings::napi_complete_done(q.napi.get(), self.done as c_int) };
             if completed {
-                // The completion cleared NAPI_STATE_SCHED with a fully
-                // ordered RMW; the barrier orders it before the ring read.
+                // The flag cleared before the ring read; pairs with the
+                // barrier in `RxQueue::flush`.
+                q.notify_masked.store(false, Relaxed);
                 smp_mb(Full);
                 // SAFETY: The ring stays initialised until the grace period
                 // after the queue is unpublished, which this BH-disabled
@@ -805,7 +1067,7 @@ impl<'a, P> NapiPoll<'a, P> {
                 if !unsafe { bindings::rveth_ring_empty(q.ring.get()) } {
                     // SAFETY: Added; if it is being disabled, this does
                     // nothing.
-                    unsafe { q.schedule() };
+                    unsafe { q.schedule_unmasked() };
                 }
             }
         }
@@ -823,13 +1085,20 @@ impl<'a, P> NapiPoll<'a, P> {
 ///
 /// `self.0` is a valid skb owned by this value, prepared for reception by
 /// the queue's device (`__dev_forward_skb`).
-pub(crate) struct RxSkb(NonNull<bindings::sk_buff>);
+pub(crate) struct RxSkb(pub(super) NonNull<bindings::sk_buff>);
 
 impl RxSkb {
     /// Data length.
     pub(crate) fn len(&self) -> u32 {
         // SAFETY: Valid and owned (type invariant).
         unsafe { (*self.0.as_ptr()).len }
+    }
+
+    /// Gives up ownership of the skb.
+    pub(super) fn into_raw(self) -> *mut bindings::sk_buff {
+        let raw = self.0.as_ptr();
+        core::mem::forget(self);
+        raw
     }
 }
 
@@ -865,13 +1134,21 @@ pub(super) unsafe fn poll_adapter<P>(
     // the threaded and busy-poll loops).
     let bh = unsafe { BhDisabled::assume() };
     let budget = u32::try_from(budget).unwrap_or(0);
+    // Frames of this poll are not returned to a page pool's lockless
+    // cache (the poll may hand them to another device's NAPI), as
+    // veth_poll() does; `complete` clears it.
+    // SAFETY: BH disabled: the per-CPU BPF net context is ours.
+    unsafe { bindings::rveth_xdp_set_return_frame_no_direct() };
     // INVARIANT: The queue is ON (its NAPI runs) and this is its poll.
     let ctx = NapiPoll {
         q,
-        _dev: PhantomData,
+        dev,
+        bh,
         budget,
         done: 0,
         bytes: 0,
+        xdp: super::xdp::PollXdp::new(),
+        _poll: PhantomData,
     };
     let done = poll(ctx).done.min(budget);
 

@@ -1,0 +1,825 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Native XDP on the NAPI receive queues: veth's XDP mode.
+//!
+//! A program is attached to a device with `ndo_bpf` (`XDP_SETUP_PROG`,
+//! [`Device::xdp_setup_prog`]); the layer keeps the reference the core
+//! moves in, publishes the program to every receive queue (an RCU pointer
+//! per queue, `rq->xdp_prog` in veth) and turns NAPI on for the queues in
+//! use while the device runs. The queue's poll then runs the program on
+//! each ring entry ([`NapiPoll::xdp_run`]): skbs from the peer's transmit
+//! are turned into an `xdp_buff` (copied into page-pool pages when their
+//! head cannot be handed over, as `veth_convert_skb_to_xdp_buff()` does),
+//! frames redirected into the peer or sent back by its program are run as
+//! they are. The verdict is carried out here, never by the driver:
+//! `XDP_PASS` hands back an skb for GRO, `XDP_TX` queues the frame for the
+//! peer (bulked, sent when the poll ends), `XDP_REDIRECT` goes through
+//! `xdp_do_redirect()` with the flush at the end of the poll, anything else
+//! drops (traced as an exception, and warned about if it is not a valid
+//! action), all counted per queue with veth's names.
+//!
+//! What the safe API guarantees, whatever a driver writes:
+//! - the program reference is the layer's: taken over only when the attach
+//!   succeeds, put after the program is unpublished (the core frees
+//!   programs after an RCU grace period, so a poll still running the old
+//!   one in its BH-disabled section is safe);
+//! - `xdp_do_redirect()` only runs right after the program run whose
+//!   verdict it carries out (its per-CPU target is only valid then), and
+//!   the redirect and `XDP_TX` flushes always happen before the poll
+//!   returns ([`NapiPoll::complete`] is the only way to end a poll);
+//! - the program and the buffer it runs on never outlive the poll (the
+//!   program reference and the verdict's work carry the poll's lifetime);
+//!   ring entries the driver takes ([`RxItem`]) are owned values that free
+//!   themselves the right way when dropped (`kfree_skb`,
+//!   `xdp_return_frame`). A driver that hands an entry to GRO without
+//!   running the attached program does nothing unsound, but skips the
+//!   program: the poll is the driver's, the verdict the layer's.
+//!
+//! C headers: [`include/net/xdp.h`](srctree/include/net/xdp.h),
+//! [`include/linux/filter.h`](srctree/include/linux/filter.h),
+//! [`include/linux/bpf.h`](srctree/include/linux/bpf.h).
+
+use core::marker::PhantomData;
+use core::ptr::{self, NonNull};
+
+use kernel::{
+    prelude::*,
+    sync::atomic::{Acquire, Relaxed, Release},
+};
+
+use super::{
+    bindings,
+    device::{features, Device, Features},
+    link::ExtAck,
+    napi::{NapiPoll, RxItem, RxSkb, FRAME_TAG},
+    BhDisabled, Rtnl,
+};
+
+/// `XDP_TX` frames sent to the peer at once (`VETH_XDP_TX_BULK_SIZE`).
+const TX_BULK: usize = 16;
+
+/// The per-poll XDP state: the `XDP_TX` bulk queue and the counters of
+/// this poll, added to the queue's when it ends.
+///
+/// # Invariants
+///
+/// `bq[..bq_len]` are frames owned by this value.
+pub(crate) struct PollXdp {
+    bq: [*mut bindings::xdp_frame; TX_BULK],
+    bq_len: usize,
+    redirected: u64,
+    xdp_drops: u64,
+    rx_drops: u64,
+    tx: u64,
+    tx_err: u64,
+}
+
+impl PollXdp {
+    pub(super) const fn new() -> Self {
+        // INVARIANT: Empty.
+        Self {
+            bq: [ptr::null_mut(); TX_BULK],
+            bq_len: 0,
+            redirected: 0,
+            xdp_drops: 0,
+            rx_drops: 0,
+            tx: 0,
+            tx_err: 0,
+        }
+    }
+}
+
+/// An XDP frame taken from a receive queue's ring; returned to its memory
+/// (`xdp_return_frame`) if dropped.
+///
+/// # Invariants
+///
+/// `self.0` is a valid frame owned by this value.
+pub(crate) struct RxFrame(NonNull<bindings::xdp_frame>);
+
+impl RxFrame {
+    /// # Safety
+    ///
+    /// `f` must be a valid frame whose ownership passes to the new value.
+    pub(super) unsafe fn from_raw(f: NonNull<bindings::xdp_frame>) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self(f)
+    }
+
+    /// Bytes of the frame, fragments included (`xdp_get_frame_len`).
+    pub(crate) fn len(&self) -> u32 {
+        // SAFETY: Valid (type invariant).
+        unsafe { bindings::rveth_xdp_get_frame_len(self.0.as_ptr()) }
+    }
+
+    fn into_raw(self) -> *mut bindings::xdp_frame {
+        let f = self.0.as_ptr();
+        core::mem::forget(self);
+        f
+    }
+}
+
+impl Drop for RxFrame {
+    fn drop(&mut self) {
+        // SAFETY: Valid and owned (type invariant).
+        unsafe { bindings::xdp_return_frame(self.0.as_ptr()) }
+    }
+}
+
+/// The XDP program of a receive queue, borrowed for one poll.
+///
+/// # Invariants
+///
+/// `self.0` is a valid XDP program that stays valid for `'a` (it was
+/// published to the queue when read in the poll's RCU read section, and is
+/// freed only after a grace period once unpublished).
+#[derive(Clone, Copy)]
+pub(crate) struct XdpProgRef<'a>(NonNull<bindings::bpf_prog>, super::napi::Invariant<'a>);
+
+impl XdpProgRef<'_> {
+    fn raw(self) -> *mut bindings::bpf_prog {
+        self.0.as_ptr()
+    }
+}
+
+/// `struct veth_xdp_buff`: the buffer a program runs on, followed by the
+/// skb it came from (NULL for a frame), where the metadata kfuncs look.
+#[repr(C)]
+struct XdpCtx {
+    xdp: bindings::xdp_buff,
+    skb: *mut bindings::sk_buff,
+}
+
+impl XdpCtx {
+    fn new(skb: *mut bindings::sk_buff) -> Self {
+        Self {
+            // SAFETY: All-zero is a valid `xdp_buff` (the helpers fill it).
+            xdp: unsafe { core::mem::zeroed() },
+            skb,
+        }
+    }
+}
+
+/// veth's XDP actions (`enum xdp_action`).
+const XDP_ABORTED: u32 = bindings::xdp_action_XDP_ABORTED;
+const XDP_DROP: u32 = bindings::xdp_action_XDP_DROP;
+const XDP_PASS: u32 = bindings::xdp_action_XDP_PASS;
+const XDP_TX: u32 = bindings::xdp_action_XDP_TX;
+const XDP_REDIRECT: u32 = bindings::xdp_action_XDP_REDIRECT;
+
+impl<'a, P> NapiPoll<'a, P> {
+    /// The XDP program attached to the queue's device, if any
+    /// (`rcu_dereference(rq->xdp_prog)`).
+    pub(crate) fn xdp_prog(&self) -> Option<XdpProgRef<'a>> {
+        // INVARIANT: Read in this poll's RCU read section (BH disabled for
+        // `'a`); published with release order after the program was set up.
+        NonNull::new(self.q.xdp_prog.load(Acquire)).map(|p| XdpProgRef(p, PhantomData))
+    }
+
+    /// Turns a frame into an skb of this device (`xdp_build_skb_from_frame`)
+    /// for [`NapiPoll::gro_receive`]; `None` (counted in `drops`) if no skb
+    /// could be allocated.
+    pub(crate) fn frame_to_skb(&mut self, f: RxFrame) -> Option<RxSkb> {
+        let f = f.into_raw();
+        // SAFETY: A valid frame we own; on success the skb owns its memory.
+        let skb = unsafe { bindings::xdp_build_skb_from_frame(f, self.dev.as_raw()) };
+        match NonNull::new(skb) {
+            // INVARIANT: A new skb of this device, ready for the stack.
+            Some(skb) => Some(RxSkb(skb)),
+            None => {
+                // SAFETY: Still ours: the build failed.
+                unsafe { bindings::xdp_return_frame(f) };
+                self.xdp.rx_drops += 1;
+                None
+            }
+        }
+    }
+
+    /// Runs `prog` on `item` and carries out the verdict
+    /// (`veth_xdp_rcv_skb()`, `veth_xdp_rcv_one()`): returns the skb to
+    /// hand to GRO for `XDP_PASS`, `None` for everything else.
+    pub(crate) fn xdp_run(&mut self, item: RxItem, prog: XdpProgRef<'a>) -> Option<RxSkb> {
+        match item {
+            RxItem::Skb(skb) => self.xdp_run_skb(skb, prog),
+            RxItem::Frame(f) => self.xdp_run_frame(f, prog),
+        }
+    }
+
+    fn rxq(&self) -> *mut bindings::xdp_rxq_info {
+        self.q.xdp_rxq.get()
+    }
+
+    fn xdp_run_skb(&mut self, skb: RxSkb, prog: XdpProgRef<'a>) -> Option<RxSkb> {
+        let mut raw = skb.into_raw();
+        // SAFETY: An owned, valid skb.
+        unsafe { bindings::rveth_skb_prepare_for_gro(raw) };
+        // The program sees the frame from its Ethernet header.
+        // SAFETY: As above; `eth_type_trans` pulled the header, which is
+        // still in the head.
+        unsafe { bindings::rveth_skb_push(raw, bindings::rveth_skb_mac_offset(raw)) };
+        // SAFETY: As above.
+        if unsafe { bindings::rveth_skb_xdp_needs_copy(raw) } {
+            let pool = self.q.page_pool.load(Relaxed);
+            // SAFETY: The queue is ON: its pool exists; on success `raw`
+            // is replaced by the copy (the original freed), on failure it
+            // is left alone.
+            let r =
+                unsafe { bindings::skb_pp_cow_data(pool, &mut raw, bindings::XDP_PACKET_HEADROOM) };
+            if r != 0 {
+                // SAFETY: Still ours.
+                unsafe { bindings::rveth_consume_skb(raw) };
+                self.xdp.rx_drops += 1;
+                return None;
+            }
+        }
+        let mut ctx = XdpCtx::new(raw);
+        // SAFETY: `raw` is a valid linear-head skb with XDP headroom and
+        // its shared info after the head; the rxq info is the queue's
+        // (registered while ON).
+        unsafe { bindings::rveth_xdp_init_buff_skb(&mut ctx.xdp, self.rxq(), raw) };
+        let (orig_data, orig_end) = (ctx.xdp.data, ctx.xdp.data_end);
+        // SAFETY: A valid program (type invariant of `XdpProgRef`) on a
+        // prepared buffer, in a NAPI poll (BH disabled: the RCU protection
+        // map lookups need).
+        let act = unsafe { bindings::rveth_bpf_prog_run_xdp(prog.raw(), &mut ctx.xdp) };
+        match act {
+            XDP_PASS => {}
+            XDP_TX | XDP_REDIRECT => {
+                // The buffer's pages outlive the skb (`veth_xdp_get`); the
+                // memory model is the queue's own again.
+                // SAFETY: The buffer is over the skb's head and frags.
+                unsafe { bindings::rveth_xdp_get(&mut ctx.xdp) };
+                // SAFETY: Ours; its pages are referenced by the buffer now.
+                unsafe { bindings::rveth_consume_skb(raw) };
+                // SAFETY: The rxq info is the queue's, only this poll uses it.
+                unsafe { (*self.rxq()).mem = *self.q.xdp_mem.get() };
+                if act == XDP_TX {
+                    self.xdp_tx(&mut ctx.xdp, None, prog);
+                } else {
+                    self.xdp_redirect(&mut ctx.xdp, None, prog);
+                }
+                return None;
+            }
+            _ => {
+                self.xdp_exception(act, prog);
+                // SAFETY: Ours.
+                unsafe { bindings::rveth_kfree_skb(raw) };
+                return None;
+            }
+        }
+        // XDP_PASS: the skb follows what the program did to the buffer.
+        // SAFETY: `raw` is ours and the buffer describes its head: the
+        // program may only move `data` within the headroom and `data_end`
+        // within the head (the verifier and the helpers check).
+        unsafe {
+            let off = orig_data
+                .cast::<u8>()
+                .offset_from(ctx.xdp.data.cast::<u8>());
+            if off > 0 {
+                bindings::rveth_skb_push(raw, off as u32);
+            } else if off < 0 {
+                bindings::rveth_skb_pull(raw, (-off) as u32);
+            }
+            bindings::rveth_skb_reset_mac_header(raw);
+            // Raw place accesses: the C helpers get `raw` in between.
+            (*raw).len -= (*raw).data_len;
+            if bindings::rveth_xdp_buff_has_frags(&ctx.xdp) {
+                (*raw).data_len = bindings::rveth_skb_xdp_frags_size(raw);
+                (*raw).len += (*raw).data_len;
+            } else {
+                (*raw).data_len = 0;
+            }
+            let off = ctx
+                .xdp
+                .data_end
+                .cast::<u8>()
+                .offset_from(orig_end.cast::<u8>());
+            if off != 0 {
+                let head_len = ctx
+                    .xdp
+                    .data_end
+                    .cast::<u8>()
+                    .offset_from(ctx.xdp.data.cast::<u8>());
+                bindings::rveth_skb_set_tail_pointer(raw, head_len as c_int);
+                (*raw).len = (*raw).len.wrapping_add_signed(off as i32);
+            }
+            bindings::rveth_eth_type_trans(raw, self.dev.as_raw());
+            let meta = ctx
+                .xdp
+                .data
+                .cast::<u8>()
+                .offset_from(ctx.xdp.data_meta.cast::<u8>());
+            if meta > 0 {
+                bindings::rveth_skb_metadata_set(raw, meta as u8);
+            }
+        }
+        // INVARIANT: An owned skb of this device, ready for the stack.
+        Some(RxSkb(NonNull::new(raw)?))
+    }
+
+    fn xdp_run_frame(&mut self, f: RxFrame, prog: XdpProgRef<'a>) -> Option<RxSkb> {
+        let frame = f.into_raw();
+        let mut ctx = XdpCtx::new(ptr::null_mut());
+        // SAFETY: A valid frame we own; the rxq info is the queue's.
+        unsafe { bindings::rveth_xdp_convert_frame_to_buff(frame, &mut ctx.xdp, self.rxq()) };
+        // SAFETY: As in `xdp_run_skb`.
+        let act = unsafe { bindings::rveth_bpf_prog_run_xdp(prog.raw(), &mut ctx.xdp) };
+        match act {
+            XDP_PASS => {
+                // SAFETY: The buffer describes the frame's memory.
+                if unsafe { bindings::rveth_xdp_update_frame_from_buff(&ctx.xdp, frame) } != 0 {
+                    // SAFETY: Ours.
+                    unsafe { bindings::xdp_return_frame(frame) };
+                    return None;
+                }
+                // SAFETY: Ours, updated.
+                self.frame_to_skb(unsafe { RxFrame::from_raw(NonNull::new_unchecked(frame)) })
+            }
+            XDP_TX | XDP_REDIRECT => {
+                // Converting the buffer back writes a new frame header over
+                // this one: keep a copy to return the memory on failure.
+                // SAFETY: Valid (ours).
+                let orig = unsafe { ptr::read(frame) };
+                // SAFETY: The rxq info is the queue's, only this poll uses
+                // it; the frame's memory type travels with the buffer.
+                unsafe { bindings::rveth_xdp_rxq_set_mem_type(self.rxq(), frame) };
+                if act == XDP_TX {
+                    self.xdp_tx(&mut ctx.xdp, Some(orig), prog);
+                } else {
+                    self.xdp_redirect(&mut ctx.xdp, Some(orig), prog);
+                }
+                None
+            }
+            _ => {
+                self.xdp_exception(act, prog);
+                // SAFETY: Ours.
+                unsafe { bindings::xdp_return_frame(frame) };
+                None
+            }
+        }
+    }
+
+    /// `XDP_DROP`, `XDP_ABORTED` and unknown verdicts: counted in
+    /// `xdp_drops`, traced unless `XDP_DROP`, warned about if unknown.
+    fn xdp_exception(&mut self, act: u32, prog: XdpProgRef<'a>) {
+        if act != XDP_DROP && act != XDP_ABORTED {
+            // SAFETY: Valid device and program.
+            unsafe { bindings::bpf_warn_invalid_xdp_action(self.dev.as_raw(), prog.raw(), act) };
+        }
+        if act != XDP_DROP {
+            // SAFETY: As above.
+            unsafe { bindings::rveth_trace_xdp_exception(self.dev.as_raw(), prog.raw(), act) };
+        }
+        self.xdp.xdp_drops += 1;
+    }
+
+    /// Frees what a failed `XDP_TX`/redirect of `xdp` holds: the copied
+    /// frame header `orig` of a frame, else the buffer's pages.
+    fn xdp_give_back(xdp: &mut bindings::xdp_buff, orig: Option<bindings::xdp_frame>) {
+        match orig {
+            Some(mut f) => {
+                // SAFETY: The copy describes the frame's memory, still ours.
+                unsafe { bindings::xdp_return_frame(&mut f) }
+            }
+            // SAFETY: The buffer's pages are ours (`rveth_xdp_get`).
+            None => unsafe { bindings::xdp_return_buff(xdp) },
+        }
+    }
+
+    /// `veth_xdp_tx()`: the buffer becomes a frame in the bulk queue.
+    fn xdp_tx(
+        &mut self,
+        xdp: &mut bindings::xdp_buff,
+        orig: Option<bindings::xdp_frame>,
+        prog: XdpProgRef<'a>,
+    ) {
+        // SAFETY: A buffer whose memory we own, with XDP headroom.
+        let frame = unsafe { bindings::rveth_xdp_convert_buff_to_frame(xdp) };
+        if frame.is_null() {
+            // SAFETY: Valid device and program.
+            unsafe { bindings::rveth_trace_xdp_exception(self.dev.as_raw(), prog.raw(), XDP_TX) };
+            self.xdp.rx_drops += 1;
+            Self::xdp_give_back(xdp, orig);
+            return;
+        }
+        if self.xdp.bq_len == TX_BULK {
+            self.xdp_flush_bq();
+        }
+        // INVARIANT: The frame is ours; the queue has room.
+        self.xdp.bq[self.xdp.bq_len] = frame;
+        self.xdp.bq_len += 1;
+    }
+
+    /// `xdp_do_redirect()` of the buffer the program just ran on.
+    fn xdp_redirect(
+        &mut self,
+        xdp: &mut bindings::xdp_buff,
+        orig: Option<bindings::xdp_frame>,
+        prog: XdpProgRef<'a>,
+    ) {
+        // SAFETY: Called right after the program run whose verdict this is
+        // (its per-CPU redirect target is set), in the same NAPI poll; the
+        // buffer's memory is ours and passes on success.
+        if unsafe { bindings::xdp_do_redirect(self.dev.as_raw(), xdp, prog.raw()) } != 0 {
+            self.xdp.rx_drops += 1;
+            Self::xdp_give_back(xdp, orig);
+        } else {
+            self.xdp.redirected += 1;
+        }
+    }
+
+    /// `veth_xdp_flush_bq()`: the bulk queue into the peer's ring; what
+    /// does not fit is returned and counted in `xdp_tx_errors`.
+    fn xdp_flush_bq(&mut self) {
+        let n = self.xdp.bq_len;
+        if n == 0 {
+            return;
+        }
+        let (sent, err) = match xdp_xmit_to_peer(self.dev, &self.xdp.bq[..n], false, false, self.bh)
+        {
+            Ok(s) => (s as usize, 0),
+            Err(e) => (0, e.to_errno()),
+        };
+        // SAFETY: A valid device; counts only.
+        unsafe {
+            bindings::rveth_trace_xdp_bulk_tx(
+                self.dev.as_raw(),
+                sent as c_int,
+                (n - sent) as c_int,
+                err,
+            )
+        };
+        for &f in &self.xdp.bq[sent..n] {
+            // SAFETY: Ours (type invariant of `PollXdp`), not sent.
+            unsafe { bindings::xdp_return_frame(f) };
+        }
+        self.xdp.tx += sent as u64;
+        self.xdp.tx_err += (n - sent) as u64;
+        // INVARIANT: Every frame passed on or returned.
+        self.xdp.bq_len = 0;
+    }
+
+    /// What ends every poll (from [`NapiPoll::complete`]): the redirect
+    /// flush, the `XDP_TX` frames to the peer with its NAPI scheduled
+    /// (`veth_xdp_flush()`), the counters, and the end of
+    /// `xdp_set_return_frame_no_direct()`.
+    pub(super) fn xdp_finish(&mut self) {
+        if self.xdp.redirected > 0 {
+            // SAFETY: In the NAPI poll that redirected.
+            unsafe { bindings::xdp_do_flush() };
+        }
+        if self.xdp.bq_len > 0 {
+            self.xdp_flush_bq();
+            if let Some(q) = self
+                .dev
+                .peer_bh(self.bh)
+                .and_then(|p| p.published_queue(select_rxq(p), self.bh))
+            {
+                // SAFETY: Read as published in this BH-disabled section.
+                unsafe { q.flush() };
+            }
+        }
+        // SAFETY: Set by the poll adapter for this poll.
+        unsafe { bindings::rveth_xdp_clear_return_frame_no_direct() };
+        let q = self.q;
+        let x = &self.xdp;
+        for (c, v) in [
+            (&q.xdp_redirect, x.redirected),
+            (&q.xdp_drops, x.xdp_drops),
+            (&q.drops, x.rx_drops),
+            (&q.xdp_tx, x.tx),
+            (&q.xdp_tx_err, x.tx_err),
+        ] {
+            if v != 0 {
+                c.fetch_add(v, Relaxed);
+            }
+        }
+    }
+}
+
+/// `veth_select_rxq()`: the receive queue frames from this CPU go to.
+fn select_rxq<P>(dev: &Device<P>) -> u32 {
+    let cpu = kernel::cpu::CpuId::current().as_u32();
+    cpu % dev.queues().rx.max(1)
+}
+
+/// `veth_xdp_xmit()`: puts `frames` into the ring of `dev`'s peer's receive
+/// queue for this CPU, while that queue is on, up to the first that is too
+/// long for the peer or does not fit; schedules its NAPI if `flush`.
+/// Returns how many it took (the caller keeps the rest), `ENXIO` if there
+/// is no such queue. With `ndo`, the queue counts them as `xdp_xmit` and
+/// the rest as `xdp_xmit_err`.
+fn xdp_xmit_to_peer<P>(
+    dev: &Device<P>,
+    frames: &[*mut bindings::xdp_frame],
+    flush: bool,
+    ndo: bool,
+    bh: &BhDisabled,
+) -> Result<u32> {
+    let rcv = dev.peer_bh(bh).ok_or(ENXIO)?;
+    let q = rcv.published_queue(select_rxq(rcv), bh).ok_or(ENXIO)?;
+    let max_len = rcv.mtu() + rcv.hard_header_len() + bindings::VLAN_HLEN;
+    let ring = q.ring_ptr();
+    let mut n = 0u32;
+    // SAFETY: The queue is published: its ring is initialised until a
+    // grace period after unpublishing, which `bh` holds off.
+    unsafe { bindings::rveth_ring_producer_lock(ring) };
+    for &f in frames {
+        // SAFETY: The caller's frames are valid.
+        if unsafe { bindings::rveth_xdp_get_frame_len(f) } > max_len {
+            break;
+        }
+        let tagged = f.cast::<u8>().wrapping_add(FRAME_TAG).cast::<c_void>();
+        // SAFETY: The producer lock is held; on success the ring owns the
+        // frame.
+        if unsafe { bindings::rveth_ring_produce_locked(ring, tagged) } != 0 {
+            break;
+        }
+        n += 1;
+    }
+    // SAFETY: Taken above.
+    unsafe { bindings::rveth_ring_producer_unlock(ring) };
+    if flush {
+        // SAFETY: Read as published in this BH-disabled section.
+        unsafe { q.flush() };
+    }
+    if ndo {
+        q.xdp_xmit.fetch_add(u64::from(n), Relaxed);
+        q.xdp_xmit_err
+            .fetch_add((frames.len() as u64).saturating_sub(u64::from(n)), Relaxed);
+    }
+    Ok(n)
+}
+
+/// The `ndo_xdp_xmit` of a pair device (`veth_ndo_xdp_xmit()`): frames
+/// redirected into `dev` go to its peer's receive queue for this CPU.
+/// Returns how many were taken, or an error (then none was, and they are
+/// counted in `dev`'s XDP transmit drops).
+///
+/// # Safety
+///
+/// `frames` must point to `n` valid frames; called by the core's
+/// `ndo_xdp_xmit` paths (devmap and redirect flushes), with BH disabled.
+pub(super) unsafe fn ndo_xdp_xmit<P>(
+    dev: &Device<P>,
+    n: c_int,
+    frames: *mut *mut bindings::xdp_frame,
+    flags: u32,
+) -> c_int {
+    let n = usize::try_from(n).unwrap_or(0);
+    if flags & !bindings::XDP_XMIT_FLAGS_MASK != 0 {
+        // veth counts every refused frame as dropped.
+        dev.rx_queues_xdp_xmit_dropped(n as u64);
+        return EINVAL.to_errno();
+    }
+    if n == 0 {
+        return 0;
+    }
+    // SAFETY: `n` valid frame pointers (caller).
+    let frames = unsafe { core::slice::from_raw_parts(frames, n) };
+    // SAFETY: The callers disable BH (caller).
+    let bh = unsafe { BhDisabled::assume() };
+    match xdp_xmit_to_peer(dev, frames, flags & bindings::XDP_XMIT_FLUSH != 0, true, bh) {
+        Ok(sent) => sent as c_int,
+        Err(e) => {
+            dev.rx_queues_xdp_xmit_dropped(n as u64);
+            e.to_errno()
+        }
+    }
+}
+
+/// An XDP program being attached, as the core hands it to `ndo_bpf`.
+///
+/// # Invariants
+///
+/// `self.0` is a valid XDP program.
+#[derive(Clone, Copy)]
+struct NewProg(NonNull<bindings::bpf_prog>);
+
+impl NewProg {
+    /// Whether the program handles multi-buffer frames (`xdp.frags`).
+    fn has_frags(self) -> bool {
+        // SAFETY: A valid program (type invariant) has its `aux`.
+        unsafe { (*(*self.0.as_ptr()).aux).xdp_has_frags }
+    }
+}
+
+impl<P> Device<P> {
+    /// The MTU (changed under RTNL; READ_ONCE for the data path).
+    pub(crate) fn mtu(&self) -> u32 {
+        // SAFETY: `as_raw()` is valid; a word-sized field.
+        unsafe { ptr::read_volatile(&raw const (*self.as_raw()).mtu) }
+    }
+
+    /// The link-layer header length (`hard_header_len`, fixed by `setup`).
+    fn hard_header_len(&self) -> u32 {
+        // SAFETY: `as_raw()` is valid.
+        u32::from(unsafe { (*self.as_raw()).hard_header_len })
+    }
+
+    /// Adds `f` to the features the user may turn on (`hw_features`).
+    fn hw_features_add(&self, f: Features, _rtnl: &Rtnl) {
+        // SAFETY: `as_raw()` is valid; `hw_features` changes under RTNL.
+        unsafe { (*self.as_raw()).hw_features |= f.raw() };
+    }
+
+    /// Takes `f` from the features the user may turn on.
+    fn hw_features_remove(&self, f: Features, _rtnl: &Rtnl) {
+        // SAFETY: As above.
+        unsafe { (*self.as_raw()).hw_features &= !f.raw() };
+    }
+
+    /// Sets the largest MTU the device accepts (`max_mtu`).
+    fn set_max_mtu(&self, mtu: u32, _rtnl: &Rtnl) {
+        // SAFETY: `as_raw()` is valid; `max_mtu` is read under RTNL.
+        unsafe { (*self.as_raw()).max_mtu = mtu };
+    }
+
+    /// `netdev_update_features()`: recomputes the active features (our
+    /// `ndo_fix_features` drops software GSO towards a peer with XDP).
+    fn update_features(&self, _rtnl: &Rtnl) {
+        // SAFETY: A registered device; RTNL held.
+        unsafe { bindings::netdev_update_features(self.as_raw()) };
+    }
+
+    /// The XDP program attached to this device (veth's `_xdp_prog`).
+    pub(crate) fn has_xdp_prog(&self, _rtnl: &Rtnl) -> bool {
+        !self.rx_queues().xdp_prog.load(Relaxed).is_null()
+    }
+
+    /// `veth_xdp_set()`: attaches `prog` (`None` detaches), the reference
+    /// the core moved in taken over on success only.
+    ///
+    /// Attaching needs the peer (`ENOTCONN`), the peer's MTU within what a
+    /// page holds after XDP's headroom and the shared info, plus
+    /// `MAX_SKB_FRAGS` pages for an `xdp.frags` program (`ERANGE`), and at
+    /// least as many receive queues in use as the peer's transmit queues
+    /// (`ENOSPC`), each refused with veth's extack message. While the
+    /// device runs, NAPI goes on for the queues in use. The peer loses its
+    /// software GSO (its skbs must fit a page) and its maximum MTU becomes
+    /// that limit; it gets `NDO_XMIT` in its XDP features (a redirect
+    /// target). Detaching undoes all of it (NAPI stays on if GRO is).
+    ///
+    /// # Safety
+    ///
+    /// `prog` must be NULL or a valid XDP program with a reference the
+    /// caller passes on success (the core's `dev_xdp_install()`).
+    pub(super) unsafe fn xdp_setup_prog(
+        &self,
+        prog: *mut bindings::bpf_prog,
+        extack: &ExtAck,
+        rtnl: &Rtnl,
+    ) -> Result {
+        let rq = self.rx_queues();
+        let old = rq.xdp_prog.load(Relaxed);
+        let peer = self.peer_rtnl(rtnl);
+        // INVARIANT: Valid (caller).
+        let new = NonNull::new(prog).map(NewProg);
+        let mut max_mtu = 0;
+        if let Some(new) = new {
+            let Some(peer) = peer else {
+                extack.set_msg(c"rveth: Cannot set XDP when peer is detached");
+                return Err(ENOTCONN);
+            };
+            max_mtu = bindings::XDP_MAX_LINEAR.saturating_sub(peer.hard_header_len());
+            if new.has_frags() {
+                max_mtu += bindings::XDP_FRAGS_EXTRA;
+            }
+            if peer.mtu() > max_mtu {
+                extack.set_msg(c"rveth: Peer MTU is too large to set XDP");
+                return Err(ERANGE);
+            }
+            if self.queues().rx < peer.queues().tx {
+                extack.set_msg(
+                    c"rveth: XDP expects number of rx queues not less than peer tx queues",
+                );
+                return Err(ENOSPC);
+            }
+            // The program is on the queues before NAPI is, so that the
+            // first packet in a ring meets it (`__veth_napi_enable_range()`).
+            // Pairs with the acquire in `xdp_prog`.
+            for q in rq.as_slice() {
+                q.xdp_prog.store(new.0.as_ptr(), Release);
+            }
+            if self.is_running() && !self.napi_mode(rtnl) {
+                if let Err(e) = self.napi_enable_range(0..self.queues().rx, rtnl) {
+                    // The old program (still attached, its reference ours)
+                    // goes back; the new one was never run.
+                    for q in rq.as_slice() {
+                        q.xdp_prog.store(old, Release);
+                    }
+                    extack.set_msg(c"rveth: Setup for XDP failed");
+                    return Err(e);
+                }
+            }
+        }
+        // From here on nothing fails: the reference is ours.
+        let new_raw = new.map_or(ptr::null_mut(), |p| p.0.as_ptr());
+        rq.xdp_prog.store(new_raw, Relaxed);
+        for q in rq.as_slice() {
+            // Publishes the program (or its absence); pairs with the acquire
+            // in `xdp_prog`.
+            q.xdp_prog.store(new_raw, Release);
+        }
+        if let Some(peer) = peer {
+            if new.is_some() {
+                if old.is_null() {
+                    peer.hw_features_remove(features::GSO_SOFTWARE, rtnl);
+                }
+                peer.set_max_mtu(max_mtu, rtnl);
+                peer.xdp_redirect_target(true, rtnl);
+            } else if !old.is_null() {
+                if !self.gro_requested(rtnl) {
+                    peer.xdp_redirect_target(false, rtnl);
+                }
+                peer.hw_features_add(features::GSO_SOFTWARE, rtnl);
+                peer.set_max_mtu(bindings::ETH_MAX_MTU, rtnl);
+            }
+        }
+        if new.is_none()
+            && !old.is_null()
+            && self.is_running()
+            && !(self.gro_requested(rtnl) && self.features().intersects(Features::GRO))
+        {
+            self.napi_disable_range(0..self.queues().max_rx, rtnl);
+        }
+        if !old.is_null() {
+            // The queues no longer publish it; a poll still running it holds
+            // off its freeing (RCU).
+            // SAFETY: The reference the layer took over when it was attached.
+            unsafe { bindings::bpf_prog_put(old) };
+        }
+        if old.is_null() != new.is_none() {
+            if let Some(peer) = peer {
+                peer.update_features(rtnl);
+            }
+        }
+        Ok(())
+    }
+
+    /// `veth_set_xdp_features()`: BASIC, REDIRECT and RX_SG while the peer
+    /// has no more transmit queues than this device has receive queues in
+    /// use, plus NDO_XMIT(_SG) when the peer has a program or GRO; none
+    /// otherwise.
+    pub(super) fn update_xdp_features(&self, rtnl: &Rtnl) {
+        let val = match self.peer_rtnl(rtnl) {
+            Some(peer) if peer.queues().tx <= self.queues().rx => {
+                let mut v = bindings::netdev_xdp_act_NETDEV_XDP_ACT_BASIC
+                    | bindings::netdev_xdp_act_NETDEV_XDP_ACT_REDIRECT
+                    | bindings::netdev_xdp_act_NETDEV_XDP_ACT_RX_SG;
+                if peer.has_xdp_prog(rtnl) || peer.gro_requested(rtnl) {
+                    v |= bindings::netdev_xdp_act_NETDEV_XDP_ACT_NDO_XMIT
+                        | bindings::netdev_xdp_act_NETDEV_XDP_ACT_NDO_XMIT_SG;
+                }
+                v
+            }
+            _ => 0,
+        };
+        // SAFETY: A registered device; RTNL held, the instance lock taken
+        // inside.
+        unsafe { bindings::xdp_set_features_flag(self.as_raw(), val as bindings::xdp_features_t) };
+    }
+
+    /// `xdp_features_set_redirect_target()`/`_clear_`: whether frames may
+    /// be redirected into this device (`NDO_XMIT` and `NDO_XMIT_SG`).
+    pub(super) fn xdp_redirect_target(&self, on: bool, _rtnl: &Rtnl) {
+        // SAFETY: A registered device; the instance lock is taken inside.
+        unsafe {
+            if on {
+                bindings::xdp_features_set_redirect_target(self.as_raw(), true)
+            } else {
+                bindings::xdp_features_clear_redirect_target(self.as_raw())
+            }
+        }
+    }
+}
+
+/// `ndo_bpf`: `XDP_SETUP_PROG` only (veth's `veth_xdp()`); `EINVAL` for the
+/// rest.
+///
+/// # Safety
+///
+/// `bpf` must be the core's valid request for the registered device `dev`,
+/// under RTNL.
+pub(super) unsafe fn ndo_bpf<P>(
+    dev: &Device<P>,
+    bpf: *mut bindings::netdev_bpf,
+    rtnl: &Rtnl,
+) -> Result {
+    // SAFETY: Valid request (caller).
+    let bpf = unsafe { &mut *bpf };
+    if bpf.command != bindings::bpf_netdev_command_XDP_SETUP_PROG {
+        return Err(EINVAL);
+    }
+    // SAFETY: For XDP_SETUP_PROG the union holds `prog` and `extack`.
+    let (prog, extack) = unsafe {
+        (
+            bpf.__bindgen_anon_1.__bindgen_anon_1.prog,
+            bpf.__bindgen_anon_1.__bindgen_anon_1.extack,
+        )
+    };
+    // SAFETY: The core's extack, valid during the call (or NULL).
+    let extack = unsafe { ExtAck::from_raw(extack) };
+    // SAFETY: The core moves a reference in on success (`dev_xdp_install`).
+    unsafe { dev.xdp_setup_prog(prog, &extack, rtnl) }
+}
