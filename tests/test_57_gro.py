@@ -308,14 +308,29 @@ def test_threaded_under_traffic(kind, netns):
 
 
 RACE_TOGGLER = r"""
-import subprocess, sys
-ns, what, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-for i in range(n):
-    if what == "gro":
-        cmd = f"ip netns exec {ns} ethtool -K rb gro {'off' if i % 2 == 0 else 'on'}"
-    else:
-        cmd = f"ip netns exec {ns} sh -c 'echo {i % 2} > /sys/class/net/rb/threaded'"
-    subprocess.run(cmd, shell=True, check=True, timeout=60)
+import errno, os, subprocess, sys
+what, n = sys.argv[1], int(sys.argv[2])
+if what == "gro":
+    for i in range(n):
+        subprocess.run(["ethtool", "-K", "rb", "gro", "off" if i % 2 == 0 else "on"],
+                       check=True, timeout=60)
+    open(sys.argv[3], "w").close()
+    print(n, 0, flush=True)
+    sys.exit(0)
+done = refused = 0
+i = 0
+while not os.path.exists(sys.argv[3]):
+    i += 1
+    try:
+        with open("/sys/class/net/rb/threaded", "w") as f:
+            f.write(str(i % 2))
+        done += 1
+    except OSError as e:
+        # No NAPI instance at that moment (GRO off): net-sysfs refuses.
+        if e.errno != errno.EOPNOTSUPP:
+            raise
+        refused += 1
+print(done, refused, flush=True)
 """
 
 
@@ -326,18 +341,35 @@ def test_threaded_races_napi_add_del(rveth, netns):
     each under one hold of the instance lock, so a `threaded` write never
     finds an instance listed but not enabled. veth takes the lock twice and
     can hang in exactly this race (napi_stop_kthread() waiting under the
-    lock), which is why it is not run on veth. Both processes must finish,
-    the kernel log stay clean (fixture) and traffic still cross."""
+    lock), which is why it is not run on veth. A write while GRO is off
+    finds no NAPI instance and is refused (EOPNOTSUPP, as for any device);
+    writes must have landed in both states. Both processes must finish, the kernel
+    log stay clean (fixture) and traffic still cross."""
     a, b = netns.new("ha"), netns.new("hb")
     make_pair("rveth", a, b, ipv6=False)
     ethtool_K(a, "ra", "tso off")
     ethtool_K(b, "rb", "gro on")
     set_threaded(b, "rb", True)
     procs = flood(a, "10.9.0.2", 20)
-    togglers = [subprocess.Popen([sys.executable, "-c", RACE_TOGGLER, b, what, "40"])
-                for what in ("gro", "threaded")]
-    for p in togglers:
-        assert p.wait(timeout=600) == 0
+    stop = f"/tmp/rveth-race-{b}"
+    if os.path.exists(stop):
+        os.unlink(stop)
+    # The writer runs until the GRO toggler is done.
+    togglers = [subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", RACE_TOGGLER,
+                                  what, "40", stop], stdout=subprocess.PIPE, text=True)
+                for what in ("threaded", "gro")]
+    res = []
+    for p in reversed(togglers):
+        out, _ = p.communicate(timeout=600)
+        assert p.returncode == 0
+        res.append(tuple(int(x) for x in out.split()))
+    os.unlink(stop)
+    gro, (written, refused) = res[0], res[1]
+    print("GRO changes; threaded writes that found NAPI instances, refused ones:", gro,
+          written, refused)
+    # Writes landed both while NAPI was on and while it was off: they
+    # overlapped the adds and deletes.
+    assert gro[0] == 40 and written > 0 and refused > 0, res
     wait_all(procs)
     ethtool_K(b, "rb", "gro on")
     ping_ok(a, "10.9.0.2")

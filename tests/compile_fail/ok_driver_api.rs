@@ -23,8 +23,15 @@ fn uses(dev: &Device<RvethPriv>, rtnl: &Rtnl, bh: &BhDisabled) -> i32 {
 }
 
 fn poll<'a>(mut ctx: crate::net::napi::NapiPoll<'a, RvethPriv>) -> crate::net::napi::PollDone<'a> {
-    while let Some(skb) = ctx.next() {
-        ctx.gro_receive(skb);
+    while let Some(item) = ctx.next() {
+        let skb = match (ctx.xdp_prog(), item) {
+            (Some(prog), item) => ctx.xdp_run(item, prog),
+            (None, crate::net::napi::RxItem::Skb(skb)) => Some(skb),
+            (None, crate::net::napi::RxItem::Frame(frame)) => ctx.frame_to_skb(frame),
+        };
+        if let Some(skb) = skb {
+            ctx.gro_receive(skb);
+        }
     }
     ctx.complete()
 }
