@@ -546,6 +546,7 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 	offsetof(struct xdp_rxq_info, mem),
 	offsetof(struct bpf_prog, aux),
 	offsetof(struct bpf_prog_aux, xdp_has_frags),
+	offsetof(struct netdev_bpf, command),
 	offsetof(struct netdev_bpf, prog),
 	offsetof(struct netdev_bpf, extack),
 	sizeof(struct xdp_buff),

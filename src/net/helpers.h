@@ -43,7 +43,7 @@ void *rveth_this_cpu_ptr(void __percpu *ptr);
 void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
 unsigned int rveth_next_possible_cpu(int cpu);
 
-#define RVETH_LAYOUT_N 67
+#define RVETH_LAYOUT_N 68
 extern const unsigned long rveth_layout[RVETH_LAYOUT_N];
 extern const unsigned long rveth_sock_classid_offset;
 

@@ -168,6 +168,7 @@ const LAYOUT_FIELDS: [(&str, usize); RVETH_LAYOUT_N as usize] = [
         "bpf_prog_aux.xdp_has_frags",
         offset_of!(b::bpf_prog_aux, xdp_has_frags),
     ),
+    ("netdev_bpf.command", offset_of!(b::netdev_bpf, command)),
     (
         "netdev_bpf.prog",
         offset_of!(b::netdev_bpf, __bindgen_anon_1)
