@@ -229,6 +229,25 @@ def kernel_kb():
     return m["Slab"] + m["Percpu"]
 
 
+def settled_kernel_kb(limit_s=30.0):
+    """kernel_kb() once it has stopped moving: namespaces deleted by earlier
+    rows are torn down by a workqueue and RCU callbacks free slab objects
+    later, so a reading taken right away can include memory that is about
+    to be freed (CI once saw a negative KiB/pair for 20 pairs that way).
+    Waits until three readings 0.3 s apart agree within 32 KiB."""
+    t_end = time.monotonic() + limit_s
+    last = []
+    while True:
+        sh("sync; echo 2 > /proc/sys/vm/drop_caches")
+        last = (last + [kernel_kb()])[-3:]
+        if len(last) == 3 and max(last) - min(last) <= 32:
+            return last[-1]
+        if time.monotonic() > t_end:
+            log(f"scale: kernel memory still moving after {limit_s:.0f}s: {last}")
+            return last[-1]
+        time.sleep(0.3)
+
+
 def scale(kind, n):
     """Creates `n` pairs of `kind` with 2 transmit and 2 receive queues per
     end in a fresh namespace over one rtnetlink socket, then deletes them
@@ -239,8 +258,7 @@ def scale(kind, n):
     q = {"numtxqueues": 2, "numrxqueues": 2}
     try:
         with rtnl.Rtnl(ns) as r:
-            sh("sync; echo 2 > /proc/sys/vm/drop_caches")
-            before = kernel_kb()
+            before = settled_kernel_kb()
             t = time.monotonic()
             for i in range(n):
                 r.newlink(rtnl.pair_msg(kind=kind, name=f"s{i}", peer={"name": f"t{i}", **q}, **q))
