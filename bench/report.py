@@ -37,6 +37,8 @@ METRICS = {
     "GRO: TCP stream, sender TSO off": [("gbit_s", "Gbit/s", True)],
     "GRO: UDP 64B pps": [("kpps", "kpps", True)],
     "GRO: 2 senders UDP 64B": [("kpps", "kpps", True), ("lost_pct", "% lost", False)],
+    "XDP_DROP: pktgen 64B": [("mpps", "Mpps dropped", True)],
+    "XDP_PASS: TCP stream": [("gbit_s", "Gbit/s", True)],
 }
 
 # The scale row's name carries its pair count ("scale: N pairs, ...").

@@ -63,7 +63,9 @@ rustc_v=$(rustc +"$RUSTUP_TOOLCHAIN" --version)
 # Bump when the way the kernel is built changes (make targets, flags).
 BUILD_RECIPE=1
 # GCC is implied for the default flavour (its key predates the toolchain line).
-key=$( (echo "$kver"; echo "$rustc_v"; echo "recipe $BUILD_RECIPE"; [ "$FLAVOUR" = default ] || echo "$KBUILD_ARGS"; cat "${frags[@]}") | sha256sum | cut -c1-16)
+# Of the fragments only the settings count: editing a comment is no rebuild.
+key=$( (echo "$kver"; echo "$rustc_v"; echo "recipe $BUILD_RECIPE"; [ "$FLAVOUR" = default ] || echo "$KBUILD_ARGS"
+	awk '/^CONFIG_/ || /^# CONFIG_[A-Za-z0-9_]* is not set$/' "${frags[@]}") | sha256sum | cut -c1-16)
 OUT=$RVETH_CACHE/kernel/$kver-$FLAVOUR-$key
 if [ -f "$OUT/.rveth-complete" ] && [ -f "$OUT/arch/x86/boot/bzImage" ] && [ -f "$OUT/rust/libkernel.rmeta" ]; then
 	[ -f "$OUT/.rveth-kbuild-args" ] || echo "$KBUILD_ARGS" >"$OUT/.rveth-kbuild-args"

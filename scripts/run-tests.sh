@@ -154,7 +154,8 @@ vm_run() {
 	} >"$envfile"
 	# Output goes through a pipe (vng's chardevs share the fd path).
 	set +e
-	timeout --kill-after=10 "$VM_TIMEOUT" vng -r "$BZIMAGE" $kvm_opt --cpus 2 --memory 2G \
+	# shellcheck disable=SC2086 # RVETH_VNG_ARGS is a list (e.g. -v: the kernel console too)
+	timeout --kill-after=10 "$VM_TIMEOUT" vng -r "$BZIMAGE" $kvm_opt ${RVETH_VNG_ARGS:-} --cpus 2 --memory 2G \
 		--append "panic=-1 oops=panic log_buf_len=16M ${extra_append:-} ${RVETH_VM_APPEND:-}" \
 		--exec "bash -c 'echo RVETH-GUEST-UP; . $envfile && $guest_cmd'" \
 		</dev/null 2>&1 | tee "$log"

@@ -79,6 +79,10 @@ impl Driver for Rveth {
     const INFO_SIZE: usize = 4 * Msg::U8_SIZE;
     const ETHTOOL_STATS: &'static [&'static CStr] = state::ETHTOOL_STATS;
     const PCPU_COUNTERS: usize = state::COUNTERS;
+    // Beyond veth: a frame redirected into an end is delivered although the
+    // peer has no XDP program and GRO off (veth needs a dummy program on
+    // the peer for that); `ethtool -S` counts them in `xdp_xmit_to_stack`.
+    const XDP_XMIT_TO_STACK: bool = true;
 
     fn init_priv() -> RvethPriv {
         RvethPriv::new()

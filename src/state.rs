@@ -63,7 +63,9 @@ pub(crate) const COUNTER_NAMES: [&CStr; COUNTERS] = [
     c"tx_meta_priority_cleared",
 ];
 
-/// All `ethtool -S` names: the peer's ifindex, then the counters.
+/// All `ethtool -S` names: the peer's ifindex, the counters, then the
+/// frames redirected into this end that the peer took as skbs (NAPI off
+/// there; [`crate::net::link::Driver::XDP_XMIT_TO_STACK`]).
 pub(crate) const ETHTOOL_STATS: &[&CStr] = &[
     c"peer_ifindex",
     COUNTER_NAMES[0],
@@ -73,4 +75,5 @@ pub(crate) const ETHTOOL_STATS: &[&CStr] = &[
     COUNTER_NAMES[4],
     COUNTER_NAMES[5],
     COUNTER_NAMES[6],
+    c"xdp_xmit_to_stack",
 ];

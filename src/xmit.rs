@@ -220,10 +220,9 @@ pub(crate) fn ethtool_stats(dev: &Device<RvethPriv>, values: &mut [u64]) {
         let guard = rcu::read_lock();
         dev.peer(&guard).map_or(0, |p| p.ifindex())
     };
-    let stats = Iterator::chain(
-        core::iter::once(u64::try_from(peer_ifindex).unwrap_or(0)),
-        counters(dev),
-    );
+    let stats = core::iter::once(u64::try_from(peer_ifindex).unwrap_or(0))
+        .chain(counters(dev))
+        .chain(core::iter::once(dev.xdp_xmit_to_stack()));
     for (v, s) in values.iter_mut().zip(stats) {
         *v = s;
     }

@@ -35,6 +35,9 @@ def test_bench_one_iteration(rveth):
     # The GRO rows ran through both drivers' NAPI queues.
     napi = data["meta"]["gro_napi_packets"]
     assert napi["veth"] > 0 and napi["rveth"] > 0, napi
+    # The XDP_PASS row ran through both drivers' programs.
+    xp = data["meta"]["xdp_pass_packets"]
+    assert xp["veth"] > 0 and xp["rveth"] > 0, xp
     rows = report.summarize(data)
     assert {r.split(" [")[0] for r, _, _ in rows} == set(report.row_metrics(data))
     assert "scale: 20 pairs, 2+2 queues per end" in data["rows"]

@@ -607,11 +607,14 @@ impl<P> SetupDevice<P> {
 
     /// Sets what the adapters rely on, after the driver's `setup`: per-CPU
     /// tstats, no netpoll, no shared skbs, freed by unregistration, and the
-    /// ops tables.
+    /// ops tables (the XDP metadata ones only for a device whose native
+    /// programs run on an [`super::xdp`] context: see
+    /// [`super::xdp::METADATA_OPS`]).
     pub(super) fn finish(
         &mut self,
         ndo: &'static bindings::net_device_ops,
         ethtool: &'static bindings::ethtool_ops,
+        xdp_metadata: Option<&'static bindings::xdp_metadata_ops>,
         priv_destructor: unsafe extern "C" fn(*mut bindings::net_device),
     ) {
         let p = self.0.as_ptr();
@@ -629,6 +632,9 @@ impl<P> SetupDevice<P> {
         dev.priv_destructor = Some(priv_destructor);
         dev.netdev_ops = ndo;
         dev.ethtool_ops = ethtool;
+        if let Some(ops) = xdp_metadata {
+            dev.xdp_metadata_ops = ops;
+        }
     }
 }
 

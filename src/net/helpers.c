@@ -14,6 +14,7 @@
 #include <linux/cpumask.h>
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
+#include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <linux/percpu.h>
 #include <linux/ptr_ring.h>
@@ -393,6 +394,35 @@ bool rveth_xdp_buff_has_frags(const struct xdp_buff *xdp)
 	return xdp_buff_has_frags(xdp);
 }
 
+/*
+ * The XDP metadata kfuncs' driver side (xdp.rs, METADATA_OPS) reads what
+ * skb_hwtstamps(), skb_get_hash() with the l4_hash bit, and
+ * __vlan_hwaccel_get_tag() with vlan_proto give: inline functions over
+ * skb_shinfo() and bitfields.
+ */
+u64 rveth_skb_hwtstamp(const struct sk_buff *skb)
+{
+	return skb_hwtstamps((struct sk_buff *)skb)->hwtstamp;
+}
+
+u32 rveth_skb_get_hash(struct sk_buff *skb, bool *l4)
+{
+	u32 hash = skb_get_hash(skb);
+
+	*l4 = skb->l4_hash;
+	return hash;
+}
+
+int rveth_skb_vlan_tag(const struct sk_buff *skb, __be16 *proto, u16 *tci)
+{
+	int err = __vlan_hwaccel_get_tag(skb, tci);
+
+	if (err)
+		return err;
+	*proto = skb->vlan_proto;
+	return 0;
+}
+
 void rveth_xdp_convert_frame_to_buff(const struct xdp_frame *frame,
 				     struct xdp_buff *xdp, struct xdp_rxq_info *rxq)
 {
@@ -557,6 +587,7 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 	__alignof__(struct xdp_mem_info),
 	sizeof(struct xdp_frame),
 	__alignof__(struct xdp_frame),
+	offsetof(struct net_device, xdp_metadata_ops),
 };
 
 /*

@@ -43,7 +43,7 @@ void *rveth_this_cpu_ptr(void __percpu *ptr);
 void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
 unsigned int rveth_next_possible_cpu(int cpu);
 
-#define RVETH_LAYOUT_N 68
+#define RVETH_LAYOUT_N 69
 extern const unsigned long rveth_layout[RVETH_LAYOUT_N];
 extern const unsigned long rveth_sock_classid_offset;
 
@@ -99,6 +99,9 @@ void rveth_skb_set_tail_pointer(struct sk_buff *skb, int offset);
 void rveth_skb_metadata_set(struct sk_buff *skb, u8 meta_len);
 unsigned int rveth_skb_xdp_frags_size(const struct sk_buff *skb);
 bool rveth_xdp_buff_has_frags(const struct xdp_buff *xdp);
+u64 rveth_skb_hwtstamp(const struct sk_buff *skb);
+u32 rveth_skb_get_hash(struct sk_buff *skb, bool *l4);
+int rveth_skb_vlan_tag(const struct sk_buff *skb, __be16 *proto, u16 *tci);
 unsigned int rveth_skb_mac_offset(const struct sk_buff *skb);
 
 int rveth_nla_put_u8(struct sk_buff *skb, int type, u8 value);

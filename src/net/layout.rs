@@ -187,6 +187,10 @@ const LAYOUT_FIELDS: [(&str, usize); RVETH_LAYOUT_N as usize] = [
     ("alignof(xdp_mem_info)", align_of::<b::xdp_mem_info>()),
     ("sizeof(xdp_frame)", size_of::<b::xdp_frame>()),
     ("alignof(xdp_frame)", align_of::<b::xdp_frame>()),
+    (
+        "net_device.xdp_metadata_ops",
+        offset_of!(b::net_device, xdp_metadata_ops),
+    ),
 ];
 
 /// Compares the bindings' layout with the compiler's; `ENOEXEC` (and a

@@ -137,6 +137,15 @@ pub(crate) trait Driver: Sized + 'static {
     const PCPU_COUNTERS: usize = 0;
     /// Space [`Driver::fill_info`] needs at most (`get_size`).
     const INFO_SIZE: usize = 0;
+    /// With a [`Driver::poll`]: whether frames redirected into a device
+    /// (`ndo_xdp_xmit`) are delivered while the peer's receive queue has
+    /// NAPI off (no XDP program and no GRO there). veth drops them (its
+    /// devices advertise `NDO_XMIT` only while the peer has NAPI on, so
+    /// the redirect fails); with this set, the devices always advertise
+    /// `NDO_XMIT` and `NDO_XMIT_SG`, and such frames become skbs handed to
+    /// the peer's stack (`netif_rx()`, as `cpumap` does) instead of going
+    /// through the peer's ring.
+    const XDP_XMIT_TO_STACK: bool = false;
 
     /// Returns the initial private data of a new device.
     fn init_priv() -> Self::Priv;
@@ -672,7 +681,18 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: `dev` is being set up and not visible to anyone else.
         let mut sdev = unsafe { SetupDevice::<T::Priv>::from_raw(dev) };
         T::setup(&mut sdev);
-        sdev.finish(&Self::NETDEV_OPS, &Self::ETHTOOL_OPS, Self::priv_destructor);
+        // Native programs run only in the layer's poll, on its context.
+        let metadata = if T::HAS_POLL {
+            Some(&xdp::METADATA_OPS)
+        } else {
+            None
+        };
+        sdev.finish(
+            &Self::NETDEV_OPS,
+            &Self::ETHTOOL_OPS,
+            metadata,
+            Self::priv_destructor,
+        );
     }
 
     /// # Safety
@@ -692,7 +712,7 @@ impl<T: Driver> Adapter<T> {
             };
             // SAFETY: `dev` is valid; `num_rx_queues` is fixed at allocation.
             let n = unsafe { (*dev).num_rx_queues };
-            let rxq = match RxQueues::alloc(dev, n, poll) {
+            let rxq = match RxQueues::alloc(dev, n, poll, T::XDP_XMIT_TO_STACK) {
                 Ok(q) => q,
                 Err(e) => {
                     let mut counters = counters;

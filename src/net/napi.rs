@@ -429,6 +429,12 @@ pub(super) struct RxQueues {
     /// Frames `ndo_xdp_xmit` could not take (veth counts them in the
     /// device's `dropped`).
     xdp_xmit_dropped: Atomic<u64>,
+    /// Whether frames redirected into this device are handed to the
+    /// peer's stack as skbs while the peer's receive queue has NAPI off
+    /// ([`Driver::XDP_XMIT_TO_STACK`](super::link::Driver::XDP_XMIT_TO_STACK)).
+    pub(super) xmit_to_stack: bool,
+    /// Frames redirected into this device that went that way.
+    xdp_xmit_to_stack: Atomic<u64>,
 }
 
 // SAFETY: Shared access only gives `&RxQueue`, which is `Sync`.
@@ -448,6 +454,8 @@ impl RxQueues {
             ring_size: Atomic::new(RING_SIZE),
             xdp_prog: Atomic::new(ptr::null_mut()),
             xdp_xmit_dropped: Atomic::new(0),
+            xmit_to_stack: false,
+            xdp_xmit_to_stack: Atomic::new(0),
         }
     }
 
@@ -456,6 +464,7 @@ impl RxQueues {
         dev: *mut bindings::net_device,
         n: u32,
         poll: Option<PollFn>,
+        xmit_to_stack: bool,
     ) -> Result<Self> {
         let mut v = KVVec::with_capacity(n as usize, GFP_KERNEL)?;
         for i in 0..n {
@@ -471,6 +480,8 @@ impl RxQueues {
             ring_size: Atomic::new(RING_SIZE),
             xdp_prog: Atomic::new(ptr::null_mut()),
             xdp_xmit_dropped: Atomic::new(0),
+            xmit_to_stack,
+            xdp_xmit_to_stack: Atomic::new(0),
         })
     }
 
@@ -651,6 +662,23 @@ impl<P> Device<P> {
 
     pub(super) fn rx_queues_xdp_xmit_dropped(&self, n: u64) {
         self.rx_queues().xdp_xmit_dropped.fetch_add(n, Relaxed);
+    }
+
+    /// Frames redirected into this device that its peer took as skbs, its
+    /// receive queue having NAPI off
+    /// ([`Driver::XDP_XMIT_TO_STACK`](super::link::Driver::XDP_XMIT_TO_STACK)).
+    pub(crate) fn xdp_xmit_to_stack(&self) -> u64 {
+        self.rx_queues().xdp_xmit_to_stack.load(Relaxed)
+    }
+
+    pub(super) fn count_xdp_xmit_to_stack(&self, n: u64) {
+        self.rx_queues().xdp_xmit_to_stack.fetch_add(n, Relaxed);
+    }
+
+    /// Receive queue `idx` whether or not it is on (for its counters and
+    /// its program).
+    pub(super) fn rx_queue(&self, idx: u32) -> Option<&RxQueue> {
+        self.rx_queues().as_slice().get(idx as usize)
     }
 
     /// The number of entries each receive queue's ring gets when it goes on.

@@ -51,7 +51,7 @@ use super::{
     bindings,
     device::{features, Device, Features},
     link::ExtAck,
-    napi::{NapiPoll, RxItem, RxSkb, FRAME_TAG},
+    napi::{NapiPoll, RxItem, RxQueue, RxSkb, FRAME_TAG},
     BhDisabled, Rtnl,
 };
 
@@ -150,6 +150,9 @@ struct XdpCtx {
     skb: *mut bindings::sk_buff,
 }
 
+// The metadata kfuncs' ops find the skb from the `xdp_buff` pointer.
+const _: () = assert!(core::mem::offset_of!(XdpCtx, xdp) == 0);
+
 impl XdpCtx {
     fn new(skb: *mut bindings::sk_buff) -> Self {
         Self {
@@ -158,6 +161,127 @@ impl XdpCtx {
             skb,
         }
     }
+
+    /// Runs `prog` on the buffer: the only way the layer runs a program,
+    /// so that every `xdp_md` a program of a device with [`METADATA_OPS`]
+    /// gets is an `XdpCtx` (the pointer covers the whole context, not only
+    /// its `xdp_buff`).
+    ///
+    /// # Safety
+    ///
+    /// The buffer must be prepared (its memory valid for the program) and
+    /// BH disabled (the RCU protection map lookups need).
+    unsafe fn run(&mut self, prog: XdpProgRef<'_>) -> u32 {
+        let xdp = ptr::from_mut(self).cast::<bindings::xdp_buff>();
+        // SAFETY: A valid program (type invariant of `XdpProgRef`) on a
+        // prepared buffer with BH disabled (caller).
+        unsafe { bindings::rveth_bpf_prog_run_xdp(prog.raw(), xdp) }
+    }
+}
+
+/// The driver side of the XDP metadata kfuncs (`veth_xdp_metadata_ops`):
+/// `bpf_xdp_metadata_rx_timestamp`, `_rx_hash` and `_rx_vlan_tag` in a
+/// program bound to the device report what the skb the program runs on
+/// carries; a frame (no skb) has none of it (`ENODATA`).
+///
+/// Why the `xdp_md` these get is always the `xdp_buff` of an [`XdpCtx`]
+/// (checked against 7.3.4; older kernels matched any two bound devices):
+/// the verifier resolves these kfuncs to a device's ops only for a program
+/// bound to that device (`bpf_dev_bound_resolve_kfunc`); such a program
+/// is installed nowhere but natively on that very device
+/// (`dev_xdp_install` refuses other devices and generic mode, also for
+/// link updates; `ndo_bpf` here refuses `XDP_SETUP_PROG_HW`), never in a
+/// program array, device map or CPU map (`bpf_prog_map_compatible`), nor
+/// run by `BPF_PROG_TEST_RUN`; an extension (`freplace`) program inherits
+/// the binding and runs on its target's context. A device with these ops
+/// runs native programs only through [`XdpCtx::run`].
+pub(super) static METADATA_OPS: bindings::xdp_metadata_ops = bindings::xdp_metadata_ops {
+    xmo_rx_timestamp: Some(rx_timestamp),
+    xmo_rx_hash: Some(rx_hash),
+    xmo_rx_vlan_tag: Some(rx_vlan_tag),
+};
+
+/// The skb the program runs on, NULL for a frame.
+///
+/// # Safety
+///
+/// `ctx` must be the `xdp_buff` of a live [`XdpCtx`] (see [`METADATA_OPS`]).
+unsafe fn ctx_skb(ctx: *const bindings::xdp_md) -> *mut bindings::sk_buff {
+    // SAFETY: `XdpCtx` is `repr(C)` with the `xdp_buff` first, so `ctx`
+    // (caller) points at the whole context.
+    unsafe { (*ctx.cast::<XdpCtx>()).skb }
+}
+
+/// `xmo_rx_timestamp` (`veth_xdp_rx_timestamp()`): the skb's hardware
+/// receive timestamp.
+///
+/// # Safety
+///
+/// Called by the core as described at [`METADATA_OPS`], with a writable
+/// `timestamp`.
+unsafe extern "C" fn rx_timestamp(ctx: *const bindings::xdp_md, timestamp: *mut u64) -> c_int {
+    // SAFETY: See `METADATA_OPS`.
+    let skb = unsafe { ctx_skb(ctx) };
+    if skb.is_null() {
+        return ENODATA.to_errno();
+    }
+    // SAFETY: The skb the program runs on is valid while it runs; the
+    // kfunc's out parameter is writable (caller).
+    unsafe { *timestamp = bindings::rveth_skb_hwtstamp(skb) };
+    0
+}
+
+/// `xmo_rx_hash` (`veth_xdp_rx_hash()`): the skb's flow hash (computed if
+/// it has none yet), L4 if the hash covers the ports.
+///
+/// # Safety
+///
+/// Called by the core as described at [`METADATA_OPS`], with writable
+/// `hash` and `rss_type`.
+unsafe extern "C" fn rx_hash(
+    ctx: *const bindings::xdp_md,
+    hash: *mut u32,
+    rss_type: *mut bindings::xdp_rss_hash_type,
+) -> c_int {
+    // SAFETY: See `METADATA_OPS`.
+    let skb = unsafe { ctx_skb(ctx) };
+    if skb.is_null() {
+        return ENODATA.to_errno();
+    }
+    let mut l4 = false;
+    // SAFETY: The skb the program runs on is valid and exclusively the
+    // poll's while it runs; the out parameters are writable (caller).
+    unsafe {
+        *hash = bindings::rveth_skb_get_hash(skb, &mut l4);
+        *rss_type = if l4 {
+            bindings::xdp_rss_hash_type_XDP_RSS_TYPE_L4_ANY
+        } else {
+            bindings::xdp_rss_hash_type_XDP_RSS_TYPE_NONE
+        };
+    }
+    0
+}
+
+/// `xmo_rx_vlan_tag` (`veth_xdp_rx_vlan_tag()`): the skb's accelerated VLAN
+/// tag, `ENODATA` if it has none.
+///
+/// # Safety
+///
+/// Called by the core as described at [`METADATA_OPS`], with writable
+/// `vlan_proto` and `vlan_tci`.
+unsafe extern "C" fn rx_vlan_tag(
+    ctx: *const bindings::xdp_md,
+    vlan_proto: *mut u16,
+    vlan_tci: *mut u16,
+) -> c_int {
+    // SAFETY: See `METADATA_OPS`.
+    let skb = unsafe { ctx_skb(ctx) };
+    if skb.is_null() {
+        return ENODATA.to_errno();
+    }
+    // SAFETY: The skb the program runs on is valid while it runs; the out
+    // parameters are writable (caller).
+    unsafe { bindings::rveth_skb_vlan_tag(skb, vlan_proto, vlan_tci) }
 }
 
 /// veth's XDP actions (`enum xdp_action`).
@@ -238,10 +362,8 @@ impl<'a, P> NapiPoll<'a, P> {
         // (registered while ON).
         unsafe { bindings::rveth_xdp_init_buff_skb(&mut ctx.xdp, self.rxq(), raw) };
         let (orig_data, orig_end) = (ctx.xdp.data, ctx.xdp.data_end);
-        // SAFETY: A valid program (type invariant of `XdpProgRef`) on a
-        // prepared buffer, in a NAPI poll (BH disabled: the RCU protection
-        // map lookups need).
-        let act = unsafe { bindings::rveth_bpf_prog_run_xdp(prog.raw(), &mut ctx.xdp) };
+        // SAFETY: A prepared buffer, in a NAPI poll (BH disabled).
+        let act = unsafe { ctx.run(prog) };
         match act {
             XDP_PASS => {}
             XDP_TX | XDP_REDIRECT => {
@@ -323,7 +445,7 @@ impl<'a, P> NapiPoll<'a, P> {
         // SAFETY: A valid frame we own; the rxq info is the queue's.
         unsafe { bindings::rveth_xdp_convert_frame_to_buff(frame, &mut ctx.xdp, self.rxq()) };
         // SAFETY: As in `xdp_run_skb`.
-        let act = unsafe { bindings::rveth_bpf_prog_run_xdp(prog.raw(), &mut ctx.xdp) };
+        let act = unsafe { ctx.run(prog) };
         match act {
             XDP_PASS => {
                 // SAFETY: The buffer describes the frame's memory.
@@ -517,8 +639,22 @@ fn xdp_xmit_to_peer<P>(
     bh: &BhDisabled,
 ) -> Result<u32> {
     let rcv = dev.peer_bh(bh).ok_or(ENXIO)?;
-    let q = rcv.published_queue(select_rxq(rcv), bh).ok_or(ENXIO)?;
+    let idx = select_rxq(rcv);
     let max_len = rcv.mtu() + rcv.hard_header_len() + bindings::VLAN_HLEN;
+    let Some(q) = rcv.published_queue(idx, bh) else {
+        // Not while `rcv` has a program: its queue is off only for a
+        // moment then (the program is on every queue before NAPI goes on
+        // and leaves them before it goes off, and `ethtool -L` may have
+        // moved the queues in use), and the frames must not go around the
+        // program.
+        let q = rcv.rx_queue(idx).ok_or(ENXIO)?;
+        // Acquire: pairs with the release that publishes the program.
+        return if ndo && dev.rx_queues().xmit_to_stack && q.xdp_prog.load(Acquire).is_null() {
+            xdp_xmit_to_stack(dev, rcv, q, frames, max_len, bh)
+        } else {
+            Err(ENXIO)
+        };
+    };
     let ring = q.ring_ptr();
     let mut n = 0u32;
     // SAFETY: The queue is published: its ring is initialised until a
@@ -548,6 +684,63 @@ fn xdp_xmit_to_peer<P>(
         q.xdp_xmit_err
             .fetch_add((frames.len() as u64).saturating_sub(u64::from(n)), Relaxed);
     }
+    Ok(n)
+}
+
+/// `frames` redirected into `dev` while its peer `rcv`'s receive queue
+/// `q` has NAPI off and no XDP program
+/// ([`Driver::XDP_XMIT_TO_STACK`]): each becomes an skb of `rcv` handed to
+/// the stack (`netif_rx()`), up to the first that is longer than `max_len`
+/// or for which no skb could be allocated. Counted as veth's path without
+/// NAPI counts a transmit: delivered ones in `dev`'s tstats (so `rcv`'s
+/// received packets), refused ones in `dev`'s XDP transmit drops (the core
+/// counts them in `rcv`'s `rx_dropped` too); and all taken ones in the
+/// queue's `xdp_xmit` (`dev`'s `tx_queue_N_xdp_xmit`) and in `dev`'s
+/// `xdp_xmit_to_stack`. `ENXIO` while `rcv` is down, as on the ring path.
+///
+/// [`Driver::XDP_XMIT_TO_STACK`]: super::link::Driver::XDP_XMIT_TO_STACK
+fn xdp_xmit_to_stack<P>(
+    dev: &Device<P>,
+    rcv: &Device<P>,
+    q: &RxQueue,
+    frames: &[*mut bindings::xdp_frame],
+    max_len: u32,
+    bh: &BhDisabled,
+) -> Result<u32> {
+    if !rcv.is_up() {
+        return Err(ENXIO);
+    }
+    let (mut n, mut refused) = (0u32, 0u64);
+    for &f in frames {
+        // SAFETY: The caller's frames are valid.
+        let len = unsafe { bindings::rveth_xdp_get_frame_len(f) };
+        if len > max_len {
+            break;
+        }
+        // SAFETY: A valid frame, which the skb takes over on success (its
+        // memory becomes the skb's data, returned to its page pool or page
+        // allocator with it); on failure (the skb allocation is the only
+        // one) the frame is untouched and stays the caller's. `rcv` is a
+        // live device (the caller reads it under `bh`).
+        let skb = unsafe { bindings::xdp_build_skb_from_frame(f, rcv.as_raw()) };
+        if skb.is_null() {
+            break;
+        }
+        // SAFETY: A fresh skb of `rcv`, which `netif_rx` consumes.
+        if unsafe { bindings::netif_rx(skb) } == bindings::NET_RX_SUCCESS as c_int {
+            dev.tstats_tx_add(len, bh);
+        } else {
+            refused += 1;
+        }
+        n += 1;
+    }
+    if refused != 0 {
+        dev.rx_queues_xdp_xmit_dropped(refused);
+    }
+    q.xdp_xmit.fetch_add(u64::from(n), Relaxed);
+    q.xdp_xmit_err
+        .fetch_add((frames.len() as u64).saturating_sub(u64::from(n)), Relaxed);
+    dev.count_xdp_xmit_to_stack(u64::from(n));
     Ok(n)
 }
 
@@ -760,18 +953,29 @@ impl<P> Device<P> {
     /// `veth_set_xdp_features()`: BASIC, REDIRECT and RX_SG while the peer
     /// has no more transmit queues than this device has receive queues in
     /// use, plus NDO_XMIT(_SG) when the peer has a program or GRO; none
-    /// otherwise.
+    /// otherwise. With [`Driver::XDP_XMIT_TO_STACK`], NDO_XMIT(_SG) whenever
+    /// there is a peer.
+    ///
+    /// [`Driver::XDP_XMIT_TO_STACK`]: super::link::Driver::XDP_XMIT_TO_STACK
     pub(super) fn update_xdp_features(&self, rtnl: &Rtnl) {
         let val = match self.peer_rtnl(rtnl) {
             Some(peer) if peer.queues().tx <= self.queues().rx => {
                 let mut v = bindings::netdev_xdp_act_NETDEV_XDP_ACT_BASIC
                     | bindings::netdev_xdp_act_NETDEV_XDP_ACT_REDIRECT
                     | bindings::netdev_xdp_act_NETDEV_XDP_ACT_RX_SG;
-                if peer.has_xdp_prog(rtnl) || peer.gro_requested(rtnl) {
+                if peer.has_xdp_prog(rtnl)
+                    || peer.gro_requested(rtnl)
+                    || self.rx_queues().xmit_to_stack
+                {
                     v |= bindings::netdev_xdp_act_NETDEV_XDP_ACT_NDO_XMIT
                         | bindings::netdev_xdp_act_NETDEV_XDP_ACT_NDO_XMIT_SG;
                 }
                 v
+            }
+            // The skb fallback needs only the peer.
+            Some(_) if self.rx_queues().xmit_to_stack => {
+                bindings::netdev_xdp_act_NETDEV_XDP_ACT_NDO_XMIT
+                    | bindings::netdev_xdp_act_NETDEV_XDP_ACT_NDO_XMIT_SG
             }
             _ => 0,
         };
@@ -782,7 +986,12 @@ impl<P> Device<P> {
 
     /// `xdp_features_set_redirect_target()`/`_clear_`: whether frames may
     /// be redirected into this device (`NDO_XMIT` and `NDO_XMIT_SG`).
+    /// With [`Driver::XDP_XMIT_TO_STACK`](super::link::Driver::XDP_XMIT_TO_STACK)
+    /// it stays a target.
     pub(super) fn xdp_redirect_target(&self, on: bool, _rtnl: &Rtnl) {
+        if !on && self.rx_queues().xmit_to_stack {
+            return;
+        }
         // SAFETY: A registered device; the instance lock is taken inside.
         unsafe {
             if on {

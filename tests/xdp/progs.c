@@ -8,6 +8,10 @@
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 char _license[] SEC("license") = "GPL";
@@ -18,6 +22,10 @@ char _license[] SEC("license") = "GPL";
 #define P_xdp_tx 4
 #define P_xdp_adjust 5
 #define P_xdp_trim 6
+#define P_xdp_redirect_devmap 7
+#define P_xdp_redirect_cpumap 8
+#define P_xdp_meta 9
+#define P_xdp_pass_frags 10
 #define CAT(a, b) a##b
 #define ID(p) CAT(P_, p)
 #define WANT(p) (ID(PROG) == P_##p)
@@ -89,6 +97,134 @@ int xdp_trim(struct xdp_md *ctx)
 {
 	if (bpf_xdp_adjust_tail(ctx, -4))
 		return XDP_ABORTED;
+	return XDP_PASS;
+}
+#endif
+
+/*
+ * Redirects everything through a device map (slot 0, set by the test with
+ * bpftool to the target device's ifindex) or a CPU map (slot 0: CPU 0,
+ * whose kthread turns the frames into skbs of the receiving device).
+ */
+#if WANT(xdp_redirect_devmap)
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tx_port SEC(".maps");
+
+SEC("xdp")
+int xdp_redirect_devmap(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&tx_port, 0, 0);
+}
+#endif
+
+#if WANT(xdp_redirect_cpumap)
+struct {
+	__uint(type, BPF_MAP_TYPE_CPUMAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpf_cpumap_val);
+} cpu_map SEC(".maps");
+
+SEC("xdp")
+int xdp_redirect_cpumap(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&cpu_map, 0, 0);
+}
+#endif
+
+/*
+ * Records what the XDP metadata kfuncs return for each packet (the last
+ * one's values stay) and passes it: meta[0..2] rx_hash's return, hash and
+ * RSS type; meta[3..4] rx_timestamp's return and timestamp; meta[5..7]
+ * rx_vlan_tag's return, protocol (network order) and TCI; meta[8] the
+ * number of packets. Only IPv4 UDP datagrams to port 7000 are recorded. Loaded bound to the device by tests/xdp/meta_loader.c.
+ */
+#if WANT(xdp_meta)
+enum xdp_rss_hash_type { XDP_RSS_TYPE_NONE = 0 };
+
+extern int bpf_xdp_metadata_rx_timestamp(const struct xdp_md *ctx, __u64 *timestamp) __ksym;
+extern int bpf_xdp_metadata_rx_hash(const struct xdp_md *ctx, __u32 *hash,
+				    enum xdp_rss_hash_type *rss_type) __ksym;
+extern int bpf_xdp_metadata_rx_vlan_tag(const struct xdp_md *ctx, __be16 *vlan_proto,
+					__u16 *vlan_tci) __ksym;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 9);
+	__type(key, __u32);
+	__type(value, __s64);
+} meta SEC(".maps");
+
+static void put(__u32 k, __s64 v)
+{
+	__s64 *p = bpf_map_lookup_elem(&meta, &k);
+
+	if (p)
+		*p = v;
+}
+
+SEC("xdp")
+int xdp_meta(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+	enum xdp_rss_hash_type type = XDP_RSS_TYPE_NONE;
+	__u64 ts = 0;
+	__u32 hash = 0, k = 8;
+	__be16 proto = 0;
+	__u16 tci = 0;
+	__s64 *n;
+
+	/* Only the test's datagrams (IPv4 without options, UDP to 7000;
+	 * a VLAN tag is offloaded, not in the data). */
+	if ((void *)(udp + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    ip->ihl != 5 || ip->protocol != IPPROTO_UDP || udp->dest != bpf_htons(7000))
+		return XDP_PASS;
+	put(0, bpf_xdp_metadata_rx_hash(ctx, &hash, &type));
+	put(1, hash);
+	put(2, type);
+	put(3, bpf_xdp_metadata_rx_timestamp(ctx, &ts));
+	put(4, ts);
+	put(5, bpf_xdp_metadata_rx_vlan_tag(ctx, &proto, &tci));
+	put(6, proto);
+	put(7, tci);
+	n = bpf_map_lookup_elem(&meta, &k);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	return XDP_PASS;
+}
+#endif
+
+/*
+ * A multi-buffer program (section xdp.frags): passes everything and counts
+ * in frags[0] the packets that came in more than one buffer.
+ */
+#if WANT(xdp_pass_frags)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} frags SEC(".maps");
+
+SEC("xdp.frags")
+int xdp_pass_frags(struct xdp_md *ctx)
+{
+	__u32 k = 0;
+	__u64 *n;
+
+	if (bpf_xdp_get_buff_len(ctx) > ctx->data_end - ctx->data) {
+		n = bpf_map_lookup_elem(&frags, &k);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+	}
 	return XDP_PASS;
 }
 #endif
