@@ -142,6 +142,24 @@ def queue_sum(ns, dev, name):
                if re.fullmatch(rf"\s*rx_queue_\d+_{name}", k))
 
 
+def xdp_detach_all(pairs):
+    """Detaches the programs of every pair's end b once no pair's queues
+    take packets any more (two reads 0.5 s apart agree, for at most 10 s):
+    every detach re-patches bpf_dispatcher_xdp_func, and doing that while
+    another vCPU runs XDP crashed the emulated VM (int3 Oops, QEMU TCG)."""
+    def taken():
+        return [queue_sum(p.ns_b, p.b, "xdp_packets") for p in pairs]
+    last, t_end = taken(), time.monotonic() + 10
+    while time.monotonic() < t_end:
+        time.sleep(0.5)
+        now = taken()
+        if now == last:
+            break
+        last = now
+    for p in pairs:
+        xdp_attach(p.ns_b, p.b, None)
+
+
 def xdp_drop(pair, count):
     """pktgen on end a as in `pktgen`, an XDP_DROP program on end b: the
     rate b's program dropped at (counted by b's queues, over pktgen's
@@ -387,8 +405,7 @@ def main():
             for kind in round_order("XDP_DROP: pktgen 64B", r):
                 log(f"round {r + 1}/{pktgen_rounds}: XDP_DROP pktgen {kind}")
                 record("XDP_DROP: pktgen 64B", kind, xdp_drop(pairs[kind], a.pktgen_count))
-        for p in pairs.values():
-            xdp_attach(p.ns_b, p.b, None)
+        xdp_detach_all(list(pairs.values()))
     if a.only_pktgen:
         tests_rounds = 0
     else:
@@ -460,9 +477,9 @@ def main():
         xdp_pass_packets[kind] = -queue_sum(p.ns_b, p.b, "xdp_packets")
         xdp_attach(p.ns_b, p.b, "xdp_pass")
     run_rounds([("XDP_PASS: TCP stream", lambda p: tcp_stream(p, a.seconds))])
+    xdp_detach_all(list(pairs.values()))
     for kind, p in pairs.items():
         xdp_pass_packets[kind] += queue_sum(p.ns_b, p.b, "xdp_packets")
-        xdp_attach(p.ns_b, p.b, None)
     mp = marked_pairs["rveth"]
     meta_counts = {k.strip(): int(v) for k, v in (l.split(":") for l in
                    sh(f"ip netns exec {mp.ns_a} ethtool -S {mp.a}").splitlines()[1:])}

@@ -16,8 +16,9 @@ APT_PKGS=(
 	pkg-config
 	# `make test` builds the module through DKMS once (scripts/dkms-check.sh)
 	dkms
-	# XDP tests: BPF programs built at test time, loaded with ip/xdp-tools
-	clang-$LLVM_MAJOR libbpf-dev bpftool xdp-tools
+	# XDP tests: BPF programs built at test time, loaded with ip/bpftool or
+	# tests/xdp/meta_loader.c (built with gcc against libbpf)
+	clang-$LLVM_MAJOR libbpf-dev bpftool xdp-tools gcc
 )
 # The debug kernel is built with LLVM (KASAN with Rust needs clang).
 if [ "${KCONFIG_FLAVOUR:-default}" = debug ]; then

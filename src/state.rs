@@ -77,3 +77,7 @@ pub(crate) const ETHTOOL_STATS: &[&CStr] = &[
     COUNTER_NAMES[6],
     c"xdp_xmit_to_stack",
 ];
+
+// `crate::xmit::ethtool_stats` fills the peer's ifindex, the counters and
+// `xdp_xmit_to_stack`, in this order.
+const _: () = assert!(ETHTOOL_STATS.len() == COUNTERS + 2);

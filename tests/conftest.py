@@ -6,6 +6,7 @@ splat (BUG, WARNING, Oops, KASAN, lockdep, RCU stall, refcount, kmemleak, a
 device that cannot be freed) fails that test. At the end of the session the
 whole log, boot included, is scanned once more.
 """
+import json
 import os
 import re
 import subprocess
@@ -253,6 +254,16 @@ class Netns:
 
     def cleanup(self):
         for n in self.names:
+            # XDP programs come off now, while nothing runs: left attached,
+            # they would come off in the namespace's asynchronous teardown,
+            # perhaps while the next test runs XDP; every detach re-patches
+            # bpf_dispatcher_xdp_func, and doing that while another vCPU
+            # runs XDP crashed the emulated VM (int3 Oops, QEMU TCG).
+            out = subprocess.run(["ip", "-n", n, "-j", "link", "show"], capture_output=True,
+                                 text=True)
+            for dev in json.loads(out.stdout or "[]"):
+                if "xdp" in dev:
+                    sh(f"ip -n {n} link set dev {dev['ifname']} xdp off", check=False)
             sh(f"ip netns del {n}", check=False)
         self.names = []
 

@@ -19,7 +19,7 @@ echo "guest: kernel $(uname -r), $(nproc) CPUs, tests: ${RVETH_TESTS:-tests}"
 # RVETH_PYTEST_ARGS and RVETH_TESTS are shell words (quotes allowed).
 eval "extra=(${RVETH_PYTEST_ARGS:-})"
 eval "tests=(${RVETH_TESTS:-tests})"
-timeout "${RVETH_PYTEST_TIMEOUT:-3000}" "$RVETH_VENV/bin/python" -m pytest -p no:cacheprovider \
+timeout "${RVETH_PYTEST_TIMEOUT:-4000}" "$RVETH_VENV/bin/python" -m pytest -p no:cacheprovider \
 	-o console_output_style=classic -v -rfE --rootdir="$RVETH_TOP" -c /dev/null \
 	"${extra[@]}" "${tests[@]}"
 rc=$?

@@ -145,6 +145,8 @@ def tx_round_trip(kind, netns, at_a, wait=60):
     back = nstat(a).get("IpInReceives", 0) - before
     cb, ca = xdp_counters(b, "rb"), xdp_counters(a, "ra")
     detach(b, "rb")
+    if at_a != "gro":
+        detach(a, "ra")
     return back, cb["xdp_tx"], cb["xdp_tx_errors"], ca["xdp_packets"], ca["drops"]
 
 
@@ -384,6 +386,8 @@ def redirect_devmap(kind, netns, at_peer):
            (xdp_counters(d, "sb")["xdp_packets"], stats(d, "sb")["rx"]["packets"]))
     to_stack = ethtool_S(r, "sa")["xdp_xmit_to_stack"] if kind == "rveth" else None
     detach(r, "rb")
+    if at_peer == "prog":
+        detach(d, "sb")
     assert nstat(d).get("UdpInCsumErrors", 0) == csum_before
     return res, to_stack
 
@@ -427,8 +431,9 @@ def redirect_cpumap(kind, netns):
     # As in redirect_devmap: a CPU map's skbs have no checksum state.
     run(f"ip netns exec {a} ethtool -K ra tx off")
     attach(b, "rb", "xdp_redirect_cpumap")
-    # struct bpf_cpumap_val: queue size 192, no program.
-    map_set(b, map_of(b, "rb"), 0, [192, 0])
+    # struct bpf_cpumap_val: queue size 2048 (more than the N datagrams,
+    # however late CPU 0's kthread runs), no program.
+    map_set(b, map_of(b, "rb"), 0, [2048, 0])
     sink = UdpSink(b, "10.9.0.2", 7000, N)
     udp_send(a, "10.9.0.2", 7000, N)
     got = sink.result()

@@ -607,14 +607,14 @@ impl<P> SetupDevice<P> {
 
     /// Sets what the adapters rely on, after the driver's `setup`: per-CPU
     /// tstats, no netpoll, no shared skbs, freed by unregistration, and the
-    /// ops tables (the XDP metadata ones only for a device whose native
-    /// programs run on an [`super::xdp`] context: see
-    /// [`super::xdp::METADATA_OPS`]).
+    /// ops tables; with `xdp_metadata`, the layer's XDP metadata ops
+    /// ([`super::xdp::METADATA_OPS`], only for a device whose native
+    /// programs run in the layer's poll).
     pub(super) fn finish(
         &mut self,
         ndo: &'static bindings::net_device_ops,
         ethtool: &'static bindings::ethtool_ops,
-        xdp_metadata: Option<&'static bindings::xdp_metadata_ops>,
+        xdp_metadata: bool,
         priv_destructor: unsafe extern "C" fn(*mut bindings::net_device),
     ) {
         let p = self.0.as_ptr();
@@ -632,8 +632,8 @@ impl<P> SetupDevice<P> {
         dev.priv_destructor = Some(priv_destructor);
         dev.netdev_ops = ndo;
         dev.ethtool_ops = ethtool;
-        if let Some(ops) = xdp_metadata {
-            dev.xdp_metadata_ops = ops;
+        if xdp_metadata {
+            dev.xdp_metadata_ops = &super::xdp::METADATA_OPS;
         }
     }
 }

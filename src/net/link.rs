@@ -682,15 +682,10 @@ impl<T: Driver> Adapter<T> {
         let mut sdev = unsafe { SetupDevice::<T::Priv>::from_raw(dev) };
         T::setup(&mut sdev);
         // Native programs run only in the layer's poll, on its context.
-        let metadata = if T::HAS_POLL {
-            Some(&xdp::METADATA_OPS)
-        } else {
-            None
-        };
         sdev.finish(
             &Self::NETDEV_OPS,
             &Self::ETHTOOL_OPS,
-            metadata,
+            T::HAS_POLL,
             Self::priv_destructor,
         );
     }

@@ -630,7 +630,9 @@ fn select_rxq<P>(dev: &Device<P>) -> u32 {
 /// long for the peer or does not fit; schedules its NAPI if `flush`.
 /// Returns how many it took (the caller keeps the rest), `ENXIO` if there
 /// is no such queue. With `ndo`, the queue counts them as `xdp_xmit` and
-/// the rest as `xdp_xmit_err`.
+/// the rest as `xdp_xmit_err`; and with `ndo`, while that queue is off and
+/// has no program, frames go to the peer's stack instead
+/// ([`xdp_xmit_to_stack`]) if the driver asks for it.
 fn xdp_xmit_to_peer<P>(
     dev: &Device<P>,
     frames: &[*mut bindings::xdp_frame],
