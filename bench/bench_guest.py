@@ -386,25 +386,23 @@ def main():
         orders.setdefault(row, []).append(kinds)
         return kinds
 
-    # One discarded run per pair first: under TCG the first pass through a
-    # code path pays for its translation, and it would land on whichever
-    # driver runs first.
-    for kind in ("veth", "rveth"):
-        pktgen(pairs[kind], max(a.pktgen_count // 4, 1000))
-    for r in range(pktgen_rounds):
-        for kind in round_order("pktgen 64B crossing", r):
-            log(f"round {r + 1}/{pktgen_rounds}: pktgen {kind}")
-            record("pktgen 64B crossing", kind, pktgen(pairs[kind], a.pktgen_count))
+    def pktgen_rounds_of(row, fn):
+        """Interleaved rounds of a pktgen row. One discarded run per pair
+        first: under TCG the first pass through a code path pays for its
+        translation, and it would land on whichever driver runs first."""
+        for kind in ("veth", "rveth"):
+            fn(pairs[kind], max(a.pktgen_count // 4, 1000))
+        for r in range(pktgen_rounds):
+            for kind in round_order(row, r):
+                log(f"round {r + 1}/{pktgen_rounds}: {row} {kind}")
+                record(row, kind, fn(pairs[kind], a.pktgen_count))
+
+    pktgen_rounds_of("pktgen 64B crossing", pktgen)
     # XDP (issue 13): an XDP_DROP program at end b drops what pktgen sends.
     if not a.only_pktgen:
         for p in pairs.values():
             xdp_attach(p.ns_b, p.b, "xdp_drop")
-        for kind in ("veth", "rveth"):
-            xdp_drop(pairs[kind], max(a.pktgen_count // 4, 1000))
-        for r in range(pktgen_rounds):
-            for kind in round_order("XDP_DROP: pktgen 64B", r):
-                log(f"round {r + 1}/{pktgen_rounds}: XDP_DROP pktgen {kind}")
-                record("XDP_DROP: pktgen 64B", kind, xdp_drop(pairs[kind], a.pktgen_count))
+        pktgen_rounds_of("XDP_DROP: pktgen 64B", xdp_drop)
         xdp_detach_all(list(pairs.values()))
     if a.only_pktgen:
         tests_rounds = 0

@@ -344,11 +344,10 @@ impl<'a, P> NapiPoll<'a, P> {
         // SAFETY: As above.
         if unsafe { bindings::rveth_skb_xdp_needs_copy(raw) } {
             let pool = self.q.page_pool.load(Relaxed);
-            // SAFETY: The queue is ON: its pool exists; on success `raw`
-            // is replaced by the copy (the original freed), on failure it
-            // is left alone.
-            let r =
-                unsafe { bindings::skb_pp_cow_data(pool, &mut raw, bindings::XDP_PACKET_HEADROOM) };
+            let headroom = bindings::XDP_PACKET_HEADROOM;
+            // SAFETY: The queue is ON: its pool exists; on success `raw` is
+            // the copy (the original freed), on failure it is left alone.
+            let r = unsafe { bindings::skb_pp_cow_data(pool, &mut raw, headroom) };
             if r != 0 {
                 // SAFETY: Still ours.
                 unsafe { bindings::rveth_consume_skb(raw) };
@@ -719,11 +718,9 @@ fn xdp_xmit_to_stack<P>(
         if len > max_len {
             break;
         }
-        // SAFETY: A valid frame, which the skb takes over on success (its
-        // memory becomes the skb's data, returned to its page pool or page
-        // allocator with it); on failure (the skb allocation is the only
-        // one) the frame is untouched and stays the caller's. `rcv` is a
-        // live device (the caller reads it under `bh`).
+        // The skb takes the frame's memory over on success; on failure (the
+        // skb allocation is the only one) the frame stays the caller's.
+        // SAFETY: A valid frame; `rcv` is live (read under `bh`).
         let skb = unsafe { bindings::xdp_build_skb_from_frame(f, rcv.as_raw()) };
         if skb.is_null() {
             break;
