@@ -2,14 +2,25 @@
 /*
  * The only C in rveth: out-of-line wrappers for static inline functions and
  * macros of the netdev headers, which Rust cannot call. Each one is a single
- * call or expression; all logic stays in Rust. Fields that are plain struct
- * members are read in Rust through the generated bindings instead.
+ * call or expression, except where a packet would otherwise cross into C
+ * several times in a row for inline steps veth makes in one place (each is
+ * marked, and says which steps); all logic stays in Rust. Fields that are
+ * plain struct members are read in Rust through the generated bindings
+ * instead, and exported functions behind an inline one (kfree_skb() ->
+ * sk_skb_reason_drop()) are called from Rust directly.
+ *
+ * Why the per-packet count matters: under QEMU's TCG (this project's test
+ * and bench machine) an out-of-line call costs about 27 ns (measured: 20
+ * more per packet slowed XDP_DROP by 0.54 us a packet), and every call
+ * into these wrappers or into rust/helpers (the kernel crate's atomics and
+ * barriers, inlined only with CONFIG_RUST_INLINE_HELPERS) is one veth's
+ * inline code does not make (docs/performance.md).
  *
  * On the transmit path only rveth_dev_tstats_tx_add() is called for every
  * delivered packet (this_cpu_ptr() needs the per-CPU offset of the current
  * CPU, which Rust cannot compute without arch-specific assembly); dropped
- * packets also go through rveth_kfree_skb() and rveth_this_cpu_ptr() (the
- * drop counter), packets with metadata through rveth_this_cpu_ptr().
+ * packets also go through rveth_this_cpu_ptr() (the drop counter), packets
+ * with metadata through rveth_this_cpu_ptr().
  */
 #include <linux/cpumask.h>
 #include <linux/etherdevice.h>
@@ -133,11 +144,6 @@ bool rveth_pskb_may_pull(struct sk_buff *skb, unsigned int len)
 	return pskb_may_pull(skb, len);
 }
 
-void rveth_kfree_skb(struct sk_buff *skb)
-{
-	kfree_skb(skb);
-}
-
 /* alloc_percpu is a macro (allocation profiling hooks). */
 void __percpu *rveth_alloc_percpu(size_t size, size_t align)
 {
@@ -205,10 +211,26 @@ int rveth_ring_produce_locked(struct ptr_ring *r, void *ptr)
 	return __ptr_ring_produce(r, ptr);
 }
 
-/* Single consumer (the queue's NAPI poll): the lockless variant, as veth. */
+/*
+ * Single consumer (the queue's NAPI poll): the lockless variants, as veth.
+ * The poll takes entries in batches, one call per batch instead of one per
+ * entry (veth's per-entry __ptr_ring_consume() is inline).
+ */
 void *rveth_ring_consume(struct ptr_ring *r)
 {
 	return __ptr_ring_consume(r);
+}
+
+int rveth_ring_consume_batched(struct ptr_ring *r, void **array, int n)
+{
+	return __ptr_ring_consume_batched(r, array, n);
+}
+
+/* A batch's entries the poll did not hand out go back (rare: inline). */
+void rveth_ring_unconsume(struct ptr_ring *r, void **batch, int n,
+			  void (*destroy)(void *))
+{
+	ptr_ring_unconsume(r, batch, n, destroy);
 }
 
 bool rveth_ring_empty(struct ptr_ring *r)
@@ -242,27 +264,27 @@ void rveth_napi_disable_del(struct napi_struct *napi)
 	netdev_unlock(dev);
 }
 
-/* napi_schedule() and napi_gro_receive() are inline. */
+/* napi_schedule() is inline. */
 bool rveth_napi_schedule(struct napi_struct *napi)
 {
 	return napi_schedule(napi);
 }
 
-gro_result_t rveth_napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)
-{
-	return napi_gro_receive(napi, skb);
-}
-
-/* veth_xdp_rcv_skb(): orphan unless sock_wfree (skb_prepare_for_gro inline). */
-void rveth_skb_prepare_for_gro(struct sk_buff *skb)
+/*
+ * veth_xdp_rcv()'s hand-off of an skb to the stack, in one call because
+ * every step is inline and it runs for each packet: orphan it unless a
+ * local socket's (skb_prepare_for_gro(), which veth_xdp_rcv_skb() does
+ * first; it is idempotent, an skb that ran XDP had it already), then GRO
+ * (napi_gro_receive()) unless it is shared or its clone cannot be made
+ * private, which go to netif_receive_skb().
+ */
+void rveth_napi_receive_skb(struct napi_struct *napi, struct sk_buff *skb)
 {
 	skb_prepare_for_gro(skb);
-}
-
-/* veth_xdp_rcv(): GRO only for an skb that is not shared and not cloned. */
-bool rveth_skb_gro_ok(struct sk_buff *skb)
-{
-	return !skb_shared(skb) && !skb_unclone(skb, GFP_ATOMIC);
+	if (skb_shared(skb) || skb_unclone(skb, GFP_ATOMIC))
+		netif_receive_skb(skb);
+	else
+		napi_gro_receive(napi, skb);
 }
 
 /* Undoes eth_type_trans()'s pull with the checksum (skb_push_rcsum inline). */
@@ -271,12 +293,12 @@ void rveth_skb_push_rcsum(struct sk_buff *skb, unsigned int len)
 	skb_push_rcsum(skb, len);
 }
 
-/* The transmit-queue helpers of the backpressure protocol are inline. */
-struct netdev_queue *rveth_netdev_get_tx_queue(struct net_device *dev, unsigned int i)
-{
-	return netdev_get_tx_queue(dev, i);
-}
-
+/*
+ * The transmit-queue helpers of the backpressure protocol are inline. The
+ * two every poll needs (netdev_get_tx_queue(), netif_tx_queue_stopped())
+ * are done in Rust over the bindings' fields (the test_bit() is an atomic
+ * read: one call into rust/helpers unless the kernel inlines those).
+ */
 void rveth_netif_tx_stop_queue(struct netdev_queue *txq)
 {
 	netif_tx_stop_queue(txq);
@@ -285,11 +307,6 @@ void rveth_netif_tx_stop_queue(struct netdev_queue *txq)
 void rveth_txq_trans_cond_update(struct netdev_queue *txq)
 {
 	txq_trans_cond_update(txq);
-}
-
-bool rveth_netif_tx_queue_stopped(struct netdev_queue *txq)
-{
-	return netif_tx_queue_stopped(txq);
 }
 
 bool rveth_qdisc_txq_has_no_queue(struct netdev_queue *txq)
@@ -357,9 +374,17 @@ void rveth_xdp_clear_return_frame_no_direct(void)
 	xdp_clear_return_frame_no_direct();
 }
 
-/* veth_convert_skb_to_xdp_buff(): the head cannot be handed to XDP as is. */
-bool rveth_skb_xdp_needs_copy(const struct sk_buff *skb)
+/*
+ * veth_xdp_rcv_skb() up to the copy decision, in one call because every
+ * step is inline and it runs for each packet: orphan the skb unless a local
+ * socket's (skb_prepare_for_gro()), give the program the frame from its
+ * Ethernet header (eth_type_trans() pulled it), and tell whether the head
+ * cannot be handed to XDP as is (veth_convert_skb_to_xdp_buff()).
+ */
+bool rveth_xdp_skb_prepare(struct sk_buff *skb)
 {
+	skb_prepare_for_gro(skb);
+	__skb_push(skb, skb->data - skb_mac_header(skb));
 	return skb_shared(skb) || skb_head_is_locked(skb) ||
 	       skb_is_nonlinear(skb) || skb_headroom(skb) < XDP_PACKET_HEADROOM;
 }
@@ -496,11 +521,6 @@ void rveth_skb_reset_mac_header(struct sk_buff *skb)
 	skb_reset_mac_header(skb);
 }
 
-unsigned int rveth_skb_mac_offset(const struct sk_buff *skb)
-{
-	return skb->data - skb_mac_header(skb);
-}
-
 void rveth_skb_set_tail_pointer(struct sk_buff *skb, int offset)
 {
 	skb_set_tail_pointer(skb, offset);
@@ -588,6 +608,9 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 	sizeof(struct xdp_frame),
 	__alignof__(struct xdp_frame),
 	offsetof(struct net_device, xdp_metadata_ops),
+	offsetof(struct net_device, _tx),
+	sizeof(struct netdev_queue),
+	offsetof(struct netdev_queue, state),
 };
 
 /*

@@ -36,14 +36,13 @@ void rveth_dev_set_pcpu_tstats(struct net_device *dev);
 void rveth_eth_hw_addr_random(struct net_device *dev);
 
 bool rveth_pskb_may_pull(struct sk_buff *skb, unsigned int len);
-void rveth_kfree_skb(struct sk_buff *skb);
 
 void __percpu *rveth_alloc_percpu(size_t size, size_t align);
 void *rveth_this_cpu_ptr(void __percpu *ptr);
 void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
 unsigned int rveth_next_possible_cpu(int cpu);
 
-#define RVETH_LAYOUT_N 69
+#define RVETH_LAYOUT_N 72
 extern const unsigned long rveth_layout[RVETH_LAYOUT_N];
 extern const unsigned long rveth_sock_classid_offset;
 
@@ -54,19 +53,18 @@ int rveth_ring_produce_locked(struct ptr_ring *r, void *ptr);
 void rveth_ring_producer_lock(struct ptr_ring *r);
 void rveth_ring_producer_unlock(struct ptr_ring *r);
 void *rveth_ring_consume(struct ptr_ring *r);
+int rveth_ring_consume_batched(struct ptr_ring *r, void **array, int n);
+void rveth_ring_unconsume(struct ptr_ring *r, void **batch, int n,
+			  void (*destroy)(void *));
 bool rveth_ring_empty(struct ptr_ring *r);
 void rveth_napi_add_enable(struct net_device *dev, struct napi_struct *napi,
 			   int (*poll)(struct napi_struct *, int));
 void rveth_napi_disable_del(struct napi_struct *napi);
 bool rveth_napi_schedule(struct napi_struct *napi);
-gro_result_t rveth_napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb);
-void rveth_skb_prepare_for_gro(struct sk_buff *skb);
-bool rveth_skb_gro_ok(struct sk_buff *skb);
+void rveth_napi_receive_skb(struct napi_struct *napi, struct sk_buff *skb);
 void rveth_skb_push_rcsum(struct sk_buff *skb, unsigned int len);
-struct netdev_queue *rveth_netdev_get_tx_queue(struct net_device *dev, unsigned int i);
 void rveth_netif_tx_stop_queue(struct netdev_queue *txq);
 void rveth_txq_trans_cond_update(struct netdev_queue *txq);
-bool rveth_netif_tx_queue_stopped(struct netdev_queue *txq);
 bool rveth_qdisc_txq_has_no_queue(struct netdev_queue *txq);
 
 struct page_pool *rveth_page_pool_create(struct net_device *dev, unsigned int size);
@@ -79,7 +77,7 @@ int rveth_xdp_rxq_info_reg(struct xdp_rxq_info *rxq, struct net_device *dev,
 bool rveth_xdp_rxq_info_is_reg(struct xdp_rxq_info *rxq);
 void rveth_xdp_set_return_frame_no_direct(void);
 void rveth_xdp_clear_return_frame_no_direct(void);
-bool rveth_skb_xdp_needs_copy(const struct sk_buff *skb);
+bool rveth_xdp_skb_prepare(struct sk_buff *skb);
 void rveth_xdp_init_buff_skb(struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
 			     struct sk_buff *skb);
 void rveth_xdp_convert_frame_to_buff(const struct xdp_frame *frame,
@@ -102,7 +100,6 @@ bool rveth_xdp_buff_has_frags(const struct xdp_buff *xdp);
 u64 rveth_skb_hwtstamp(const struct sk_buff *skb);
 u32 rveth_skb_get_hash(struct sk_buff *skb, bool *l4);
 int rveth_skb_vlan_tag(const struct sk_buff *skb, __be16 *proto, u16 *tci);
-unsigned int rveth_skb_mac_offset(const struct sk_buff *skb);
 
 int rveth_nla_put_u8(struct sk_buff *skb, int type, u8 value);
 int rveth_nla_len(const struct nlattr *nla);

@@ -191,6 +191,9 @@ const LAYOUT_FIELDS: [(&str, usize); RVETH_LAYOUT_N as usize] = [
         "net_device.xdp_metadata_ops",
         offset_of!(b::net_device, xdp_metadata_ops),
     ),
+    ("net_device._tx", offset_of!(b::net_device, _tx)),
+    ("sizeof(netdev_queue)", size_of::<b::netdev_queue>()),
+    ("netdev_queue.state", offset_of!(b::netdev_queue, state)),
 ];
 
 /// Compares the bindings' layout with the compiler's; `ENOEXEC` (and a

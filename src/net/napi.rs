@@ -801,8 +801,10 @@ fn tx_queue<'a>(dev: *mut bindings::net_device, idx: u32) -> Option<TxQueue<'a>>
     if idx >= unsafe { (*dev).num_tx_queues } {
         return None;
     }
-    // SAFETY: `idx < num_tx_queues`: inside the device's `_tx` array.
-    let txq = unsafe { bindings::rveth_netdev_get_tx_queue(dev, idx) };
+    // `netdev_get_tx_queue()`, inline in C.
+    // SAFETY: `dev` is valid; `idx < num_tx_queues`: inside the device's
+    // `_tx` array, allocated with the device.
+    let txq = unsafe { (*dev)._tx.add(idx as usize) };
     // INVARIANT: A transmit queue of `dev`, which lives as long as `dev`.
     NonNull::new(txq).map(|t| TxQueue(t, PhantomData))
 }
@@ -832,11 +834,21 @@ impl TxQueue<'_> {
         unsafe { bindings::rveth_netif_tx_stop_queue(self.raw()) }
     }
 
+    /// Whether the driver stopped the queue (`netif_tx_queue_stopped()`,
+    /// inline in C: a `test_bit()` on `state`).
+    fn stopped(&self) -> bool {
+        const XOFF: usize = 1 << bindings::netdev_queue_state_t___QUEUE_STATE_DRV_XOFF;
+        // SAFETY: A valid queue (type invariant), so `state` is a valid,
+        // aligned `unsigned long`; it is only changed by atomic bit
+        // operations, so an atomic read does not race.
+        let state = unsafe { Atomic::<usize>::from_ptr(&raw mut (*self.raw()).state) };
+        state.load(Relaxed) & XOFF != 0
+    }
+
     /// `netif_tx_wake_queue` if the queue is stopped: clears the bit and
     /// reschedules its qdisc.
     fn wake_if_stopped(&self) {
-        // SAFETY: A valid queue (type invariant).
-        if unsafe { bindings::rveth_netif_tx_queue_stopped(self.raw()) } {
+        if self.stopped() {
             // LLTX: nothing else records transmit progress (the bonding
             // ARP monitor reads it), as veth_poll() does.
             // SAFETY: A valid queue (type invariant).
@@ -898,8 +910,6 @@ impl<P> Forwarded<'_, P> {
         let Some(q) = self.to().published_queue(idx, bh).filter(|_| from_peer) else {
             return self.netif_rx(bh);
         };
-        // The sending device, valid during its `ndo_start_xmit`.
-        let txq = tx_queue(self.from(), idx);
         let parts = self.into_parts();
         let skb = parts.skb.as_ptr();
 
@@ -912,11 +922,12 @@ impl<P> Forwarded<'_, P> {
             return Tx::queued();
         }
         q.ring_full.fetch_add(1, Relaxed);
-        let txq = match txq {
+        // The sending device, valid during its `ndo_start_xmit`.
+        let txq = match tx_queue(parts.from, idx) {
             Some(txq) if !txq.has_no_queue() => txq,
             _ => {
                 // SAFETY: The produce failed: the skb is still ours.
-                unsafe { bindings::rveth_kfree_skb(skb) };
+                unsafe { super::skb::kfree_skb(skb) };
                 return Tx::dropped();
             }
         };
@@ -974,7 +985,11 @@ pub(super) type Invariant<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
 /// `q` is an [`ON`] queue of device `dev` (private data `P`) whose NAPI
 /// poll is running now, in this context, with bottom halves disabled for
 /// `'a`, with `xdp_set_return_frame_no_direct()` in effect; `done <=
-/// budget`; `bq` holds frames owned by it.
+/// budget`; `bq` holds frames owned by it; `prog` is NULL or the queue's
+/// program as read in this poll's RCU read section (valid until it ends);
+/// `batch[batch_pos..batch_len]`
+/// are entries taken from the ring and owned by it, `done + (batch_len -
+/// batch_pos) <= budget`.
 pub(crate) struct NapiPoll<'a, P> {
     pub(super) q: &'a RxQueue,
     pub(super) dev: &'a Device<P>,
@@ -983,8 +998,19 @@ pub(crate) struct NapiPoll<'a, P> {
     done: u32,
     bytes: u64,
     pub(super) xdp: super::xdp::PollXdp,
+    /// The queue's XDP program (NULL: none) as read after the last batch
+    /// was taken; only [`NapiPoll::next`] writes it.
+    pub(super) prog: *mut bindings::bpf_prog,
+    batch: [*mut c_void; RX_BATCH],
+    batch_pos: u32,
+    batch_len: u32,
+    /// The last batch was short: the ring was empty.
+    dry: bool,
     _poll: Invariant<'a>,
 }
+
+/// The most entries [`NapiPoll::next`] takes from the ring in one call.
+pub(crate) const RX_BATCH: usize = 16;
 
 /// An entry of a receive queue's ring: an skb from the peer's transmit, or
 /// an XDP frame (`ndo_xdp_xmit` into the peer, the peer's `XDP_TX`).
@@ -1032,16 +1058,50 @@ impl<'a, P> NapiPoll<'a, P> {
     /// The next entry of the ring (`__ptr_ring_consume`), counted in the
     /// queue's packets and bytes; `None` when the ring is empty or the
     /// budget is used up.
+    ///
+    /// Entries leave the ring in batches of up to [`RX_BATCH`] (never more
+    /// than the budget left), one call into C per batch; the poll ends when
+    /// a batch comes back empty. Entries of a batch that the driver does not
+    /// ask for (it stopped calling `next` early) go back to the ring in
+    /// [`NapiPoll::complete`].
     pub(crate) fn next(&mut self) -> Option<RxItem> {
-        if self.done >= self.budget {
-            return None;
+        if self.batch_pos == self.batch_len {
+            if self.dry || self.done >= self.budget {
+                return None;
+            }
+            let want = (self.budget - self.done).min(RX_BATCH as u32);
+            // SAFETY: The queue is ON and this is its poll, the ring's only
+            // consumer (type invariant); `batch` has room for `want`.
+            let n = unsafe {
+                bindings::rveth_ring_consume_batched(
+                    self.q.ring.get(),
+                    self.batch.as_mut_ptr(),
+                    want as c_int,
+                )
+            };
+            let n = u32::try_from(n).unwrap_or(0).min(want);
+            // INVARIANT: `batch[..n]` are entries just taken from the ring.
+            (self.batch_pos, self.batch_len) = (0, n);
+            if n == 0 {
+                // Empty, as veth's poll ends on the first NULL entry.
+                self.dry = true;
+                return None;
+            }
+            // The program is read after the entries were taken, as veth
+            // reads it for each one after taking it: a program attached or
+            // detached before an entry was produced applies to it.
+            // Acquire: pairs with the release that published the program.
+            // INVARIANT: Read in this poll's RCU read section.
+            self.prog = self.q.xdp_prog.load(Acquire);
         }
-        // SAFETY: The queue is ON and this is its poll, the ring's only
-        // consumer (type invariant).
-        let p = NonNull::new(unsafe { bindings::rveth_ring_consume(self.q.ring.get()) })?;
+        let p = self.batch[self.batch_pos as usize];
+        // INVARIANT: The entry is handed out once; `done` counts it and
+        // stays within the budget, as the batch did.
+        self.batch_pos += 1;
         self.done += 1;
-        // SAFETY: Taken out of the ring, which owned it.
-        let item = unsafe { RxItem::from_ring(p) };
+        // SAFETY: Taken out of the ring, which owned it (type invariant);
+        // ring entries are never NULL.
+        let item = unsafe { RxItem::from_ring(NonNull::new_unchecked(p)) };
         self.bytes = self.bytes.wrapping_add(u64::from(item.len()));
         Some(item)
     }
@@ -1050,18 +1110,9 @@ impl<'a, P> NapiPoll<'a, P> {
     /// clone cannot be made private, to `netif_receive_skb`, as
     /// `veth_xdp_rcv()` does.
     pub(crate) fn gro_receive(&mut self, skb: RxSkb) {
-        let raw = skb.into_raw();
-        // SAFETY: An owned, valid skb.
-        unsafe { bindings::rveth_skb_prepare_for_gro(raw) };
-        // SAFETY: As above.
-        if unsafe { bindings::rveth_skb_gro_ok(raw) } {
-            // SAFETY: The queue's NAPI is running (type invariant), BH is
-            // disabled; ownership of the skb passes to GRO.
-            unsafe { bindings::rveth_napi_gro_receive(self.q.napi.get(), raw) };
-        } else {
-            // SAFETY: Ownership of the valid skb passes to the stack.
-            unsafe { bindings::netif_receive_skb(raw) };
-        }
+        // SAFETY: An owned, valid skb, whose ownership passes to the stack;
+        // the queue's NAPI is running (type invariant), BH is disabled.
+        unsafe { bindings::rveth_napi_receive_skb(self.q.napi.get(), skb.into_raw()) };
     }
 
     /// Ends the poll: sends what `XDP_TX` queued and flushes redirects
@@ -1071,15 +1122,32 @@ impl<'a, P> NapiPoll<'a, P> {
     /// again if a producer filled the ring meanwhile. With the budget used
     /// up the NAPI stays scheduled, as NAPI requires.
     pub(crate) fn complete(mut self) -> PollDone<'a> {
+        // Entries of the last batch the driver did not ask for (a poll that
+        // stopped before `next` returned `None`) go back to the head of the
+        // ring, in order, for the next poll; any that no longer fit (the
+        // producers filled the slots meanwhile) are freed.
+        if self.batch_pos < self.batch_len {
+            let rest = &mut self.batch[self.batch_pos as usize..self.batch_len as usize];
+            // SAFETY: This is the ring's only consumer (type invariant); the
+            // entries are ours and pass back to the ring or to
+            // `free_ring_entry`, which frees an owned entry.
+            unsafe {
+                bindings::rveth_ring_unconsume(
+                    self.q.ring.get(),
+                    rest.as_mut_ptr(),
+                    rest.len() as c_int,
+                    Some(free_ring_entry),
+                )
+            };
+            // INVARIANT: None left.
+            self.batch_pos = self.batch_len;
+        }
         self.xdp_finish();
         let q = self.q;
-        // Single writer (type invariant of `RxQueue`): plain adds.
-        q.packets.store(
-            q.packets.load(Relaxed).wrapping_add(self.done.into()),
-            Relaxed,
-        );
-        q.bytes
-            .store(q.bytes.load(Relaxed).wrapping_add(self.bytes), Relaxed);
+        // One (atomic) add each: fewer calls into the atomics' C helpers
+        // than a load and a store.
+        q.packets.add(u64::from(self.done), Relaxed);
+        q.bytes.add(self.bytes, Relaxed);
         if self.done < self.budget {
             // SAFETY: The NAPI instance is running this poll (type invariant).
             let completed =
@@ -1104,6 +1172,19 @@ impl<'a, P> NapiPoll<'a, P> {
             _poll: PhantomData,
             _not_send: NotThreadSafe,
         }
+    }
+}
+
+/// Frees a ring entry `ptr_ring_unconsume()` could not put back.
+///
+/// # Safety
+///
+/// `p` must be a non-NULL entry taken out of a queue's ring, owned by the
+/// caller.
+unsafe extern "C" fn free_ring_entry(p: *mut c_void) {
+    if let Some(p) = NonNull::new(p) {
+        // SAFETY: An owned entry (caller); dropping the item frees it.
+        drop(unsafe { RxItem::from_ring(p) });
     }
 }
 
@@ -1133,7 +1214,7 @@ impl RxSkb {
 impl Drop for RxSkb {
     fn drop(&mut self) {
         // SAFETY: Valid and owned (type invariant).
-        unsafe { bindings::rveth_kfree_skb(self.0.as_ptr()) }
+        unsafe { super::skb::kfree_skb(self.0.as_ptr()) }
     }
 }
 
@@ -1176,6 +1257,11 @@ pub(super) unsafe fn poll_adapter<P>(
         done: 0,
         bytes: 0,
         xdp: super::xdp::PollXdp::new(),
+        prog: ptr::null_mut(),
+        batch: [ptr::null_mut(); RX_BATCH],
+        batch_pos: 0,
+        batch_len: 0,
+        dry: false,
         _poll: PhantomData,
     };
     let done = poll(ctx).done.min(budget);

@@ -201,7 +201,26 @@ impl SkBuff {
 impl Drop for SkBuff {
     fn drop(&mut self) {
         // SAFETY: The skb is valid and owned (type invariant).
-        unsafe { bindings::rveth_kfree_skb(self.raw()) }
+        unsafe { kfree_skb(self.raw()) }
+    }
+}
+
+/// `kfree_skb()`: frees `skb` as dropped (reason not specified). The C
+/// function is inline; this is what it calls, without a wrapper's extra
+/// call on the drop paths.
+///
+/// # Safety
+///
+/// `skb` must be a valid skb the caller owns; it is freed.
+pub(super) unsafe fn kfree_skb(skb: *mut bindings::sk_buff) {
+    // SAFETY: A valid, owned skb (caller); a NULL socket is what
+    // `kfree_skb_reason()` passes.
+    unsafe {
+        bindings::sk_skb_reason_drop(
+            ptr::null(),
+            skb,
+            bindings::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED,
+        )
     }
 }
 
@@ -398,6 +417,6 @@ impl<'a, P> Forwarded<'a, P> {
 impl<P> Drop for Forwarded<'_, P> {
     fn drop(&mut self) {
         // SAFETY: The skb is valid and owned (type invariant).
-        unsafe { bindings::rveth_kfree_skb(self.skb.as_ptr()) }
+        unsafe { kfree_skb(self.skb.as_ptr()) }
     }
 }

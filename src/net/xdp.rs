@@ -293,11 +293,15 @@ const XDP_REDIRECT: u32 = bindings::xdp_action_XDP_REDIRECT;
 
 impl<'a, P> NapiPoll<'a, P> {
     /// The XDP program attached to the queue's device, if any
-    /// (`rcu_dereference(rq->xdp_prog)`).
+    /// (`rcu_dereference(rq->xdp_prog)`), as read after the entry
+    /// [`NapiPoll::next`] last returned was taken from the ring (one read
+    /// per batch of entries; veth reads it once per entry, also after
+    /// taking it). The program stays valid until the poll's RCU read
+    /// section ends.
     pub(crate) fn xdp_prog(&self) -> Option<XdpProgRef<'a>> {
         // INVARIANT: Read in this poll's RCU read section (BH disabled for
         // `'a`); published with release order after the program was set up.
-        NonNull::new(self.q.xdp_prog.load(Acquire)).map(|p| XdpProgRef(p, PhantomData))
+        NonNull::new(self.prog).map(|p| XdpProgRef(p, PhantomData))
     }
 
     /// Turns a frame into an skb of this device (`xdp_build_skb_from_frame`)
@@ -335,14 +339,12 @@ impl<'a, P> NapiPoll<'a, P> {
 
     fn xdp_run_skb(&mut self, skb: RxSkb, prog: XdpProgRef<'a>) -> Option<RxSkb> {
         let mut raw = skb.into_raw();
-        // SAFETY: An owned, valid skb.
-        unsafe { bindings::rveth_skb_prepare_for_gro(raw) };
-        // The program sees the frame from its Ethernet header.
-        // SAFETY: As above; `eth_type_trans` pulled the header, which is
-        // still in the head.
-        unsafe { bindings::rveth_skb_push(raw, bindings::rveth_skb_mac_offset(raw)) };
-        // SAFETY: As above.
-        if unsafe { bindings::rveth_skb_xdp_needs_copy(raw) } {
+        // Orphaned unless a local socket's, pushed back to its Ethernet
+        // header (the program sees the frame from there), and whether the
+        // head must be copied first.
+        // SAFETY: An owned, valid skb; `eth_type_trans` pulled the header,
+        // which is still in the head.
+        if unsafe { bindings::rveth_xdp_skb_prepare(raw) } {
             let pool = self.q.page_pool.load(Relaxed);
             let headroom = bindings::XDP_PACKET_HEADROOM;
             // SAFETY: The queue is ON: its pool exists; on success `raw` is
@@ -384,7 +386,7 @@ impl<'a, P> NapiPoll<'a, P> {
             _ => {
                 self.xdp_exception(act, prog);
                 // SAFETY: Ours.
-                unsafe { bindings::rveth_kfree_skb(raw) };
+                unsafe { super::skb::kfree_skb(raw) };
                 return None;
             }
         }
