@@ -89,7 +89,7 @@ if [ ! -f "$SRC/.rveth-unpacked" ]; then
 fi
 
 # ---- 4. configure and build (in a temp dir, renamed when complete) ---------
-step "building kernel $kver ($FLAVOUR) into $OUT (about $([ "$FLAVOUR" = debug ] && echo 9 || echo 6) min on 2 cores)"
+step "building kernel $kver ($FLAVOUR) into $OUT (about $([ "$FLAVOUR" = debug ] && echo 9 || echo 11) min on 2 cores)"
 command -v bindgen >/dev/null || die "bindgen not found" "run scripts/setup-host.sh (make setup)"
 [ -n "$LIBCLANG_PATH" ] || die "libclang not found" "run scripts/setup-host.sh (make setup)"
 # Drop stale, incomplete builds of this flavour (interrupted or failed runs).

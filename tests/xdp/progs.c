@@ -26,6 +26,7 @@ char _license[] SEC("license") = "GPL";
 #define P_xdp_redirect_cpumap 8
 #define P_xdp_meta 9
 #define P_xdp_pass_frags 10
+#define P_xdp_redirect_xsk 11
 #define CAT(a, b) a##b
 #define ID(p) CAT(P_, p)
 #define WANT(p) (ID(PROG) == P_##p)
@@ -226,5 +227,34 @@ int xdp_pass_frags(struct xdp_md *ctx)
 			__sync_fetch_and_add(n, 1);
 	}
 	return XDP_PASS;
+}
+#endif
+
+/*
+ * IPv4 UDP datagrams to port 9997 go to the AF_XDP socket of the receive
+ * queue they arrived on (slot rx_queue_index of `xsks`, set by
+ * tests/xdp/xsk_copy.c); everything else, and everything arriving while no
+ * socket is there, passes.
+ */
+#if WANT(xdp_redirect_xsk)
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks SEC(".maps");
+
+SEC("xdp")
+int xdp_redirect_xsk(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+
+	if ((void *)(udp + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    ip->ihl != 5 || ip->protocol != IPPROTO_UDP || udp->dest != bpf_htons(9997))
+		return XDP_PASS;
+	return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 #endif
