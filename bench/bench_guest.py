@@ -123,16 +123,18 @@ XDP_PROGS = os.path.join(TOP, "tests", "xdp", "progs.c")
 
 def xdp_attach(ns, dev, name):
     """Attaches test program `name` (tests/xdp/progs.c, built here with
-    clang's BPF target) to `dev` in driver mode; None detaches."""
+    clang's BPF target) to `dev` (in namespace `ns`, None: the initial one)
+    in driver mode; None detaches."""
+    ip = f"ip -n {ns}" if ns else "ip"
     if name is None:
-        sh(f"ip -n {ns} link set dev {dev} xdpdrv off")
+        sh(f"{ip} link set dev {dev} xdpdrv off")
         return
     obj = f"/tmp/rveth-bench-xdp/{name}.o"
     if not os.path.exists(obj):
         os.makedirs(os.path.dirname(obj), exist_ok=True)
         sh(f"clang-22 -O2 -g -target bpf -DPROG={name} -I/usr/include/x86_64-linux-gnu "
            f"-c {XDP_PROGS} -o {obj}")
-    sh(f"ip -n {ns} link set dev {dev} xdpdrv obj {obj} sec xdp")
+    sh(f"{ip} link set dev {dev} xdpdrv obj {obj} sec xdp")
 
 
 def queue_sum(ns, dev, name):
@@ -169,6 +171,58 @@ def xdp_drop(pair, count):
     time.sleep(0.3)
     dropped = queue_sum(pair.ns_b, pair.b, "xdp_drops") - before
     return {"mpps": dropped / (r["ns_per_pkt"] * count / 1000.0)}
+
+
+def xdp_tx(pair, count):
+    """pktgen on end a, an XDP_TX program at end b (it swaps the Ethernet
+    addresses): the rate b sent frames back to a at (b's xdp_tx counter,
+    over pktgen's time). a has an XDP_PASS program, so that a's NAPI runs
+    for them: veth drops XDP_TX frames to a peer without NAPI, and with
+    GRO alone at a it does not schedule a's NAPI after the bulk (the ring
+    fills, then every frame is an xdp_tx_error)."""
+    before = queue_sum(pair.ns_b, pair.b, "xdp_tx")
+    r = pktgen(pair, count)
+    time.sleep(0.3)
+    sent_back = queue_sum(pair.ns_b, pair.b, "xdp_tx") - before
+    return {"mpps": sent_back / (r["ns_per_pkt"] * count / 1000.0)}
+
+
+class RedirectTarget:
+    """A second pair of the same kind, c and d in ns_b: b's program
+    redirects what pktgen sends through a device map into c, whose
+    `ndo_xdp_xmit` puts the frames into d's rings; d's XDP_DROP program
+    counts them (and gives d NAPI, which veth needs to take them)."""
+
+    def __init__(self, pair):
+        self.pair, ns = pair, pair.ns_b
+        self.c, self.d = pair.b + "c", pair.b + "d"
+        rtnl.create_pair(self.c, self.d, netns=ns, kind=pair.kind)
+        for dev in (self.c, self.d):
+            # No IPv6: c's own neighbour discovery would reach d's program.
+            sh(f"ip netns exec {ns} sysctl -qw net.ipv6.conf.{dev}.disable_ipv6=1")
+            sh(f"ip -n {ns} link set dev {dev} up")
+        xdp_attach(ns, self.d, "xdp_drop")
+        xdp_attach(ns, pair.b, "xdp_redirect_devmap")
+        info = json.loads(sh(f"ip -n {ns} -j -d link show dev {pair.b}"))[0]
+        (mid,) = json.loads(sh(f"bpftool -j prog show id {info['xdp']['prog']['id']}"))["map_ids"]
+        idx = json.loads(sh(f"ip -n {ns} -j link show dev {self.c}"))[0]["ifindex"]
+        hexb = lambda w: " ".join(str(b) for b in w.to_bytes(4, "little"))
+        sh(f"ip netns exec {ns} bpftool map update id {mid} key {hexb(0)} value {hexb(idx)}")
+
+    def measure(self, count):
+        """The rate d's program dropped the redirected frames at."""
+        ns = self.pair.ns_b
+        before = queue_sum(ns, self.d, "xdp_drops")
+        r = pktgen(self.pair, count)
+        time.sleep(0.3)
+        got = queue_sum(ns, self.d, "xdp_drops") - before
+        return {"mpps": got / (r["ns_per_pkt"] * count / 1000.0)}
+
+    def remove(self):
+        """Detaches both programs (once quiet) and deletes the pair."""
+        xdp_detach_all([self.pair])
+        xdp_attach(self.pair.ns_b, self.d, None)
+        sh(f"ip -n {self.pair.ns_b} link del dev {self.c}")
 
 
 def iperf(pair, args, seconds):
@@ -354,6 +408,8 @@ def main():
     ap.add_argument("--pktgen-count", type=int, default=PKTGEN_COUNT)
     ap.add_argument("--rr-count", type=int, default=2000)
     ap.add_argument("--only-pktgen", action="store_true", help="just the crossing cost")
+    ap.add_argument("--only-xdp", action="store_true",
+                    help="just the pktgen rows (crossing, XDP_DROP, XDP_TX, XDP_REDIRECT)")
     ap.add_argument("--scale-pairs", type=int, default=1000)
     ap.add_argument("--scale-rounds", type=int, default=7,
                     help="rounds of the scale row (0: none)")
@@ -398,13 +454,28 @@ def main():
                 record(row, kind, fn(pairs[kind], a.pktgen_count))
 
     pktgen_rounds_of("pktgen 64B crossing", pktgen)
-    # XDP (issue 13): an XDP_DROP program at end b drops what pktgen sends.
+    # XDP (issue 13), each row a program at end b acting on what pktgen
+    # sends: XDP_DROP; XDP_TX back to a (an XDP_PASS program at a: its
+    # NAPI takes them); XDP_REDIRECT through a device map into a second
+    # pair.
     if not a.only_pktgen:
         for p in pairs.values():
             xdp_attach(p.ns_b, p.b, "xdp_drop")
         pktgen_rounds_of("XDP_DROP: pktgen 64B", xdp_drop)
         xdp_detach_all(list(pairs.values()))
-    if a.only_pktgen:
+        for p in pairs.values():
+            xdp_attach(None, p.a, "xdp_pass")
+            xdp_attach(p.ns_b, p.b, "xdp_tx")
+        pktgen_rounds_of("XDP_TX: pktgen 64B, back to the sender", xdp_tx)
+        xdp_detach_all(list(pairs.values()))
+        for p in pairs.values():
+            xdp_attach(None, p.a, None)
+        targets = {kind: RedirectTarget(p) for kind, p in pairs.items()}
+        pktgen_rounds_of("XDP_REDIRECT: pktgen 64B, pair to pair",
+                         lambda p, n: targets[p.kind].measure(n))
+        for t in targets.values():
+            t.remove()
+    if a.only_pktgen or a.only_xdp:
         tests_rounds = 0
     else:
         tests_rounds = a.rounds
@@ -489,7 +560,7 @@ def main():
             record("TCP stream MTU 65535", kind, tcp_stream(pairs[kind], a.seconds))
 
     scale_row = f"scale: {a.scale_pairs} pairs, 2+2 queues per end"
-    for r in range(a.scale_rounds if not a.only_pktgen else 0):
+    for r in range(a.scale_rounds if not (a.only_pktgen or a.only_xdp) else 0):
         for kind in round_order(scale_row, r):
             log(f"round {r + 1}/{a.scale_rounds}: {scale_row}, {kind}")
             record(scale_row, kind, scale(kind, a.scale_pairs))

@@ -38,6 +38,8 @@ METRICS = {
     "GRO: UDP 64B pps": [("kpps", "kpps", True)],
     "GRO: 2 senders UDP 64B": [("kpps", "kpps", True), ("lost_pct", "% lost", False)],
     "XDP_DROP: pktgen 64B": [("mpps", "Mpps dropped", True)],
+    "XDP_TX: pktgen 64B, back to the sender": [("mpps", "Mpps sent back", True)],
+    "XDP_REDIRECT: pktgen 64B, pair to pair": [("mpps", "Mpps redirected", True)],
     "XDP_PASS: TCP stream": [("gbit_s", "Gbit/s", True)],
 }
 
