@@ -1123,9 +1123,11 @@ impl<'a, P> NapiPoll<'a, P> {
     /// up the NAPI stays scheduled, as NAPI requires.
     pub(crate) fn complete(mut self) -> PollDone<'a> {
         // Entries of the last batch the driver did not ask for (a poll that
-        // stopped before `next` returned `None`) go back to the head of the
-        // ring, in order, for the next poll; any that no longer fit (the
-        // producers filled the slots meanwhile) are freed.
+        // stopped before `next` returned `None`; rveth's never does) go back
+        // to the head of the ring, in order, for the next poll. Any that no
+        // longer fit are freed uncounted: producers may already have
+        // refilled their slots (a ring under 32 entries frees each slot as
+        // it is consumed), so a poll that stops early can lose entries.
         if self.batch_pos < self.batch_len {
             let rest = &mut self.batch[self.batch_pos as usize..self.batch_len as usize];
             // SAFETY: This is the ring's only consumer (type invariant); the
