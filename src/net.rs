@@ -50,6 +50,7 @@ mod layout;
 pub(crate) mod link;
 pub(crate) mod napi;
 pub(crate) mod nla;
+mod once;
 pub(crate) mod percpu;
 pub(crate) mod skb;
 pub(crate) mod xdp;

@@ -9,8 +9,9 @@
 //! is counted in the sender's per-CPU tstats (the peer's rx counters are the
 //! sender's tx counters, see [`get_stats64`]). Drops are counted per CPU.
 //!
-//! Out-of-line calls per delivered packet: `__dev_forward_skb`, `__netif_rx`
-//! (as veth) and the tstats update; everything else (peer pointer, linear
+//! Out-of-line calls per delivered packet: `__dev_forward_skb` and
+//! `__netif_rx` with the tstats update in one call (veth makes the same two);
+//! everything else (peer pointer, NAPI mode of the peer's queue, linear
 //! header check, timestamp flag, mark, priority, socket classid) is read in
 //! Rust.
 //!
@@ -130,19 +131,16 @@ pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) ->
     } else {
         0
     };
+    // Delivered to the backlog: counted in this end's tstats by the same
+    // call.
     let tx = if use_napi {
-        skb.napi_xmit(bh)
+        skb.napi_xmit(dev, len, bh)
     } else {
-        skb.netif_rx(bh)
+        skb.netif_rx(dev, len, bh)
     };
     match tx.outcome() {
-        TxOutcome::Delivered => {
-            count_metadata(counts, dev, bh);
-            dev.tstats_tx_add(len, bh);
-            tx
-        }
-        // Counted by the peer's receive queue (veth_get_stats64()).
-        TxOutcome::Queued => {
+        // Queued: counted by the peer's receive queue (veth_get_stats64()).
+        TxOutcome::Delivered | TxOutcome::Queued => {
             count_metadata(counts, dev, bh);
             tx
         }

@@ -16,11 +16,12 @@
  * barriers, inlined only with CONFIG_RUST_INLINE_HELPERS) is one veth's
  * inline code does not make (docs/performance.md).
  *
- * On the transmit path only rveth_dev_tstats_tx_add() is called for every
- * delivered packet (this_cpu_ptr() needs the per-CPU offset of the current
- * CPU, which Rust cannot compute without arch-specific assembly); dropped
- * packets also go through rveth_this_cpu_ptr() (the drop counter), packets
- * with metadata through rveth_this_cpu_ptr().
+ * On the default transmit path a delivered packet makes veth's two calls,
+ * __dev_forward_skb() and rveth_netif_rx_count_tx() (__netif_rx() plus
+ * the inline tstats update, which needs this_cpu_ptr(): the per-CPU offset
+ * of the current CPU, which Rust cannot compute without arch-specific
+ * assembly); dropped packets also go through rveth_this_cpu_ptr() (the
+ * drop counter), packets with metadata through rveth_this_cpu_ptr().
  */
 #include <linux/cpumask.h>
 #include <linux/etherdevice.h>
@@ -107,6 +108,21 @@ void rveth_netdev_lockdep_set_classes(struct net_device *dev)
 void rveth_dev_tstats_tx_add(struct net_device *dev, unsigned int len)
 {
 	dev_sw_netstats_tx_add(dev, 1, len);
+}
+
+/*
+ * Per packet (marked, see the top): __netif_rx() and, if the backlog took
+ * the skb, the sender's tstats update that veth_xmit() makes inline after
+ * it, in one call instead of two.
+ */
+int rveth_netif_rx_count_tx(struct sk_buff *skb, struct net_device *sender,
+			    unsigned int len)
+{
+	int ret = __netif_rx(skb);
+
+	if (likely(ret == NET_RX_SUCCESS))
+		dev_sw_netstats_tx_add(sender, 1, len);
+	return ret;
 }
 
 /* dev->tstats sits in an anonymous union: no stable name on the Rust side. */

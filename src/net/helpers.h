@@ -27,6 +27,8 @@ void rveth_unregister_netdevice(struct net_device *dev);
 
 void rveth_netdev_lockdep_set_classes(struct net_device *dev);
 void rveth_dev_tstats_tx_add(struct net_device *dev, unsigned int len);
+int rveth_netif_rx_count_tx(struct sk_buff *skb, struct net_device *sender,
+			    unsigned int len);
 void rveth_dev_fetch_tstats(const struct net_device *dev,
 			    struct rtnl_link_stats64 *stats);
 void rveth_dev_set_priv_flags(struct net_device *dev, unsigned long set,

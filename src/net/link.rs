@@ -57,7 +57,9 @@ pub(crate) struct Tx {
 /// The kinds of [`Tx`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TxOutcome {
-    /// Delivered to the receiver's backlog (`__netif_rx`): `NETDEV_TX_OK`.
+    /// Delivered to the receiver's backlog (`__netif_rx`) and counted in
+    /// the sender's tstats ([`super::skb::Forwarded::netif_rx`]):
+    /// `NETDEV_TX_OK`.
     Delivered,
     /// Put into the receiver's NAPI ring: `NETDEV_TX_OK`; counted by the
     /// receiving queue's poll, not in the sender's tstats (as veth does).

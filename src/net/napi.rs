@@ -55,6 +55,7 @@ use super::{
     bindings,
     device::{priv_area, Device},
     link::Tx,
+    once::{add_single_writer, read_once, write_once},
     skb::{Forwarded, ETH_HLEN},
     BhDisabled, Rtnl,
 };
@@ -157,9 +158,10 @@ impl QueueStats {
 ///   began (programs are freed after a grace period).
 /// - `notify_masked` is set only by whoever scheduled the NAPI and cleared
 ///   only by its poll after completing ([`RxQueue::flush`]).
-/// - `packets`/`bytes` are written only by the queue's poll (NAPI runs one
-///   poll of an instance at a time); the XDP counters and `drops` by the
-///   poll, atomically; `flushed` only by [`RxQueue::finish_off`] (under
+/// - `packets`/`bytes`, the XDP counters `xdp_redirect`, `xdp_drops`,
+///   `xdp_tx`, `xdp_tx_err` and `drops` are written only by the queue's
+///   poll (NAPI runs one poll of an instance at a time), so a load and a
+///   store add to them; `flushed` only by [`RxQueue::finish_off`] (under
 ///   RTNL, or in the destructor when nothing else reaches the queue);
 ///   `ring_full`, `xdp_xmit` and `xdp_xmit_err` by any producer,
 ///   atomically.
@@ -271,7 +273,7 @@ impl RxQueue {
         // The ring write before the flag's read; pairs with the barrier
         // after the poll clears it.
         smp_mb(Full);
-        if self.notify_masked.load(Relaxed) {
+        if read_once(&self.notify_masked) {
             return;
         }
         // SAFETY: The NAPI instance was added and is not reinitialised
@@ -289,7 +291,7 @@ impl RxQueue {
         // SAFETY: Added, not reinitialised concurrently (caller); a disabled
         // instance is refused.
         if unsafe { bindings::napi_schedule_prep(self.napi.get()) } {
-            self.notify_masked.store(true, Relaxed);
+            write_once(&self.notify_masked, true);
             // SAFETY: `napi_schedule_prep` claimed it for us.
             unsafe { bindings::__napi_schedule(self.napi.get()) };
         }
@@ -737,8 +739,22 @@ impl<P> Device<P> {
 
     /// Whether NAPI is on for receive queue `idx` and the queue is in use
     /// (`rcu_access_pointer(rq->napi)` with `idx < real_num_rx_queues`).
-    pub(crate) fn napi_active(&self, idx: u32, bh: &BhDisabled) -> bool {
-        self.published_queue(idx, bh).is_some()
+    ///
+    /// A hint for choosing the path, as veth's test is: nothing is ordered
+    /// after this load ([`Forwarded::napi_xmit`] reads the queue again with
+    /// acquire order before it uses the ring), so it is a plain
+    /// `READ_ONCE()`, inline, and costs the default path no call.
+    pub(crate) fn napi_active(&self, idx: u32, _bh: &BhDisabled) -> bool {
+        self.queue_in_use(idx)
+            .is_some_and(|q| read_once(&q.published))
+    }
+
+    /// Receive queue `idx` if it is in use (`idx < real_num_rx_queues`).
+    fn queue_in_use(&self, idx: u32) -> Option<&RxQueue> {
+        if idx >= self.queues().rx {
+            return None;
+        }
+        self.rx_queues().as_slice().get(idx as usize)
     }
 
     /// Receive queue `idx` if it is in use and published.
@@ -747,10 +763,12 @@ impl<P> Device<P> {
         idx: u32,
         _bh: &'a BhDisabled,
     ) -> Option<&'a RxQueue> {
-        if idx >= self.queues().rx {
+        let q = self.queue_in_use(idx)?;
+        // A plain look first: a queue that is off costs no call into the
+        // atomics' C helpers.
+        if !read_once(&q.published) {
             return None;
         }
-        let q = self.rx_queues().as_slice().get(idx as usize)?;
         // Acquire: pairs with the release in `napi_enable_range`.
         q.published.load(Acquire).then_some(q)
     }
@@ -842,7 +860,7 @@ impl TxQueue<'_> {
         // aligned `unsigned long`; it is only changed by atomic bit
         // operations, so an atomic read does not race.
         let state = unsafe { Atomic::<usize>::from_ptr(&raw mut (*self.raw()).state) };
-        state.load(Relaxed) & XOFF != 0
+        read_once(state) & XOFF != 0
     }
 
     /// `netif_tx_wake_queue` if the queue is stopped: clears the bit and
@@ -863,7 +881,8 @@ impl<P> Forwarded<'_, P> {
     /// Puts the skb into the receiving device's NAPI queue of the skb's
     /// queue mapping and schedules its NAPI (veth's `veth_xdp_rx()` and
     /// `__veth_xdp_flush()`); if that queue is not (or no longer) on, hands
-    /// it to [`Forwarded::netif_rx`] instead.
+    /// it to [`Forwarded::netif_rx`] instead (counted in `sender`'s tstats
+    /// there, `len` bytes).
     ///
     /// A full ring: with no qdisc on the sending queue the skb is dropped
     /// ([`Tx`] dropped); with a qdisc the sending queue is stopped and the
@@ -898,7 +917,7 @@ impl<P> Forwarded<'_, P> {
     /// Turning a queue off wakes the peer's queue of its index after the
     /// grace period ([`Device::napi_disable_range`]), when no producer can
     /// stop it for that ring any more.
-    pub(crate) fn napi_xmit(self, bh: &BhDisabled) -> Tx {
+    pub(crate) fn napi_xmit(self, sender: &Device<P>, len: u32, bh: &BhDisabled) -> Tx {
         let idx = self.queue_mapping();
         // Only the receiver's peer may fill its rings: their poll wakes the
         // peer's transmit queue, so another sender's stopped queue would
@@ -908,7 +927,7 @@ impl<P> Forwarded<'_, P> {
             .peer_bh(bh)
             .is_some_and(|p| ptr::eq(p.as_raw(), self.from()));
         let Some(q) = self.to().published_queue(idx, bh).filter(|_| from_peer) else {
-            return self.netif_rx(bh);
+            return self.netif_rx(sender, len, bh);
         };
         let parts = self.into_parts();
         let skb = parts.skb.as_ptr();
@@ -1082,17 +1101,21 @@ impl<'a, P> NapiPoll<'a, P> {
             let n = u32::try_from(n).unwrap_or(0).min(want);
             // INVARIANT: `batch[..n]` are entries just taken from the ring.
             (self.batch_pos, self.batch_len) = (0, n);
+            // A short batch stopped at an empty slot: the ring ran dry, and
+            // the poll ends after these entries, as veth's ends on the first
+            // NULL entry (no second call to find the ring empty again).
+            self.dry = n < want;
             if n == 0 {
-                // Empty, as veth's poll ends on the first NULL entry.
-                self.dry = true;
                 return None;
             }
             // The program is read after the entries were taken, as veth
             // reads it for each one after taking it: a program attached or
             // detached before an entry was produced applies to it.
-            // Acquire: pairs with the release that published the program.
+            // `rcu_dereference()`: a `READ_ONCE()`; the program is only used
+            // through the loaded pointer (an address dependency on the
+            // release that published it), as veth's poll uses it.
             // INVARIANT: Read in this poll's RCU read section.
-            self.prog = self.q.xdp_prog.load(Acquire);
+            self.prog = read_once(&self.q.xdp_prog);
         }
         let p = self.batch[self.batch_pos as usize];
         // INVARIANT: The entry is handed out once; `done` counts it and
@@ -1146,10 +1169,10 @@ impl<'a, P> NapiPoll<'a, P> {
         }
         self.xdp_finish();
         let q = self.q;
-        // One (atomic) add each: fewer calls into the atomics' C helpers
-        // than a load and a store.
-        q.packets.add(u64::from(self.done), Relaxed);
-        q.bytes.add(self.bytes, Relaxed);
+        // This poll is the counters' only writer (type invariant of
+        // `RxQueue`): no lock prefix, no call (`u64_stats_add()`).
+        add_single_writer(&q.packets, u64::from(self.done));
+        add_single_writer(&q.bytes, self.bytes);
         if self.done < self.budget {
             // SAFETY: The NAPI instance is running this poll (type invariant).
             let completed =
@@ -1157,7 +1180,7 @@ impl<'a, P> NapiPoll<'a, P> {
             if completed {
                 // The flag cleared before the ring read; pairs with the
                 // barrier in `RxQueue::flush`.
-                q.notify_masked.store(false, Relaxed);
+                write_once(&q.notify_masked, false);
                 smp_mb(Full);
                 // SAFETY: The ring stays initialised until the grace period
                 // after the queue is unpublished, which this BH-disabled

@@ -398,14 +398,18 @@ impl<'a, P> Forwarded<'a, P> {
     }
 
     /// Queues the skb on this CPU's backlog for the receiving device
-    /// (`__netif_rx`, which needs bottom halves disabled: `_bh`); the
-    /// backlog may be full (dropped).
-    pub(crate) fn netif_rx(self, _bh: &BhDisabled) -> Tx {
+    /// (`__netif_rx`, which needs bottom halves disabled: `_bh`) and, if the
+    /// backlog took it, counts one packet of `len` bytes as transmitted by
+    /// `sender` (`dev_sw_netstats_tx_add`, as `veth_xmit()` counts it), both
+    /// in one call into C. The backlog may be full (dropped, not counted).
+    pub(crate) fn netif_rx(self, sender: &Device<P>, len: u32, _bh: &BhDisabled) -> Tx {
         let skb = self.skb;
         core::mem::forget(self);
         // SAFETY: Ownership of the valid skb passes to the stack; BH is
-        // disabled.
-        let ret = unsafe { bindings::__netif_rx(skb.as_ptr()) };
+        // disabled, so this CPU's tstats of `sender` have no other writer;
+        // `sender` is registered, so its tstats exist (type invariant of
+        // `Device`, as for `Device::tstats_tx_add`).
+        let ret = unsafe { bindings::rveth_netif_rx_count_tx(skb.as_ptr(), sender.as_raw(), len) };
         if ret == bindings::NET_RX_SUCCESS as i32 {
             Tx::delivered()
         } else {

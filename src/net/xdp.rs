@@ -52,6 +52,7 @@ use super::{
     device::{features, Device, Features},
     link::ExtAck,
     napi::{NapiPoll, RxItem, RxQueue, RxSkb, FRAME_TAG},
+    once::add_single_writer,
     BhDisabled, Rtnl,
 };
 
@@ -614,7 +615,8 @@ impl<'a, P> NapiPoll<'a, P> {
             (&q.xdp_tx_err, x.tx_err),
         ] {
             if v != 0 {
-                c.fetch_add(v, Relaxed);
+                // Only this poll writes them (`RxQueue`'s invariants).
+                add_single_writer(c, v);
             }
         }
     }
