@@ -105,10 +105,8 @@ fn count_metadata(counts: u32, dev: &Device<RvethPriv>, bh: &BhDisabled) {
 /// With NAPI on at the peer's receive queue of the skb's queue mapping
 /// (GRO requested there) and an skb that may aggregate, the skb goes into
 /// that queue's ring and is counted by the queue's poll; otherwise into the
-/// backlog, counted here in the tstats.
+/// backlog, counted in this end's tstats by [`Forwarded::netif_rx`].
 pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) -> Tx {
-    let len = skb.len();
-
     // BH is disabled: an RCU read section already, no rcu_read_lock needed.
     let Some(peer) = dev.peer_bh(bh) else {
         return drop_counted(dev, bh, skb.dropped());
@@ -132,11 +130,11 @@ pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) ->
         0
     };
     // Delivered to the backlog: counted in this end's tstats by the same
-    // call.
+    // call (`Forwarded::netif_rx`).
     let tx = if use_napi {
-        skb.napi_xmit(dev, len, bh)
+        skb.napi_xmit(bh)
     } else {
-        skb.netif_rx(dev, len, bh)
+        skb.netif_rx(bh)
     };
     match tx.outcome() {
         // Queued: counted by the peer's receive queue (veth_get_stats64()).

@@ -974,7 +974,9 @@ impl<T: Driver> Adapter<T> {
         skb: *mut bindings::sk_buff,
         dev: *mut bindings::net_device,
     ) -> bindings::netdev_tx_t {
-        // SAFETY: The stack passes ownership of a valid skb.
+        // SAFETY: The stack passes ownership of a valid skb, whose `dev` is
+        // the device this `ndo_start_xmit` is called for (the core and
+        // pktgen set it so): a registered device of driver `T`.
         let skb = unsafe { SkBuff::from_raw(skb) };
         // `__dev_queue_xmit` (rcu_read_lock_bh, the qdisc path under it) and
         // pktgen (local_bh_disable) disable BH; netpoll does not, and is

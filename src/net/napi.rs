@@ -881,8 +881,8 @@ impl<P> Forwarded<'_, P> {
     /// Puts the skb into the receiving device's NAPI queue of the skb's
     /// queue mapping and schedules its NAPI (veth's `veth_xdp_rx()` and
     /// `__veth_xdp_flush()`); if that queue is not (or no longer) on, hands
-    /// it to [`Forwarded::netif_rx`] instead (counted in `sender`'s tstats
-    /// there, `len` bytes).
+    /// it to [`Forwarded::netif_rx`] instead (counted in the sender's tstats
+    /// there).
     ///
     /// A full ring: with no qdisc on the sending queue the skb is dropped
     /// ([`Tx`] dropped); with a qdisc the sending queue is stopped and the
@@ -917,7 +917,7 @@ impl<P> Forwarded<'_, P> {
     /// Turning a queue off wakes the peer's queue of its index after the
     /// grace period ([`Device::napi_disable_range`]), when no producer can
     /// stop it for that ring any more.
-    pub(crate) fn napi_xmit(self, sender: &Device<P>, len: u32, bh: &BhDisabled) -> Tx {
+    pub(crate) fn napi_xmit(self, bh: &BhDisabled) -> Tx {
         let idx = self.queue_mapping();
         // Only the receiver's peer may fill its rings: their poll wakes the
         // peer's transmit queue, so another sender's stopped queue would
@@ -927,7 +927,7 @@ impl<P> Forwarded<'_, P> {
             .peer_bh(bh)
             .is_some_and(|p| ptr::eq(p.as_raw(), self.from()));
         let Some(q) = self.to().published_queue(idx, bh).filter(|_| from_peer) else {
-            return self.netif_rx(sender, len, bh);
+            return self.netif_rx(bh);
         };
         let parts = self.into_parts();
         let skb = parts.skb.as_ptr();
@@ -1075,14 +1075,14 @@ impl RxItem {
 
 impl<'a, P> NapiPoll<'a, P> {
     /// The next entry of the ring (`__ptr_ring_consume`), counted in the
-    /// queue's packets and bytes; `None` when the ring is empty or the
-    /// budget is used up.
+    /// queue's packets and bytes; `None` once the ring was found empty or
+    /// the budget is used up.
     ///
     /// Entries leave the ring in batches of up to [`RX_BATCH`] (never more
-    /// than the budget left), one call into C per batch; the poll ends when
-    /// a batch comes back empty. Entries of a batch that the driver does not
-    /// ask for (it stopped calling `next` early) go back to the ring in
-    /// [`NapiPoll::complete`].
+    /// than the budget left), one call into C per batch; the poll ends after
+    /// a batch that came back short (it stopped at an empty slot). Entries
+    /// of a batch that the driver does not ask for (it stopped calling
+    /// `next` early) go back to the ring in [`NapiPoll::complete`].
     pub(crate) fn next(&mut self) -> Option<RxItem> {
         if self.batch_pos == self.batch_len {
             if self.dry || self.done >= self.budget {
@@ -1109,8 +1109,9 @@ impl<'a, P> NapiPoll<'a, P> {
                 return None;
             }
             // The program is read after the entries were taken, as veth
-            // reads it for each one after taking it: a program attached or
-            // detached before an entry was produced applies to it.
+            // reads it for each one after taking it (nothing orders this
+            // load after the ring slots' loads, in veth either; an attach
+            // that turns NAPI on publishes the program first).
             // `rcu_dereference()`: a `READ_ONCE()`; the program is only used
             // through the loaded pointer (an address dependency on the
             // release that published it), as veth's poll uses it.
@@ -1170,9 +1171,12 @@ impl<'a, P> NapiPoll<'a, P> {
         self.xdp_finish();
         let q = self.q;
         // This poll is the counters' only writer (type invariant of
-        // `RxQueue`): no lock prefix, no call (`u64_stats_add()`).
-        add_single_writer(&q.packets, u64::from(self.done));
-        add_single_writer(&q.bytes, self.bytes);
+        // `RxQueue`): a plain add, as veth's `xdp_packets +=` under
+        // `u64_stats_update_begin()`.
+        if self.done > 0 {
+            add_single_writer(&q.packets, u64::from(self.done));
+            add_single_writer(&q.bytes, self.bytes);
+        }
         if self.done < self.budget {
             // SAFETY: The NAPI instance is running this poll (type invariant).
             let completed =

@@ -17,9 +17,10 @@
 //! address dependency, as with `rcu_dereference()`; the one architecture
 //! whose `READ_ONCE()` adds a barrier for that (Alpha) has no Rust support.
 //!
-//! Read-modify-write operations stay [`Atomic`]'s: [`add_single_writer`] is
-//! `u64_stats_add()` on a 64-bit kernel, a load and a store, correct only
-//! for counters that one context at a time writes (a NAPI poll's own).
+//! Read-modify-write operations stay [`Atomic`]'s. [`add_single_writer`] is
+//! for counters that one context at a time writes (a NAPI poll's own): a
+//! load and a store, what veth's plain `rq->stats.vs.xdp_packets += done`
+//! between `u64_stats_update_begin()` and `_end()` is on a 64-bit kernel.
 
 use core::{mem::size_of, ptr};
 
@@ -29,10 +30,13 @@ use kernel::sync::atomic::{Atomic, AtomicType};
 #[inline(always)]
 pub(super) fn read_once<T: AtomicType>(a: &Atomic<T>) -> T {
     const { assert!(size_of::<T>() <= size_of::<usize>()) };
-    // SAFETY: `as_ptr` is valid and aligned for `T` for the lifetime of
-    // `a`; a volatile load of an aligned location no wider than a word is a
-    // single load, `READ_ONCE()`, which the LKMM allows to race with the
-    // atomic operations of other contexts on the same location.
+    // SAFETY:
+    // - `as_ptr` is valid and aligned for `T` while `a` is borrowed, and
+    //   every value stored there is a valid `T` (`T: AtomicType`).
+    // - A volatile load is not sound if it races with another CPU per
+    //   Rust's rules, but it is allowed per the LKMM: it is `READ_ONCE()`,
+    //   a marked access, as in `kernel::io`. The location is no wider than
+    //   a word (checked above), so the load is not torn.
     unsafe { ptr::read_volatile(a.as_ptr()) }
 }
 
@@ -40,18 +44,28 @@ pub(super) fn read_once<T: AtomicType>(a: &Atomic<T>) -> T {
 #[inline(always)]
 pub(super) fn write_once<T: AtomicType>(a: &Atomic<T>, v: T) {
     const { assert!(size_of::<T>() <= size_of::<usize>()) };
-    // SAFETY: As in `read_once`; `Atomic<T>` is interior-mutable, so a store
-    // through a shared reference is allowed; `T: AtomicType` makes every
-    // value of `T` valid for it.
+    // SAFETY: As in `read_once` (`WRITE_ONCE()`, allowed per the LKMM);
+    // `Atomic<T>` is interior-mutable (an `UnsafeCell`), so a store through
+    // a shared reference is allowed; `T: AtomicType` makes every value of
+    // `T` valid for it.
     unsafe { ptr::write_volatile(a.as_ptr(), v) }
 }
 
-/// Adds `v` to a counter that only the current context writes
-/// (`u64_stats_add()` on 64-bit: a load and a store, no lock prefix).
-/// Readers in other contexts see the old or the new value, never a torn
-/// one. Two contexts adding at once would lose updates (wrong counts, not
-/// undefined behaviour), so callers name why they are the only writer.
+/// Adds `v` to a counter that only the current context writes (a load and
+/// a store, no lock prefix, no call). Readers in other contexts see the old
+/// or the new value, never a torn one. Two contexts adding at once would
+/// lose updates (wrong counts, not undefined behaviour), so callers name
+/// why they are the only writer.
+#[cfg(target_pointer_width = "64")]
 #[inline(always)]
 pub(super) fn add_single_writer(a: &Atomic<u64>, v: u64) {
     write_once(a, read_once(a).wrapping_add(v));
+}
+
+/// As on 64-bit, but a `u64` is wider than a word here: an atomic add, so
+/// that readers never see a torn value.
+#[cfg(not(target_pointer_width = "64"))]
+#[inline(always)]
+pub(super) fn add_single_writer(a: &Atomic<u64>, v: u64) {
+    a.add(v, kernel::sync::atomic::Relaxed);
 }

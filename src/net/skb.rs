@@ -27,9 +27,14 @@ const _: () = assert!(bindings::NET_SKBUFF_DATA_USES_OFFSET == 1);
 
 /// An owned socket buffer; dropping it frees it as a drop (`kfree_skb`).
 ///
+/// Only the `ndo_start_xmit` adapter of [`super::link`] makes one, and it
+/// cannot leave that call (not `Send`, and nothing of the layer stores it).
+///
 /// # Invariants
 ///
-/// `self.0` is a valid `sk_buff` owned by this value.
+/// `self.0` is a valid `sk_buff` owned by this value; `skb->dev` is the
+/// device whose `ndo_start_xmit` received it: a registered device of a
+/// driver of this layer.
 pub(crate) struct SkBuff(NonNull<bindings::sk_buff>);
 
 /// The Ethernet header length.
@@ -41,7 +46,8 @@ impl SkBuff {
     /// # Safety
     ///
     /// `skb` must be a valid, non-NULL skb whose ownership passes to the new
-    /// value.
+    /// value, received by the `ndo_start_xmit` of its `skb->dev`, a
+    /// registered device of a driver of this layer.
     pub(super) unsafe fn from_raw(skb: *mut bindings::sk_buff) -> Self {
         // SAFETY: Not NULL (caller).
         // INVARIANT: The caller passes ownership of a valid skb.
@@ -50,12 +56,6 @@ impl SkBuff {
 
     fn raw(&self) -> *mut bindings::sk_buff {
         self.0.as_ptr()
-    }
-
-    /// Total data length.
-    pub(crate) fn len(&self) -> u32 {
-        // SAFETY: The skb is valid and owned (type invariant).
-        unsafe { (*self.raw()).len }
     }
 
     /// Makes sure the first `len` bytes are in the linear area
@@ -162,8 +162,8 @@ impl SkBuff {
         let skb = self.0;
         core::mem::forget(self);
         // SAFETY: `skb` is valid; `skb->dev` (in the `next`/`prev`/`dev`
-        // union group) is the sending device, set by the core before
-        // `ndo_start_xmit` and valid during it.
+        // union group) is the sending device (type invariant), valid during
+        // its `ndo_start_xmit`.
         let from = unsafe {
             (*skb.as_ptr())
                 .__bindgen_anon_1
@@ -176,6 +176,10 @@ impl SkBuff {
             let h = headers(skb.as_ptr());
             ((*h).__bindgen_anon_4.mark, (*h).priority)
         };
+        // What veth counts as transmitted (`length` in `veth_xmit()`), before
+        // `eth_type_trans` pulls the header.
+        // SAFETY: The skb is valid and owned.
+        let len = unsafe { (*skb.as_ptr()).len };
         // SAFETY: `from` is a valid device (see above).
         let xnet = !ptr::eq(unsafe { super::device::dev_net(from) }, dev.net().as_raw());
         // SAFETY: `dev` is valid; ownership of the skb passes to the callee,
@@ -183,12 +187,14 @@ impl SkBuff {
         let ret = unsafe { bindings::__dev_forward_skb(dev.as_raw(), skb.as_ptr()) };
         if ret == 0 {
             // INVARIANT: On success the skb is still ours; `from` is the
-            // device whose `ndo_start_xmit` runs, `dev` the receiver.
+            // device whose `ndo_start_xmit` runs (a registered device of a
+            // driver of this layer), `dev` the receiver; `len` as read.
             Ok(Forwarded {
                 skb,
                 xnet,
                 to: dev,
                 from,
+                len,
                 mark,
                 priority,
             })
@@ -339,13 +345,17 @@ pub(super) fn set_dev_mark_priority(
 /// # Invariants
 ///
 /// `skb` is a valid, owned skb that `__dev_forward_skb` prepared for `to`;
-/// `from` is the sending device, valid for `'a` (the transmit call);
-/// `mark`/`priority` are the skb's values before the forward.
+/// `from` is the sending device, valid for `'a` (the transmit call), a
+/// registered device of a driver of this layer, so its per-CPU tstats
+/// exist (the adapters force `NETDEV_PCPU_STAT_TSTATS`); `len` is the skb's
+/// length before the forward; `mark`/`priority` are the skb's values before
+/// the forward.
 pub(crate) struct Forwarded<'a, P> {
     skb: NonNull<bindings::sk_buff>,
     xnet: bool,
     to: &'a Device<P>,
     from: *mut bindings::net_device,
+    len: u32,
     mark: u32,
     priority: u32,
 }
@@ -399,17 +409,17 @@ impl<'a, P> Forwarded<'a, P> {
 
     /// Queues the skb on this CPU's backlog for the receiving device
     /// (`__netif_rx`, which needs bottom halves disabled: `_bh`) and, if the
-    /// backlog took it, counts one packet of `len` bytes as transmitted by
-    /// `sender` (`dev_sw_netstats_tx_add`, as `veth_xmit()` counts it), both
-    /// in one call into C. The backlog may be full (dropped, not counted).
-    pub(crate) fn netif_rx(self, sender: &Device<P>, len: u32, _bh: &BhDisabled) -> Tx {
-        let skb = self.skb;
+    /// backlog took it, counts one packet of the skb's length before the
+    /// forward as transmitted by the sending device
+    /// (`dev_sw_netstats_tx_add`, as `veth_xmit()` counts it), both in one
+    /// call into C. The backlog may be full (dropped, not counted).
+    pub(crate) fn netif_rx(self, _bh: &BhDisabled) -> Tx {
+        let (skb, from, len) = (self.skb, self.from, self.len);
         core::mem::forget(self);
         // SAFETY: Ownership of the valid skb passes to the stack; BH is
-        // disabled, so this CPU's tstats of `sender` have no other writer;
-        // `sender` is registered, so its tstats exist (type invariant of
-        // `Device`, as for `Device::tstats_tx_add`).
-        let ret = unsafe { bindings::rveth_netif_rx_count_tx(skb.as_ptr(), sender.as_raw(), len) };
+        // disabled, so this CPU's tstats of `from` have no other writer;
+        // `from` is valid and has tstats (type invariant).
+        let ret = unsafe { bindings::rveth_netif_rx_count_tx(skb.as_ptr(), from, len) };
         if ret == bindings::NET_RX_SUCCESS as i32 {
             Tx::delivered()
         } else {

@@ -893,7 +893,8 @@ impl<P> Device<P> {
             }
             // The program is on the queues before NAPI is, so that the
             // first packet in a ring meets it (`__veth_napi_enable_range()`).
-            // Pairs with the acquire in `xdp_prog`.
+            // Release: pairs with the poll's address-dependent read
+            // (`NapiPoll::next`) and the acquire in `xdp_xmit_to_peer`.
             for q in rq.as_slice() {
                 q.xdp_prog.store(new.0.as_ptr(), Release);
             }
@@ -913,8 +914,8 @@ impl<P> Device<P> {
         let new_raw = new.map_or(ptr::null_mut(), |p| p.0.as_ptr());
         rq.xdp_prog.store(new_raw, Relaxed);
         for q in rq.as_slice() {
-            // Publishes the program (or its absence); pairs with the acquire
-            // in `xdp_prog`.
+            // Publishes the program (or its absence); pairs with the poll's
+            // address-dependent read and the acquire in `xdp_xmit_to_peer`.
             q.xdp_prog.store(new_raw, Release);
         }
         if let Some(peer) = peer {

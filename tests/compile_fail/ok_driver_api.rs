@@ -41,10 +41,9 @@ fn xmit(skb: crate::net::skb::SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) 
         return skb.dropped();
     };
     let napi = peer.napi_active(skb.queue_mapping(), bh) && skb.gro_eligible(dev, peer);
-    let len = skb.len();
     match skb.forward_to(peer) {
-        Ok(fwd) if napi => fwd.napi_xmit(dev, len, bh),
-        Ok(fwd) => fwd.netif_rx(dev, len, bh),
+        Ok(fwd) if napi => fwd.napi_xmit(bh),
+        Ok(fwd) => fwd.netif_rx(bh),
         Err(tx) => tx,
     }
 }
