@@ -30,13 +30,11 @@ use kernel::sync::atomic::{Atomic, AtomicType};
 #[inline(always)]
 pub(super) fn read_once<T: AtomicType>(a: &Atomic<T>) -> T {
     const { assert!(size_of::<T>() <= size_of::<usize>()) };
-    // SAFETY:
-    // - `as_ptr` is valid and aligned for `T` while `a` is borrowed, and
-    //   every value stored there is a valid `T` (`T: AtomicType`).
-    // - A volatile load is not sound if it races with another CPU per
-    //   Rust's rules, but it is allowed per the LKMM: it is `READ_ONCE()`,
-    //   a marked access, as in `kernel::io`. The location is no wider than
-    //   a word (checked above), so the load is not torn.
+    // `as_ptr` is valid and aligned for `T` while `a` is borrowed, and holds
+    // a valid `T` (`T: AtomicType`); no wider than a word (checked above),
+    // so the load is not torn. A volatile load racing with another CPU is
+    // not sound per Rust's rules, but allowed per the LKMM (as `kernel::io`).
+    // SAFETY: A `READ_ONCE()` of a valid, aligned `T` (above).
     unsafe { ptr::read_volatile(a.as_ptr()) }
 }
 
@@ -44,10 +42,10 @@ pub(super) fn read_once<T: AtomicType>(a: &Atomic<T>) -> T {
 #[inline(always)]
 pub(super) fn write_once<T: AtomicType>(a: &Atomic<T>, v: T) {
     const { assert!(size_of::<T>() <= size_of::<usize>()) };
-    // SAFETY: As in `read_once` (`WRITE_ONCE()`, allowed per the LKMM);
     // `Atomic<T>` is interior-mutable (an `UnsafeCell`), so a store through
     // a shared reference is allowed; `T: AtomicType` makes every value of
     // `T` valid for it.
+    // SAFETY: As in `read_once`: a `WRITE_ONCE()`, allowed per the LKMM.
     unsafe { ptr::write_volatile(a.as_ptr(), v) }
 }
 
