@@ -40,6 +40,7 @@
 //! [`include/linux/bpf.h`](srctree/include/linux/bpf.h).
 
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 
 use kernel::{
@@ -52,22 +53,18 @@ use super::{
     device::{features, Device, Features},
     link::ExtAck,
     napi::{NapiPoll, RxItem, RxQueue, RxSkb, FRAME_TAG},
-    once::add_single_writer,
+    once::{add_single_writer, read_once},
     BhDisabled, Rtnl,
 };
 
 /// `XDP_TX` frames sent to the peer at once (`VETH_XDP_TX_BULK_SIZE`).
-const TX_BULK: usize = 16;
+pub(super) const TX_BULK: usize = 16;
 
-/// The per-poll XDP state: the `XDP_TX` bulk queue and the counters of
-/// this poll, added to the queue's when it ends.
-///
-/// # Invariants
-///
-/// `bq[..bq_len]` are frames owned by this value.
+/// The per-poll XDP counters, added to the queue's when the poll ends (the
+/// `XDP_TX` bulk queue is in [`PollState`](super::napi::PollState), whose
+/// fields are written in place: as a field of this type, the
+/// uninitialised array was copied into place at every poll).
 pub(crate) struct PollXdp {
-    bq: [*mut bindings::xdp_frame; TX_BULK],
-    bq_len: usize,
     redirected: u64,
     xdp_drops: u64,
     rx_drops: u64,
@@ -77,10 +74,7 @@ pub(crate) struct PollXdp {
 
 impl PollXdp {
     pub(super) const fn new() -> Self {
-        // INVARIANT: Empty.
         Self {
-            bq: [ptr::null_mut(); TX_BULK],
-            bq_len: 0,
             redirected: 0,
             xdp_drops: 0,
             rx_drops: 0,
@@ -302,7 +296,7 @@ impl<'a, P> NapiPoll<'a, P> {
     pub(crate) fn xdp_prog(&self) -> Option<XdpProgRef<'a>> {
         // INVARIANT: Read in this poll's RCU read section (BH disabled for
         // `'a`); published with release order after the program was set up.
-        NonNull::new(self.prog).map(|p| XdpProgRef(p, PhantomData))
+        NonNull::new(self.st.prog).map(|p| XdpProgRef(p, PhantomData))
     }
 
     /// Turns a frame into an skb of this device (`xdp_build_skb_from_frame`)
@@ -318,7 +312,7 @@ impl<'a, P> NapiPoll<'a, P> {
             None => {
                 // SAFETY: Still ours: the build failed.
                 unsafe { bindings::xdp_return_frame(f) };
-                self.xdp.rx_drops += 1;
+                self.st.xdp.rx_drops += 1;
                 None
             }
         }
@@ -346,7 +340,9 @@ impl<'a, P> NapiPoll<'a, P> {
         // SAFETY: An owned, valid skb; `eth_type_trans` pulled the header,
         // which is still in the head.
         if unsafe { bindings::rveth_xdp_skb_prepare(raw) } {
-            let pool = self.q.page_pool.load(Relaxed);
+            // Set before the queue went ON and cleared after it went OFF,
+            // never while its poll runs: a plain load (no helper call).
+            let pool = read_once(&self.q.page_pool);
             let headroom = bindings::XDP_PACKET_HEADROOM;
             // SAFETY: The queue is ON: its pool exists; on success `raw` is
             // the copy (the original freed), on failure it is left alone.
@@ -354,7 +350,7 @@ impl<'a, P> NapiPoll<'a, P> {
             if r != 0 {
                 // SAFETY: Still ours.
                 unsafe { bindings::rveth_consume_skb(raw) };
-                self.xdp.rx_drops += 1;
+                self.st.xdp.rx_drops += 1;
                 return None;
             }
         }
@@ -494,7 +490,7 @@ impl<'a, P> NapiPoll<'a, P> {
             // SAFETY: As above.
             unsafe { bindings::rveth_trace_xdp_exception(self.dev.as_raw(), prog.raw(), act) };
         }
-        self.xdp.xdp_drops += 1;
+        self.st.xdp.xdp_drops += 1;
     }
 
     /// Frees what a failed `XDP_TX`/redirect of `xdp` holds: the copied
@@ -522,16 +518,16 @@ impl<'a, P> NapiPoll<'a, P> {
         if frame.is_null() {
             // SAFETY: Valid device and program.
             unsafe { bindings::rveth_trace_xdp_exception(self.dev.as_raw(), prog.raw(), XDP_TX) };
-            self.xdp.rx_drops += 1;
+            self.st.xdp.rx_drops += 1;
             Self::xdp_give_back(xdp, orig);
             return;
         }
-        if self.xdp.bq_len == TX_BULK {
+        if self.st.bq_len == TX_BULK {
             self.xdp_flush_bq();
         }
         // INVARIANT: The frame is ours; the queue has room.
-        self.xdp.bq[self.xdp.bq_len] = frame;
-        self.xdp.bq_len += 1;
+        self.st.bq[self.st.bq_len] = MaybeUninit::new(frame);
+        self.st.bq_len += 1;
     }
 
     /// `xdp_do_redirect()` of the buffer the program just ran on.
@@ -545,22 +541,22 @@ impl<'a, P> NapiPoll<'a, P> {
         // (its per-CPU redirect target is set), in the same NAPI poll; the
         // buffer's memory is ours and passes on success.
         if unsafe { bindings::xdp_do_redirect(self.dev.as_raw(), xdp, prog.raw()) } != 0 {
-            self.xdp.rx_drops += 1;
+            self.st.xdp.rx_drops += 1;
             Self::xdp_give_back(xdp, orig);
         } else {
-            self.xdp.redirected += 1;
+            self.st.xdp.redirected += 1;
         }
     }
 
     /// `veth_xdp_flush_bq()`: the bulk queue into the peer's ring; what
     /// does not fit is returned and counted in `xdp_tx_errors`.
     fn xdp_flush_bq(&mut self) {
-        let n = self.xdp.bq_len;
+        let n = self.st.bq_len;
         if n == 0 {
             return;
         }
-        let (sent, err) = match xdp_xmit_to_peer(self.dev, &self.xdp.bq[..n], false, false, self.bh)
-        {
+        let bh = self.bh;
+        let (sent, err) = match xdp_xmit_to_peer(self.dev, self.st.queued(), false, false, bh) {
             Ok(s) => (s as usize, 0),
             Err(e) => (0, e.to_errno()),
         };
@@ -573,14 +569,14 @@ impl<'a, P> NapiPoll<'a, P> {
                 err,
             )
         };
-        for &f in &self.xdp.bq[sent..n] {
-            // SAFETY: Ours (type invariant of `PollXdp`), not sent.
+        for &f in &self.st.queued()[sent..] {
+            // SAFETY: Ours (type invariant of `PollState`), not sent.
             unsafe { bindings::xdp_return_frame(f) };
         }
-        self.xdp.tx += sent as u64;
-        self.xdp.tx_err += (n - sent) as u64;
+        self.st.xdp.tx += sent as u64;
+        self.st.xdp.tx_err += (n - sent) as u64;
         // INVARIANT: Every frame passed on or returned.
-        self.xdp.bq_len = 0;
+        self.st.bq_len = 0;
     }
 
     /// What ends every poll (from [`NapiPoll::complete`]): the redirect
@@ -588,11 +584,11 @@ impl<'a, P> NapiPoll<'a, P> {
     /// (`veth_xdp_flush()`), the counters, and the end of
     /// `xdp_set_return_frame_no_direct()`.
     pub(super) fn xdp_finish(&mut self) {
-        if self.xdp.redirected > 0 {
+        if self.st.xdp.redirected > 0 {
             // SAFETY: In the NAPI poll that redirected.
             unsafe { bindings::xdp_do_flush() };
         }
-        if self.xdp.bq_len > 0 {
+        if self.st.bq_len > 0 {
             self.xdp_flush_bq();
             if let Some(q) = self
                 .dev
@@ -606,7 +602,7 @@ impl<'a, P> NapiPoll<'a, P> {
         // SAFETY: Set by the poll adapter for this poll.
         unsafe { bindings::rveth_xdp_clear_return_frame_no_direct() };
         let q = self.q;
-        let x = &self.xdp;
+        let x = &self.st.xdp;
         for (c, v) in [
             (&q.xdp_redirect, x.redirected),
             (&q.xdp_drops, x.xdp_drops),
