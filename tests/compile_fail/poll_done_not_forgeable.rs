@@ -12,6 +12,7 @@ fn poll<'a>(ctx: NapiPoll<'a, RvethPriv>) -> PollDone<'a> {
     drop(ctx);
     PollDone {
         done: 0,
+        fenced: false,
         _poll: PhantomData,
         _not_send: kernel::types::NotThreadSafe,
     }
