@@ -899,11 +899,13 @@ impl<P> Forwarded<'_, P> {
     /// after the stop: producer P sets the stopped bit, then (full barrier
     /// in [`RxQueue::flush`]) either schedules the NAPI itself, or reads
     /// `notify_masked` set. A poll that runs after P's schedule reads the
-    /// bit in the poll adapter after its own barrier, so it sees it and
-    /// wakes the queue. If P read the flag set, the poll that set it has
-    /// not cleared it yet as far as P can tell; that poll clears it, runs a
-    /// full barrier and only then (in the adapter, after another barrier)
-    /// reads the stopped bit: store buffering with a full barrier on each
+    /// bit in the poll adapter after a full barrier that follows its last
+    /// consume ([`NapiPoll::complete`]'s, or the adapter's own if
+    /// `complete` ran none), so it sees it and wakes the queue. If P read
+    /// the flag set, the poll that set it has not cleared it yet as far as
+    /// P can tell; that poll clears it, runs a full barrier and only then
+    /// (in the adapter) reads the stopped bit: store buffering with a full
+    /// barrier on each
     /// side, so at least one side sees the other's store, and P did not
     /// see the clear. A poll that ends with its budget used up leaves the
     /// NAPI scheduled and the flag set; the adapter checks the bit after
@@ -953,7 +955,8 @@ impl<P> Forwarded<'_, P> {
         };
         txq.stop();
         // Orders the stopped bit before the ring re-read; pairs with the
-        // barrier in the poll adapter (`poll_wake_peer`).
+        // poll's barrier after its last consume (in `NapiPoll::complete`
+        // or in the poll adapter), before it reads the stopped bit.
         smp_mb(Full);
         // SAFETY: As above.
         if unsafe { bindings::rveth_ring_produce(q.ring.get(), skb.cast()) } == 0 {
@@ -1019,9 +1022,11 @@ pub(crate) struct NapiPoll<'a, P> {
 
 /// The state of one NAPI poll. It lives in the poll adapter's stack frame
 /// and [`NapiPoll`] borrows it, so that the driver's poll and
-/// [`NapiPoll::complete`] move four pointers, not these 360 bytes: each
-/// move was a `memcpy()` per poll (one frame per poll under pktgen), and
-/// the arrays are not initialised for the same reason.
+/// [`NapiPoll::complete`] move four pointers, not these 344 bytes (the
+/// move was a `memcpy()` per poll, one frame per poll under pktgen). The
+/// two arrays are left uninitialised: zeroing them took 32 stores a poll.
+/// Only this module sees its fields (the driver cannot reach it through
+/// [`NapiPoll`]; `tests/compile_fail/poll_state_is_the_layers.rs`).
 ///
 /// # Invariants
 ///
@@ -1031,15 +1036,15 @@ pub(crate) struct NapiPoll<'a, P> {
 /// until it ends); `batch[batch_pos..batch_len]` are initialised, are
 /// entries taken from the ring and owned by this poll, and `done +
 /// (batch_len - batch_pos) <= budget`.
-pub(crate) struct PollState {
+pub(super) struct PollState {
     budget: u32,
     done: u32,
     bytes: u64,
     pub(super) xdp: super::xdp::PollXdp,
     /// The `XDP_TX` bulk queue (`veth_xdp_tx_bq`), sent to the peer when
     /// full and when the poll ends.
-    pub(super) bq: [MaybeUninit<*mut bindings::xdp_frame>; super::xdp::TX_BULK],
-    pub(super) bq_len: usize,
+    bq: [MaybeUninit<*mut bindings::xdp_frame>; super::xdp::TX_BULK],
+    bq_len: usize,
     /// The queue's XDP program (NULL: none) as read after the last batch
     /// was taken; only [`NapiPoll::next`] writes it.
     pub(super) prog: *mut bindings::bpf_prog,
@@ -1056,6 +1061,32 @@ impl PollState {
         // SAFETY: `bq[..bq_len]` are initialised (type invariant), and
         // `MaybeUninit<T>` has the layout of `T`.
         unsafe { core::slice::from_raw_parts(self.bq.as_ptr().cast(), self.bq_len) }
+    }
+
+    /// Whether the `XDP_TX` bulk queue is full (flush it before a push).
+    pub(super) fn bq_full(&self) -> bool {
+        self.bq_len == self.bq.len()
+    }
+
+    /// Appends `frame` to the `XDP_TX` bulk queue, which must not be full
+    /// (else this panics).
+    ///
+    /// # Safety
+    ///
+    /// `frame` must be a valid frame owned by the caller; its ownership
+    /// passes to the queue.
+    pub(super) unsafe fn bq_push(&mut self, frame: *mut bindings::xdp_frame) {
+        // INVARIANT: An owned frame (caller) into the next slot, then
+        // counted.
+        self.bq[self.bq_len] = MaybeUninit::new(frame);
+        self.bq_len += 1;
+    }
+
+    /// Empties the `XDP_TX` bulk queue; the caller passed each queued
+    /// frame on or returned it (else they leak).
+    pub(super) fn bq_clear(&mut self) {
+        // INVARIANT: No frame left.
+        self.bq_len = 0;
     }
 }
 
@@ -1212,7 +1243,7 @@ impl<'a, P> NapiPoll<'a, P> {
             add_single_writer(&q.packets, u64::from(self.st.done));
             add_single_writer(&q.bytes, self.st.bytes);
         }
-        // A full barrier ran after the last entry was consumed.
+        // Whether a full barrier ran after the last entry was consumed.
         let mut fenced = false;
         if self.st.done < self.st.budget {
             // SAFETY: The NAPI instance is running this poll (type invariant).
@@ -1223,6 +1254,9 @@ impl<'a, P> NapiPoll<'a, P> {
                 // barrier in `RxQueue::flush`.
                 write_once(&q.notify_masked, false);
                 smp_mb(Full);
+                // Nothing is consumed from the ring after this barrier (the
+                // poll ends here, `self` is consumed): the adapter's read of
+                // the peer's stopped bit needs no other.
                 fenced = true;
                 // SAFETY: The ring stays initialised until the grace period
                 // after the queue is unpublished, which this BH-disabled

@@ -40,7 +40,6 @@
 //! [`include/linux/bpf.h`](srctree/include/linux/bpf.h).
 
 use core::marker::PhantomData;
-use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 
 use kernel::{
@@ -64,7 +63,7 @@ pub(super) const TX_BULK: usize = 16;
 /// `XDP_TX` bulk queue is in [`PollState`](super::napi::PollState), whose
 /// fields are written in place: as a field of this type, the
 /// uninitialised array was copied into place at every poll).
-pub(crate) struct PollXdp {
+pub(super) struct PollXdp {
     redirected: u64,
     xdp_drops: u64,
     rx_drops: u64,
@@ -522,12 +521,11 @@ impl<'a, P> NapiPoll<'a, P> {
             Self::xdp_give_back(xdp, orig);
             return;
         }
-        if self.st.bq_len == TX_BULK {
+        if self.st.bq_full() {
             self.xdp_flush_bq();
         }
-        // INVARIANT: The frame is ours; the queue has room.
-        self.st.bq[self.st.bq_len] = MaybeUninit::new(frame);
-        self.st.bq_len += 1;
+        // SAFETY: The frame is ours and passes to the queue, which has room.
+        unsafe { self.st.bq_push(frame) };
     }
 
     /// `xdp_do_redirect()` of the buffer the program just ran on.
@@ -551,7 +549,7 @@ impl<'a, P> NapiPoll<'a, P> {
     /// `veth_xdp_flush_bq()`: the bulk queue into the peer's ring; what
     /// does not fit is returned and counted in `xdp_tx_errors`.
     fn xdp_flush_bq(&mut self) {
-        let n = self.st.bq_len;
+        let n = self.st.queued().len();
         if n == 0 {
             return;
         }
@@ -575,8 +573,8 @@ impl<'a, P> NapiPoll<'a, P> {
         }
         self.st.xdp.tx += sent as u64;
         self.st.xdp.tx_err += (n - sent) as u64;
-        // INVARIANT: Every frame passed on or returned.
-        self.st.bq_len = 0;
+        // Every frame passed on or returned.
+        self.st.bq_clear();
     }
 
     /// What ends every poll (from [`NapiPoll::complete`]): the redirect
@@ -588,7 +586,7 @@ impl<'a, P> NapiPoll<'a, P> {
             // SAFETY: In the NAPI poll that redirected.
             unsafe { bindings::xdp_do_flush() };
         }
-        if self.st.bq_len > 0 {
+        if !self.st.queued().is_empty() {
             self.xdp_flush_bq();
             if let Some(q) = self
                 .dev
@@ -656,34 +654,30 @@ fn xdp_xmit_to_peer<P>(
             Err(ENXIO)
         };
     };
-    let ring = q.ring_ptr();
-    let mut n = 0u32;
+    let want = c_int::try_from(frames.len()).unwrap_or(c_int::MAX);
     // SAFETY: The queue is published: its ring is initialised until a
-    // grace period after unpublishing, which `bh` holds off.
-    unsafe { bindings::rveth_ring_producer_lock(ring) };
-    for &f in frames {
-        // SAFETY: The caller's frames are valid.
-        if unsafe { bindings::rveth_xdp_get_frame_len(f) } > max_len {
-            break;
-        }
-        let tagged = f.cast::<u8>().wrapping_add(FRAME_TAG).cast::<c_void>();
-        // SAFETY: The producer lock is held; on success the ring owns the
-        // frame.
-        if unsafe { bindings::rveth_ring_produce_locked(ring, tagged) } != 0 {
-            break;
-        }
-        n += 1;
-    }
-    // SAFETY: Taken above.
-    unsafe { bindings::rveth_ring_producer_unlock(ring) };
+    // grace period after unpublishing, which `bh` holds off. The caller's
+    // frames are valid; the ring owns the ones it took (the first `n`).
+    let n = unsafe {
+        bindings::rveth_ring_produce_frames(
+            q.ring_ptr(),
+            frames.as_ptr(),
+            want,
+            max_len,
+            FRAME_TAG as c_ulong,
+        )
+    };
+    let n = u32::try_from(n).unwrap_or(0);
     if flush {
         // SAFETY: Read as published in this BH-disabled section.
         unsafe { q.flush() };
     }
     if ndo {
         q.xdp_xmit.fetch_add(u64::from(n), Relaxed);
-        q.xdp_xmit_err
-            .fetch_add((frames.len() as u64).saturating_sub(u64::from(n)), Relaxed);
+        let refused = (frames.len() as u64).saturating_sub(u64::from(n));
+        if refused != 0 {
+            q.xdp_xmit_err.fetch_add(refused, Relaxed);
+        }
     }
     Ok(n)
 }
