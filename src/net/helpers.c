@@ -208,23 +208,28 @@ int rveth_ring_produce(struct ptr_ring *r, void *ptr)
 }
 
 /*
- * ndo_xdp_xmit() puts a batch of frames in under one hold of the producer
- * lock, as veth_xdp_xmit() does (spin_lock() and __ptr_ring_produce() are
- * inline).
+ * veth_xdp_xmit()'s loop: the frames go into the ring under one hold of
+ * the producer lock, each tagged with `tag` (bit 0, VETH_XDP_FLAG), up to
+ * the first that is longer than max_len or does not fit. Returns how many
+ * went in. One call per batch: spin_lock(), xdp_get_frame_len() and
+ * __ptr_ring_produce() are inline (they were four calls per frame).
  */
-void rveth_ring_producer_lock(struct ptr_ring *r)
+int rveth_ring_produce_frames(struct ptr_ring *r, struct xdp_frame *const *frames,
+			      int n, unsigned int max_len, unsigned long tag)
 {
+	int i;
+
 	spin_lock(&r->producer_lock);
-}
+	for (i = 0; i < n; i++) {
+		struct xdp_frame *f = frames[i];
 
-void rveth_ring_producer_unlock(struct ptr_ring *r)
-{
+		if (unlikely(xdp_get_frame_len(f) > max_len))
+			break;
+		if (__ptr_ring_produce(r, (void *)((unsigned long)f | tag)))
+			break;
+	}
 	spin_unlock(&r->producer_lock);
-}
-
-int rveth_ring_produce_locked(struct ptr_ring *r, void *ptr)
-{
-	return __ptr_ring_produce(r, ptr);
+	return i;
 }
 
 /*

@@ -51,9 +51,8 @@ extern const unsigned long rveth_sock_classid_offset;
 int rveth_ring_init(struct ptr_ring *r, int size);
 void rveth_ring_cleanup(struct ptr_ring *r);
 int rveth_ring_produce(struct ptr_ring *r, void *ptr);
-int rveth_ring_produce_locked(struct ptr_ring *r, void *ptr);
-void rveth_ring_producer_lock(struct ptr_ring *r);
-void rveth_ring_producer_unlock(struct ptr_ring *r);
+int rveth_ring_produce_frames(struct ptr_ring *r, struct xdp_frame *const *frames,
+			      int n, unsigned int max_len, unsigned long tag);
 void *rveth_ring_consume(struct ptr_ring *r);
 int rveth_ring_consume_batched(struct ptr_ring *r, void **array, int n);
 void rveth_ring_unconsume(struct ptr_ring *r, void **batch, int n,
