@@ -87,11 +87,18 @@ fn cross_metadata(fwd: &mut Forwarded<'_, RvethPriv>, before: Meta, policy: TxPo
     counts
 }
 
-/// Adds the counters of [`cross_metadata`]'s result.
+/// Adds the counters of [`cross_metadata`]'s result: inline, so that a
+/// packet without metadata (the common case) costs no call.
+#[inline(always)]
 fn count_metadata(counts: u32, dev: &Device<RvethPriv>, bh: &BhDisabled) {
-    if counts == 0 {
-        return;
+    if counts != 0 {
+        add_metadata_counts(counts, dev, bh);
     }
+}
+
+/// [`count_metadata`]'s adds, out of line.
+#[cold]
+fn add_metadata_counts(counts: u32, dev: &Device<RvethPriv>, bh: &BhDisabled) {
     let c = dev.counters().local(bh);
     for i in 0..COUNTERS {
         if counts & (1 << i) != 0 {
@@ -106,6 +113,7 @@ fn count_metadata(counts: u32, dev: &Device<RvethPriv>, bh: &BhDisabled) {
 /// (GRO requested there) and an skb that may aggregate, the skb goes into
 /// that queue's ring and is counted by the queue's poll; otherwise into the
 /// backlog, counted in this end's tstats by [`Forwarded::netif_rx`].
+#[inline]
 pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) -> Tx {
     // BH is disabled: an RCU read section already, no rcu_read_lock needed.
     let Some(peer) = dev.peer_bh(bh) else {
@@ -155,6 +163,7 @@ pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) ->
 /// every entry the budget allows goes through the device's XDP program if
 /// it has one (the layer carries out the verdict), and what passes (or
 /// every entry, without a program) goes to GRO; frames become skbs first.
+#[inline]
 pub(crate) fn poll<'a>(mut ctx: NapiPoll<'a, RvethPriv>) -> PollDone<'a> {
     while let Some(item) = ctx.next() {
         let skb = match (ctx.xdp_prog(), item) {

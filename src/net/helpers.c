@@ -202,9 +202,19 @@ void rveth_ring_cleanup(struct ptr_ring *r)
 	ptr_ring_cleanup(r, NULL);
 }
 
-int rveth_ring_produce(struct ptr_ring *r, void *ptr)
+/*
+ * ptr_ring_produce() and, if the entry went in, the full barrier that
+ * starts __veth_xdp_flush() (the ring write before the producer's read of
+ * the queue's notify flag): one call where there were two, see
+ * rveth_xdp_run_skb() for why calls count.
+ */
+int rveth_ring_produce_mb(struct ptr_ring *r, void *ptr)
 {
-	return ptr_ring_produce(r, ptr);
+	int err = ptr_ring_produce(r, ptr);
+
+	if (!err)
+		smp_mb();
+	return err;
 }
 
 /*
@@ -254,8 +264,14 @@ void rveth_ring_unconsume(struct ptr_ring *r, void **batch, int n,
 	ptr_ring_unconsume(r, batch, n, destroy);
 }
 
-bool rveth_ring_empty(struct ptr_ring *r)
+/*
+ * The full barrier of veth_poll()'s smp_store_mb() (the notify flag's
+ * clear before the ring's read) and the racy __ptr_ring_empty() after it,
+ * in one call.
+ */
+bool rveth_ring_empty_mb(struct ptr_ring *r)
 {
+	smp_mb();
 	return __ptr_ring_empty(r);
 }
 
@@ -396,30 +412,38 @@ void rveth_xdp_clear_return_frame_no_direct(void)
 }
 
 /*
- * veth_xdp_rcv_skb() up to the copy decision, in one call because every
- * step is inline and it runs for each packet: orphan the skb unless a local
- * socket's (skb_prepare_for_gro()), give the program the frame from its
- * Ethernet header (eth_type_trans() pulled it), and tell whether the head
- * cannot be handed to XDP as is (veth_convert_skb_to_xdp_buff()).
+ * veth_xdp_rcv_skb() up to the verdict, for each packet, in one call: every
+ * step is inline in C but the copy, and under emulation each out-of-line
+ * call and its return cost as much as about 20 instructions each
+ * (docs/performance.md). Orphan the skb unless a local socket's
+ * (skb_prepare_for_gro()), give the program the frame from its Ethernet
+ * header (eth_type_trans() pulled it), copy the head into a page_pool page
+ * when it cannot be handed to XDP as is (veth_convert_skb_to_xdp_buff(),
+ * skb_pp_cow_data()), set the buffer up over the head (xdp_init_buff(),
+ * xdp_prepare_buff(); the skb_shared_info tailroom is always there) and run
+ * the program (bpf_prog_run_xdp()). *pskb is the skb the buffer is over
+ * (the copy replaces it). Returns 0 with the verdict in *act, or the copy's
+ * error (*pskb then is the original skb, untouched).
  */
-bool rveth_xdp_skb_prepare(struct sk_buff *skb)
+int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
+		      struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
+		      const struct bpf_prog *prog, u32 *act)
 {
+	struct sk_buff *skb = *pskb;
+	u32 frame_sz;
+	int err;
+
 	skb_prepare_for_gro(skb);
 	__skb_push(skb, skb->data - skb_mac_header(skb));
-	return skb_shared(skb) || skb_head_is_locked(skb) ||
-	       skb_is_nonlinear(skb) || skb_headroom(skb) < XDP_PACKET_HEADROOM;
-}
-
-/*
- * xdp_init_buff() and xdp_prepare_buff() over the skb's head, whose
- * skb_shared_info tailroom is always there: veth_convert_skb_to_xdp_buff().
- */
-void rveth_xdp_init_buff_skb(struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
-			     struct sk_buff *skb)
-{
-	u32 frame_sz = skb_end_pointer(skb) - skb->head +
-		       SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
-
+	if (skb_shared(skb) || skb_head_is_locked(skb) || skb_is_nonlinear(skb) ||
+	    skb_headroom(skb) < XDP_PACKET_HEADROOM) {
+		err = skb_pp_cow_data(pool, pskb, XDP_PACKET_HEADROOM);
+		if (err)
+			return err;
+		skb = *pskb;
+	}
+	frame_sz = skb_end_pointer(skb) - skb->head +
+		   SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
 	xdp_init_buff(xdp, frame_sz, rxq);
 	xdp_prepare_buff(xdp, skb->head, skb_headroom(skb), skb_headlen(skb), true);
 	if (skb_shinfo(skb)->nr_frags) {
@@ -428,6 +452,8 @@ void rveth_xdp_init_buff_skb(struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
 	} else {
 		xdp_buff_clear_frags_flag(xdp);
 	}
+	*act = bpf_prog_run_xdp(prog, xdp);
+	return 0;
 }
 
 unsigned int rveth_skb_xdp_frags_size(const struct sk_buff *skb)

@@ -50,14 +50,14 @@ extern const unsigned long rveth_sock_classid_offset;
 
 int rveth_ring_init(struct ptr_ring *r, int size);
 void rveth_ring_cleanup(struct ptr_ring *r);
-int rveth_ring_produce(struct ptr_ring *r, void *ptr);
+int rveth_ring_produce_mb(struct ptr_ring *r, void *ptr);
 int rveth_ring_produce_frames(struct ptr_ring *r, struct xdp_frame *const *frames,
 			      int n, unsigned int max_len, unsigned long tag);
 void *rveth_ring_consume(struct ptr_ring *r);
 int rveth_ring_consume_batched(struct ptr_ring *r, void **array, int n);
 void rveth_ring_unconsume(struct ptr_ring *r, void **batch, int n,
 			  void (*destroy)(void *));
-bool rveth_ring_empty(struct ptr_ring *r);
+bool rveth_ring_empty_mb(struct ptr_ring *r);
 void rveth_napi_add_enable(struct net_device *dev, struct napi_struct *napi,
 			   int (*poll)(struct napi_struct *, int));
 void rveth_napi_disable_del(struct napi_struct *napi);
@@ -78,9 +78,9 @@ int rveth_xdp_rxq_info_reg(struct xdp_rxq_info *rxq, struct net_device *dev,
 bool rveth_xdp_rxq_info_is_reg(struct xdp_rxq_info *rxq);
 void rveth_xdp_set_return_frame_no_direct(void);
 void rveth_xdp_clear_return_frame_no_direct(void);
-bool rveth_xdp_skb_prepare(struct sk_buff *skb);
-void rveth_xdp_init_buff_skb(struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
-			     struct sk_buff *skb);
+int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
+		      struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
+		      const struct bpf_prog *prog, u32 *act);
 void rveth_xdp_convert_frame_to_buff(const struct xdp_frame *frame,
 				     struct xdp_buff *xdp, struct xdp_rxq_info *rxq);
 void rveth_xdp_rxq_set_mem_type(struct xdp_rxq_info *rxq, const struct xdp_frame *frame);

@@ -274,6 +274,19 @@ impl RxQueue {
         // The ring write before the flag's read; pairs with the barrier
         // after the poll clears it.
         smp_mb(Full);
+        // SAFETY: The barrier ran; the rest is the caller's.
+        unsafe { self.flush_fenced() };
+    }
+
+    /// [`RxQueue::flush`] after its barrier: for a producer whose ring
+    /// write was followed by a full barrier already
+    /// (`rveth_ring_produce_mb`).
+    ///
+    /// # Safety
+    ///
+    /// As [`RxQueue::flush`], and a full barrier must have run after the
+    /// caller's last write into the ring.
+    unsafe fn flush_fenced(&self) {
         if read_once(&self.notify_masked) {
             return;
         }
@@ -897,7 +910,8 @@ impl<P> Forwarded<'_, P> {
     ///
     /// No lost wakeup. What guarantees it is not the retry but the flush
     /// after the stop: producer P sets the stopped bit, then (full barrier
-    /// in [`RxQueue::flush`]) either schedules the NAPI itself, or reads
+    /// in [`RxQueue::flush`], or in `rveth_ring_produce_mb` when the retry
+    /// went in) either schedules the NAPI itself, or reads
     /// `notify_masked` set. A poll that runs after P's schedule reads the
     /// bit in the poll adapter after a full barrier that follows its last
     /// consume ([`NapiPoll::complete`]'s, or the adapter's own if
@@ -937,10 +951,12 @@ impl<P> Forwarded<'_, P> {
 
         // SAFETY: The queue is published: its ring is initialised and stays
         // so until the grace period after unpublishing, which BH-disabled
-        // code (`bh`) holds off. On success the ring owns the skb.
-        if unsafe { bindings::rveth_ring_produce(q.ring.get(), skb.cast()) } == 0 {
-            // SAFETY: Read as published in this BH-disabled section.
-            unsafe { q.flush() };
+        // code (`bh`) holds off. On success the ring owns the skb, and a
+        // full barrier followed the ring write.
+        if unsafe { bindings::rveth_ring_produce_mb(q.ring.get(), skb.cast()) } == 0 {
+            // SAFETY: Read as published in this BH-disabled section; the
+            // produce ran the barrier.
+            unsafe { q.flush_fenced() };
             return Tx::queued();
         }
         q.ring_full.fetch_add(1, Relaxed);
@@ -959,13 +975,13 @@ impl<P> Forwarded<'_, P> {
         // or in the poll adapter), before it reads the stopped bit.
         smp_mb(Full);
         // SAFETY: As above.
-        if unsafe { bindings::rveth_ring_produce(q.ring.get(), skb.cast()) } == 0 {
+        if unsafe { bindings::rveth_ring_produce_mb(q.ring.get(), skb.cast()) } == 0 {
             // Wake, not just clear the bit: another transmitter (pktgen,
             // a qdisc bypass) may have stopped the queue on a full ring
             // too, with a requeued skb that waits for the qdisc to run.
             txq.wake_if_stopped();
             // SAFETY: As above.
-            unsafe { q.flush() };
+            unsafe { q.flush_fenced() };
             return Tx::queued();
         }
         // SAFETY: As above: a poll must run and wake the queue.
@@ -1251,17 +1267,18 @@ impl<'a, P> NapiPoll<'a, P> {
                 unsafe { bindings::napi_complete_done(q.napi.get(), self.st.done as c_int) };
             if completed {
                 // The flag cleared before the ring read; pairs with the
-                // barrier in `RxQueue::flush`.
+                // producer's barrier (`RxQueue::flush`, or the one in
+                // `rveth_ring_produce_mb` before `RxQueue::flush_fenced`).
                 write_once(&q.notify_masked, false);
-                smp_mb(Full);
-                // Nothing is consumed from the ring after this barrier (the
-                // poll ends here, `self` is consumed): the adapter's read of
-                // the peer's stopped bit needs no other.
+                // The helper runs a full barrier (`smp_mb()`) before it
+                // reads the ring. Nothing is consumed from the ring after
+                // that barrier (the poll ends here, `self` is consumed): the
+                // adapter's read of the peer's stopped bit needs no other.
                 fenced = true;
                 // SAFETY: The ring stays initialised until the grace period
                 // after the queue is unpublished, which this BH-disabled
                 // poll holds off; a racy read is what the empty test allows.
-                if !unsafe { bindings::rveth_ring_empty(q.ring.get()) } {
+                if !unsafe { bindings::rveth_ring_empty_mb(q.ring.get()) } {
                     // SAFETY: Added; if it is being disabled, this does
                     // nothing.
                     unsafe { q.schedule_unmasked() };

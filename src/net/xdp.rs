@@ -332,35 +332,41 @@ impl<'a, P> NapiPoll<'a, P> {
     }
 
     fn xdp_run_skb(&mut self, skb: RxSkb, prog: XdpProgRef<'a>) -> Option<RxSkb> {
-        let mut raw = skb.into_raw();
+        let mut ctx = XdpCtx::new(skb.into_raw());
+        // Set before the queue went ON and cleared after it went OFF, never
+        // while its poll runs: a plain load (no helper call).
+        let pool = read_once(&self.q.page_pool);
+        let mut act = 0u32;
+        let ctxp = ptr::from_mut(&mut ctx);
         // Orphaned unless a local socket's, pushed back to its Ethernet
-        // header (the program sees the frame from there), and whether the
-        // head must be copied first.
-        // SAFETY: An owned, valid skb; `eth_type_trans` pulled the header,
-        // which is still in the head.
-        if unsafe { bindings::rveth_xdp_skb_prepare(raw) } {
-            // Set before the queue went ON and cleared after it went OFF,
-            // never while its poll runs: a plain load (no helper call).
-            let pool = read_once(&self.q.page_pool);
-            let headroom = bindings::XDP_PACKET_HEADROOM;
-            // SAFETY: The queue is ON: its pool exists; on success `raw` is
-            // the copy (the original freed), on failure it is left alone.
-            let r = unsafe { bindings::skb_pp_cow_data(pool, &mut raw, headroom) };
-            if r != 0 {
-                // SAFETY: Still ours.
-                unsafe { bindings::rveth_consume_skb(raw) };
-                self.st.xdp.rx_drops += 1;
-                return None;
-            }
+        // header (the program sees the frame from there), its head copied
+        // into a page of the queue's pool if it cannot be handed to XDP as
+        // is (`ctx.skb` is then the copy, the original freed), the buffer
+        // set up over the head and the program run: one call (C helper).
+        // SAFETY: `ctx.skb` is an owned, valid skb whose Ethernet header
+        // `eth_type_trans` pulled (still in the head); the queue is ON: its
+        // pool exists and its rxq info is registered; `prog` is valid (type
+        // invariant of `XdpProgRef`) and this is a NAPI poll (BH disabled).
+        // The buffer is the `XdpCtx`'s (at offset 0), so the metadata
+        // kfuncs find the skb the helper leaves in `ctx.skb`.
+        let r = unsafe {
+            bindings::rveth_xdp_run_skb(
+                &raw mut (*ctxp).skb,
+                pool,
+                ctxp.cast(),
+                self.rxq(),
+                prog.raw(),
+                &mut act,
+            )
+        };
+        let raw = ctx.skb;
+        if r != 0 {
+            // SAFETY: The copy failed: the original, still ours.
+            unsafe { bindings::rveth_consume_skb(raw) };
+            self.st.xdp.rx_drops += 1;
+            return None;
         }
-        let mut ctx = XdpCtx::new(raw);
-        // SAFETY: `raw` is a valid linear-head skb with XDP headroom and
-        // its shared info after the head; the rxq info is the queue's
-        // (registered while ON).
-        unsafe { bindings::rveth_xdp_init_buff_skb(&mut ctx.xdp, self.rxq(), raw) };
         let (orig_data, orig_end) = (ctx.xdp.data, ctx.xdp.data_end);
-        // SAFETY: A prepared buffer, in a NAPI poll (BH disabled).
-        let act = unsafe { ctx.run(prog) };
         match act {
             XDP_PASS => {}
             XDP_TX | XDP_REDIRECT => {
