@@ -401,14 +401,18 @@ bool rveth_xdp_rxq_info_is_reg(struct xdp_rxq_info *rxq)
 	return xdp_rxq_info_is_reg(rxq);
 }
 
-void rveth_xdp_set_return_frame_no_direct(void)
+/*
+ * xdp_set_return_frame_no_direct(), returning the task's redirect info so
+ * that the poll clears the flag in Rust at its end (the clear was a second
+ * call per poll; bpf_net_ctx_get_ri() reads `current`, which Rust cannot
+ * without a call).
+ */
+struct bpf_redirect_info *rveth_xdp_set_return_frame_no_direct(void)
 {
-	xdp_set_return_frame_no_direct();
-}
+	struct bpf_redirect_info *ri = bpf_net_ctx_get_ri();
 
-void rveth_xdp_clear_return_frame_no_direct(void)
-{
-	xdp_clear_return_frame_no_direct();
+	ri->kern_flags |= BPF_RI_F_RF_NO_DIRECT;
+	return ri;
 }
 
 /*

@@ -76,8 +76,7 @@ void rveth_trace_xdp_bulk_tx(const struct net_device *dev, int sent, int drops, 
 int rveth_xdp_rxq_info_reg(struct xdp_rxq_info *rxq, struct net_device *dev,
 			   u32 index, unsigned int napi_id);
 bool rveth_xdp_rxq_info_is_reg(struct xdp_rxq_info *rxq);
-void rveth_xdp_set_return_frame_no_direct(void);
-void rveth_xdp_clear_return_frame_no_direct(void);
+struct bpf_redirect_info *rveth_xdp_set_return_frame_no_direct(void);
 int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
 		      struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
 		      const struct bpf_prog *prog, u32 *act);

@@ -1047,7 +1047,8 @@ pub(crate) struct NapiPoll<'a, P> {
 /// # Invariants
 ///
 /// `done <= budget`; `bq[..bq_len]` are initialised and are `XDP_TX`
-/// frames owned by this poll; `prog` is NULL or
+/// frames owned by this poll; `ri` is the running task's BPF redirect info
+/// (`bpf_net_ctx_get_ri()`), valid for the whole poll; `prog` is NULL or
 /// the queue's program as read in this poll's RCU read section (valid
 /// until it ends); `batch[batch_pos..batch_len]` are initialised, are
 /// entries taken from the ring and owned by this poll, and `done +
@@ -1057,6 +1058,9 @@ pub(super) struct PollState {
     done: u32,
     bytes: u64,
     pub(super) xdp: super::xdp::PollXdp,
+    /// The task's BPF redirect info, whose `BPF_RI_F_RF_NO_DIRECT` the
+    /// adapter set for this poll and [`NapiPoll::complete`] clears.
+    pub(super) ri: *mut bindings::bpf_redirect_info,
     /// The `XDP_TX` bulk queue (`veth_xdp_tx_bq`), sent to the peer when
     /// full and when the poll ends.
     bq: [MaybeUninit<*mut bindings::xdp_frame>; super::xdp::TX_BULK],
@@ -1365,14 +1369,18 @@ pub(super) unsafe fn poll_adapter<P>(
     // Frames of this poll are not returned to a page pool's lockless
     // cache (the poll may hand them to another device's NAPI), as
     // veth_poll() does; `complete` clears it.
-    // SAFETY: BH disabled: the per-CPU BPF net context is ours.
-    unsafe { bindings::rveth_xdp_set_return_frame_no_direct() };
-    // INVARIANT: Nothing taken, nothing counted yet.
+    // SAFETY: A NAPI poll: the task's BPF net context was set up by the
+    // caller (net_rx_action, the threaded and busy-poll loops) and outlives
+    // the poll.
+    let ri = unsafe { bindings::rveth_xdp_set_return_frame_no_direct() };
+    // INVARIANT: Nothing taken, nothing counted yet; `ri` as the helper
+    // returned it.
     let mut st = PollState {
         budget,
         done: 0,
         bytes: 0,
         xdp: super::xdp::PollXdp::new(),
+        ri,
         bq: [MaybeUninit::uninit(); super::xdp::TX_BULK],
         bq_len: 0,
         prog: ptr::null_mut(),
