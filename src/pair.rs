@@ -175,8 +175,9 @@ impl Driver for Rveth {
     }
 
     // The data path's two entry points are inlined into the layer's
-    // adapters: under emulation a call and its return cost as much as about
-    // 20 instructions each (docs/performance.md, the TB-exit profile).
+    // adapters: under emulation a call and its return together cost about
+    // as much as 20 instructions (docs/performance.md, "Where the time
+    // goes: TB exits").
     #[inline(always)]
     fn poll<'a>(ctx: NapiPoll<'a, RvethPriv>) -> PollDone<'a> {
         xmit::poll(ctx)

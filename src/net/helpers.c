@@ -417,9 +417,9 @@ struct bpf_redirect_info *rveth_xdp_set_return_frame_no_direct(void)
 
 /*
  * veth_xdp_rcv_skb() up to the verdict, for each packet, in one call: every
- * step is inline in C but the copy, and under emulation each out-of-line
- * call and its return cost as much as about 20 instructions each
- * (docs/performance.md). Orphan the skb unless a local socket's
+ * step is inline in C but the copy, and under emulation an out-of-line
+ * call and its return together cost about as much as 20 instructions
+ * (docs/performance.md, "Where the time goes: TB exits"). Orphan the skb unless a local socket's
  * (skb_prepare_for_gro()), give the program the frame from its Ethernet
  * header (eth_type_trans() pulled it), copy the head into a page_pool page
  * when it cannot be handed to XDP as is (veth_convert_skb_to_xdp_buff(),

@@ -284,8 +284,9 @@ impl RxQueue {
     ///
     /// # Safety
     ///
-    /// As [`RxQueue::flush`], and a full barrier must have run after the
-    /// caller's last write into the ring.
+    /// As [`RxQueue::flush`]. Not a soundness condition but the protocol's
+    /// (without it a wakeup can be lost): a full barrier must have run
+    /// after the caller's last write into the ring.
     unsafe fn flush_fenced(&self) {
         if read_once(&self.notify_masked) {
             return;
@@ -949,10 +950,11 @@ impl<P> Forwarded<'_, P> {
         let parts = self.into_parts();
         let skb = parts.skb.as_ptr();
 
-        // SAFETY: The queue is published: its ring is initialised and stays
-        // so until the grace period after unpublishing, which BH-disabled
-        // code (`bh`) holds off. On success the ring owns the skb, and a
-        // full barrier followed the ring write.
+        // The queue is published: its ring is initialised and stays so
+        // until the grace period after unpublishing, which BH-disabled code
+        // (`bh`) holds off. On success the ring owns the skb, and a full
+        // barrier followed the ring write.
+        // SAFETY: As just said.
         if unsafe { bindings::rveth_ring_produce_mb(q.ring.get(), skb.cast()) } == 0 {
             // SAFETY: Read as published in this BH-disabled section; the
             // produce ran the barrier.
@@ -1048,7 +1050,7 @@ pub(crate) struct NapiPoll<'a, P> {
 ///
 /// `done <= budget`; `bq[..bq_len]` are initialised and are `XDP_TX`
 /// frames owned by this poll; `ri` is the running task's BPF redirect info
-/// (`bpf_net_ctx_get_ri()`), valid for the whole poll; `prog` is NULL or
+/// (`bpf_net_ctx_get_ri()`, not NULL), valid for the whole poll; `prog` is NULL or
 /// the queue's program as read in this poll's RCU read section (valid
 /// until it ends); `batch[batch_pos..batch_len]` are initialised, are
 /// entries taken from the ring and owned by this poll, and `done +
@@ -1369,9 +1371,11 @@ pub(super) unsafe fn poll_adapter<P>(
     // Frames of this poll are not returned to a page pool's lockless
     // cache (the poll may hand them to another device's NAPI), as
     // veth_poll() does; `complete` clears it.
-    // SAFETY: A NAPI poll: the task's BPF net context was set up by the
-    // caller (net_rx_action, the threaded and busy-poll loops) and outlives
-    // the poll.
+    // The task's BPF net context was set up by the poll's caller
+    // (net_rx_action, the threaded and busy-poll loops) and outlives the
+    // poll; netpoll's poll_one_napi sets none up, and never polls ours
+    // (`SetupDevice::finish` sets IFF_DISABLE_NETPOLL).
+    // SAFETY: As just said.
     let ri = unsafe { bindings::rveth_xdp_set_return_frame_no_direct() };
     // INVARIANT: Nothing taken, nothing counted yet; `ri` as the helper
     // returned it.

@@ -156,10 +156,11 @@ impl XdpCtx {
         }
     }
 
-    /// Runs `prog` on the buffer: the only way the layer runs a program,
-    /// so that every `xdp_md` a program of a device with [`METADATA_OPS`]
-    /// gets is an `XdpCtx` (the pointer covers the whole context, not only
-    /// its `xdp_buff`).
+    /// Runs `prog` on the buffer. The layer runs a program in two ways,
+    /// this one (frames) and `rveth_xdp_run_skb` (skbs), both over a
+    /// pointer to a whole `XdpCtx`, so that every `xdp_md` a program of a
+    /// device with [`METADATA_OPS`] gets is an `XdpCtx` (the pointer covers
+    /// the whole context, not only its `xdp_buff`).
     ///
     /// # Safety
     ///
@@ -188,7 +189,9 @@ impl XdpCtx {
 /// program array, device map or CPU map (`bpf_prog_map_compatible`), nor
 /// run by `BPF_PROG_TEST_RUN`; an extension (`freplace`) program inherits
 /// the binding and runs on its target's context. A device with these ops
-/// runs native programs only through [`XdpCtx::run`].
+/// runs native programs only through [`XdpCtx::run`] and
+/// `rveth_xdp_run_skb` (from `NapiPoll::xdp_run_skb`), each given a whole
+/// [`XdpCtx`].
 pub(super) static METADATA_OPS: bindings::xdp_metadata_ops = bindings::xdp_metadata_ops {
     xmo_rx_timestamp: Some(rx_timestamp),
     xmo_rx_hash: Some(rx_hash),
@@ -343,12 +346,12 @@ impl<'a, P> NapiPoll<'a, P> {
         // into a page of the queue's pool if it cannot be handed to XDP as
         // is (`ctx.skb` is then the copy, the original freed), the buffer
         // set up over the head and the program run: one call (C helper).
+        // The buffer is the `XdpCtx`'s (at offset 0), so the metadata
+        // kfuncs find the skb the helper leaves in `ctx.skb`.
         // SAFETY: `ctx.skb` is an owned, valid skb whose Ethernet header
         // `eth_type_trans` pulled (still in the head); the queue is ON: its
         // pool exists and its rxq info is registered; `prog` is valid (type
-        // invariant of `XdpProgRef`) and this is a NAPI poll (BH disabled).
-        // The buffer is the `XdpCtx`'s (at offset 0), so the metadata
-        // kfuncs find the skb the helper leaves in `ctx.skb`.
+        // invariant of `XdpProgRef`); a NAPI poll (BH disabled).
         let r = unsafe {
             bindings::rveth_xdp_run_skb(
                 &raw mut (*ctxp).skb,
@@ -366,7 +369,15 @@ impl<'a, P> NapiPoll<'a, P> {
             self.st.xdp.rx_drops += 1;
             return None;
         }
-        let (orig_data, orig_end) = (ctx.xdp.data, ctx.xdp.data_end);
+        // The buffer as the helper set it up before the program ran
+        // (`xdp_prepare_buff()` over the linear head, as veth reads it
+        // before `bpf_prog_run_xdp()`): the program moves the buffer's
+        // pointers, never the skb's.
+        // SAFETY: `raw` is ours and valid; `data + headlen` is the head's end.
+        let (orig_data, orig_end) = unsafe {
+            let data = (*raw).data;
+            (data, data.add(((*raw).len - (*raw).data_len) as usize))
+        };
         match act {
             XDP_PASS => {}
             XDP_TX | XDP_REDIRECT => {
@@ -447,7 +458,8 @@ impl<'a, P> NapiPoll<'a, P> {
         let mut ctx = XdpCtx::new(ptr::null_mut());
         // SAFETY: A valid frame we own; the rxq info is the queue's.
         unsafe { bindings::rveth_xdp_convert_frame_to_buff(frame, &mut ctx.xdp, self.rxq()) };
-        // SAFETY: As in `xdp_run_skb`.
+        // SAFETY: A valid program (type invariant of `XdpProgRef`) on a
+        // buffer over the frame's memory, in a NAPI poll (BH disabled).
         let act = unsafe { ctx.run(prog) };
         match act {
             XDP_PASS => {
