@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+"""In the VM (bench/qprof/run.sh): veth and rveth pairs as `make bench`
+builds them, and for each row a qprof snapshot before and after `--count`
+pktgen frames on each kind (two rounds, after a warm-up per kind)."""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.environ["RVETH_TOP"], "bench"))
+import bench_guest as b  # noqa: E402
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--dir", required=True)
+ap.add_argument("--rows", default="pktgen,xdp_drop")
+ap.add_argument("--count", type=int, default=50000)
+a = ap.parse_args()
+ctl = os.path.join(a.dir, "ctl")
+seq = int(time.time())
+
+
+def snap(name):
+    global seq
+    seq += 1
+    out = os.path.join(a.dir, name)
+    with open(ctl, "w") as f:
+        f.write(f"{seq} {out}\n")
+    for _ in range(600):
+        time.sleep(0.1)
+        if os.path.exists(out):
+            return
+    raise RuntimeError(f"no snapshot {name}: is the plugin loaded?")
+
+
+b.insmod("veth", "veth.ko")
+b.insmod("pktgen", "pktgen.ko")
+b.sh(f"insmod {b.TOP}/rveth.ko")
+pairs = {"veth": b.Pair("veth", "v"), "rveth": b.Pair("rveth", "r")}
+b.sh(f"cat /proc/kallsyms > {a.dir}/kallsyms")
+for row in a.rows.split(","):
+    fn = {"pktgen": b.pktgen, "xdp_drop": b.xdp_drop}[row]
+    if row == "xdp_drop":
+        for p in pairs.values():
+            b.xdp_attach(p.ns_b, p.b, "xdp_drop")
+    for kind in pairs:
+        fn(pairs[kind], 5000)
+    for r in range(2):
+        for kind in pairs:
+            snap(f"{row}-{kind}-{r}-pre")
+            res = fn(pairs[kind], a.count)
+            snap(f"{row}-{kind}-{r}-post")
+            print(f"qprof: {row} {kind} round {r}: {res}", flush=True)
+    if row == "xdp_drop":
+        b.xdp_detach_all(list(pairs.values()))
+print("QPROF-DONE", flush=True)
