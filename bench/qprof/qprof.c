@@ -81,7 +81,7 @@ static char *tb_hex(const struct qemu_plugin_tb *tb, size_t n)
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	uint64_t va = qemu_plugin_tb_vaddr(tb), n = qemu_plugin_tb_n_insns(tb);
-	size_t h = (size_t)(((va * 0x9E3779B97F4A7C15ull) ^ n) >> 44) & (NBUCKETS - 1);
+	size_t h = (size_t)(((va ^ (n << 48)) * 0x9E3779B97F4A7C15ull) >> 44) & (NBUCKETS - 1);
 	struct tb_rec *r;
 
 	(void)id;

@@ -11,6 +11,10 @@ source "$TOP/scripts/lib.sh"
 ROWS=${1:-pktgen,xdp_drop}
 COUNT=${2:-50000}
 W=$RVETH_CACHE/qprof
+[ -n "${RVETH_SKIP_SETUP:-}" ] || "$TOP/scripts/setup-host.sh"
+# qprof.c declares the plugin API version 1 calls it uses (QEMU 7.2).
+qemu-system-x86_64 --version | grep -q "version 7\.2" ||
+	die "bench/qprof needs QEMU 7.2 (plugin API version 1)" "install Debian bookworm's qemu-system-x86"
 rm -rf "$W" && mkdir -p "$W/bin" "$W/out"
 gcc -O2 -Wall -Wextra -shared -fPIC -fvisibility=hidden -o "$W/qprof.so" "$TOP/bench/qprof/qprof.c" -lpthread
 : >"$W/out/ctl"
@@ -20,7 +24,8 @@ printf '#!/bin/sh\nexec %s -plugin %s,ctl=%s "$@"\n' "$QEMU" "$W/qprof.so" "$W/o
 chmod +x "$W/bin/qemu-system-x86_64"
 "$RVETH_VENV/bin/python" -c "import capstone" 2>/dev/null ||
 	"$RVETH_VENV/bin/pip" install -q capstone
-PATH=$W/bin:$PATH RVETH_VNG_ARGS="--rwdir=$W/out" \
+# TCG only: under KVM the plugin sees no translation blocks.
+PATH=$W/bin:$PATH RVETH_KVM=0 RVETH_SKIP_SETUP=1 RVETH_VNG_ARGS="--rwdir=$W/out" \
 	RVETH_GUEST_CMD="python3 $TOP/bench/qprof/guest.py --dir $W/out --rows $ROWS --count $COUNT" \
 	make -C "$TOP" --no-print-directory bench || true
 grep -q QPROF-DONE "$RVETH_CACHE/vm-bench.log" || die "the profiling run did not finish (log: $RVETH_CACHE/vm-bench.log)"
