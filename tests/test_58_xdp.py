@@ -78,6 +78,14 @@ def udp_through(kind, netns, name):
         wait_until(lambda: nstat(b).get("IpExtInTruncatedPkts", 0) - before >= N, timeout=60,
                    what="truncated datagrams at the receiver's IP layer")
         got = (nstat(b).get("IpExtInTruncatedPkts", 0) - before, 0, 0)
+    elif name == "xdp_head_grow":
+        # Every datagram reaches IP with a second Ethernet header where
+        # the IP header should be, version 0: a header error.
+        before = nstat(b).get("IpInHdrErrors", 0)
+        udp_send(a, "10.9.0.2", 7000, N)
+        wait_until(lambda: nstat(b).get("IpInHdrErrors", 0) - before >= N, timeout=60,
+                   what="header errors at the receiver's IP layer")
+        got = (nstat(b).get("IpInHdrErrors", 0) - before, 0, 0)
     elif name in ("xdp_pass", "xdp_adjust"):
         sink = UdpSink(b, "10.9.0.2", 7000, N)
         udp_send(a, "10.9.0.2", 7000, N)
@@ -96,20 +104,21 @@ def udp_through(kind, netns, name):
 
 
 @pytest.mark.parametrize("name", ["xdp_pass", "xdp_drop", "xdp_aborted", "xdp_adjust",
-                                  "xdp_trim"])
+                                  "xdp_trim", "xdp_head_grow"])
 def test_verdicts_like_veth(rveth, netns, name):
     """PASS and adjust-head-and-back deliver all N intact; DROP and ABORTED
     deliver none and count N in xdp_drops; a program that cuts the tail
-    makes every datagram arrive truncated at the receiver's IP layer (it
-    ran, and PASS carried its change into the skb); the queue took all N
-    (xdp_packets) on both kinds."""
+    makes every datagram arrive truncated at the receiver's IP layer, and
+    one that grows the front by an Ethernet header makes every one a
+    header error there (it ran, and PASS carried its change into the skb);
+    the queue took all N (xdp_packets) on both kinds."""
     load_veth()
     res = {kind: udp_through(kind, netns, name) for kind in ("veth", "rveth")}
     print(name, res)
     same_as_veth(f"{name}: received and counters", res["rveth"], res["veth"])
     (got, counters) = res["rveth"]
     assert counters["xdp_packets"] == N
-    if name in ("xdp_pass", "xdp_adjust", "xdp_trim"):
+    if name in ("xdp_pass", "xdp_adjust", "xdp_trim", "xdp_head_grow"):
         assert got == (N, 0, 0)
         assert counters["xdp_drops"] == 0
     else:

@@ -27,6 +27,7 @@ char _license[] SEC("license") = "GPL";
 #define P_xdp_meta 9
 #define P_xdp_pass_frags 10
 #define P_xdp_redirect_xsk 11
+#define P_xdp_head_grow 12
 #define CAT(a, b) a##b
 #define ID(p) CAT(P_, p)
 #define WANT(p) (ID(PROG) == P_##p)
@@ -98,6 +99,34 @@ int xdp_trim(struct xdp_md *ctx)
 {
 	if (bpf_xdp_adjust_tail(ctx, -4))
 		return XDP_ABORTED;
+	return XDP_PASS;
+}
+#endif
+
+/*
+ * Grows the packet at the front by 14 bytes and writes the Ethernet header
+ * there; the old header's first byte (now where the IP header is read) is
+ * set to 0. The receiver's IP layer then finds IP version 0 and counts the
+ * packet in IpInHdrErrors, which it can only do if XDP_PASS carried the
+ * new start into the skb (with the old start, the frame's destination MAC
+ * starts with 0: not the receiver's, dropped before IP's header check).
+ */
+#if WANT(xdp_head_grow)
+SEC("xdp")
+int xdp_head_grow(struct xdp_md *ctx)
+{
+	struct ethhdr *eth, *old;
+	void *end;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct ethhdr)))
+		return XDP_ABORTED;
+	eth = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	old = (void *)(eth + 1);
+	if ((void *)(old + 1) > end)
+		return XDP_ABORTED;
+	__builtin_memcpy(eth, old, sizeof(*eth));
+	old->h_dest[0] = 0;
 	return XDP_PASS;
 }
 #endif
