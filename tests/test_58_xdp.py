@@ -64,6 +64,17 @@ def xdp_counters(ns, dev):
 N = 200
 
 
+# Programs whose change XDP_PASS must carry into the skb, and the counter
+# of the receiver's IP layer that then counts every datagram: xdp_trim's
+# datagrams reach IP 4 bytes short (dropped as truncated); xdp_head_grow's
+# carry a second Ethernet header where the IP header should be (version 0:
+# a header error).
+IP_COUNTED = {
+    "xdp_trim": ("IpExtInTruncatedPkts", "truncated datagrams"),
+    "xdp_head_grow": ("IpInHdrErrors", "header errors"),
+}
+
+
 def udp_through(kind, netns, name):
     """N datagrams from A to B with program `name` on B: what B's socket
     got (intact, corrupt, duplicated) and B's XDP counters."""
@@ -71,21 +82,13 @@ def udp_through(kind, netns, name):
     make_pair(kind, a, b, ipv6=False)
     permanent_neighbours([(a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")])
     attach(b, "rb", name)
-    if name == "xdp_trim":
-        # Every datagram reaches IP 4 bytes short and is dropped there.
-        before = nstat(b).get("IpExtInTruncatedPkts", 0)
+    if name in IP_COUNTED:
+        counter, what = IP_COUNTED[name]
+        before = nstat(b).get(counter, 0)
         udp_send(a, "10.9.0.2", 7000, N)
-        wait_until(lambda: nstat(b).get("IpExtInTruncatedPkts", 0) - before >= N, timeout=60,
-                   what="truncated datagrams at the receiver's IP layer")
-        got = (nstat(b).get("IpExtInTruncatedPkts", 0) - before, 0, 0)
-    elif name == "xdp_head_grow":
-        # Every datagram reaches IP with a second Ethernet header where
-        # the IP header should be, version 0: a header error.
-        before = nstat(b).get("IpInHdrErrors", 0)
-        udp_send(a, "10.9.0.2", 7000, N)
-        wait_until(lambda: nstat(b).get("IpInHdrErrors", 0) - before >= N, timeout=60,
-                   what="header errors at the receiver's IP layer")
-        got = (nstat(b).get("IpInHdrErrors", 0) - before, 0, 0)
+        wait_until(lambda: nstat(b).get(counter, 0) - before >= N, timeout=60,
+                   what=f"{what} at the receiver's IP layer")
+        got = (nstat(b).get(counter, 0) - before, 0, 0)
     elif name in ("xdp_pass", "xdp_adjust"):
         sink = UdpSink(b, "10.9.0.2", 7000, N)
         udp_send(a, "10.9.0.2", 7000, N)
