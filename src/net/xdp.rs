@@ -348,10 +348,11 @@ impl<'a, P> NapiPoll<'a, P> {
         // set up over the head and the program run: one call (C helper).
         // The buffer is the `XdpCtx`'s (at offset 0), so the metadata
         // kfuncs find the skb the helper leaves in `ctx.skb`.
-        // SAFETY: `ctx.skb` is an owned, valid skb whose Ethernet header
+        // `ctx.skb` is an owned, valid skb whose Ethernet header
         // `eth_type_trans` pulled (still in the head); the queue is ON: its
         // pool exists and its rxq info is registered; `prog` is valid (type
         // invariant of `XdpProgRef`); a NAPI poll (BH disabled).
+        // SAFETY: As just said.
         let r = unsafe {
             bindings::rveth_xdp_run_skb(
                 &raw mut (*ctxp).skb,
