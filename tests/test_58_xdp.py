@@ -697,3 +697,109 @@ def test_multi_buffer_like_veth(rveth, netns):
     # A frame longer than a page cannot be in one buffer (less fits: the
     # page also holds XDP's headroom and the shared info).
     assert frags >= sum(1 for i in range(N) if big_len(i) + 42 > 4096), res["rveth"]
+
+
+
+def frags_shrink(kind, netns, name):
+    """multi_buffer()'s N datagrams through program `name` on rb, which cuts
+    the tail of every multi-buffer frame: (what rb's socket got, the
+    datagrams rb's IP layer dropped as truncated, the program's four
+    counters, the queue's packets). The cut datagrams cannot reach the
+    socket (their IP length no longer fits); the others must arrive
+    intact. As many small datagrams as were cut are sent after the N, so
+    that the sink's count of N is reached. The program is detached at the
+    end, which destroys rb's page pool (GRO is off)."""
+    a, b = netns.new("xa"), netns.new("xb")
+    make_pair(kind, a, b, ipv6=False)
+    permanent_neighbours([(a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")])
+    for ns, dev in ((a, "ra"), (b, "rb")):
+        run(f"ip -n {ns} link set dev {dev} mtu 9000")
+    attach(b, "rb", name, sec="xdp.frags")
+    mid = map_of(b, "rb")
+    before = nstat(b).get("IpExtInTruncatedPkts", 0)
+    sink = UdpSink(b, "10.9.0.2", 7000, N)
+    send = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(%d, %d):
+    s.sendto((b'%%08d' %% i) * %s, ('10.9.0.2', 7000))
+"""
+    ns_python(a, send % (0, N, "(1 + (i * 37) % 1000)"))  # big_len(i)
+    wait_until(lambda: xdp_counters(b, "rb")["xdp_packets"] >= N, timeout=60,
+               what="the program saw every datagram")
+    cut = [map_get(mid, k) for k in range(4)]
+    wait_until(lambda: nstat(b).get("IpExtInTruncatedPkts", 0) - before >= cut[0], timeout=60,
+               what="the cut datagrams at the receiver's IP layer")
+    ns_python(a, send % (N, N + cut[0], "1"))
+    got = sink.result()
+    truncated = nstat(b).get("IpExtInTruncatedPkts", 0) - before
+    res = (got, truncated, tuple(cut), xdp_counters(b, "rb")["xdp_packets"])
+    detach(b, "rb")
+    return res
+
+
+def test_multi_buffer_tail_shrink(rveth, netns):
+    """bpf_xdp_adjust_tail() shortening multi-buffer frames, then XDP_PASS:
+    the skb follows the shortened frame (its fragment length from the
+    buffer, none left when all were freed), so every cut datagram is
+    dropped as truncated by the receiver's IP layer, every other one
+    arrives intact, and every freed fragment goes back to the page pool.
+
+    veth is the oracle for a 1-byte cut, which shortens the last fragment
+    and frees none (xdp_frags_cut1). Freeing fragments (xdp_frags_shrink:
+    all of them, or the last ones) runs on rveth only, on purpose: veth
+    7.3 returns the freed page-pool pages of its skb path with
+    page_frag_free() (its rxq's memory type is MEM_TYPE_PAGE_SHARED).
+    Measured on 7.3.4 with this test: a WARN in
+    page_pool_alloc_frag_netmem() (the pool's fragment count went
+    negative) and, 60 s after the program's detach destroyed the pool,
+    "stalled pool shutdown: 55 inflight". rveth uses the pool's memory
+    type for a buffer with fragments. A pool destroyed with pages in flight
+    warns so (page_pool_release_retry()) 60 s later: the test waits that
+    long after the last detach and looks. Deferred skb frees are off while
+    it runs (net.core.skb_defer_max = 0): a socket's skb is otherwise freed
+    by the CPU that allocated it, at its next receive softirq, and on an
+    idle CPU that kept a few pages in flight for minutes (seen: 1 to 6,
+    with and without fragments freed, on both kinds)."""
+    from conftest import kernel_log_since, klog
+    load_veth()
+    knob = "/proc/sys/net/core/skb_defer_max"
+    with open(knob) as f:
+        defer_max = f.read()
+    with open(knob, "w") as f:
+        f.write("0")
+    try:
+        multi_buffer_tail_shrink(netns, klog().mark())
+    finally:
+        with open(knob, "w") as f:
+            f.write(defer_max)
+
+
+def multi_buffer_tail_shrink(netns, mark):
+    from conftest import kernel_log_since
+    res = {kind: frags_shrink(kind, netns, "xdp_frags_cut1") for kind in ("veth", "rveth")}
+    print("1-byte cut (received, truncated, [cut, bytes cut, left single, bytes left], "
+          "queue packets):", res)
+    same_as_veth("multi-buffer 1-byte tail cut", res["rveth"], res["veth"])
+    got, truncated, (cut, cut_bytes, single, left_bytes), packets = res["rveth"]
+    lens = sorted((big_len(i) + 42 for i in range(N)), reverse=True)
+    # Every frame above a page came in several buffers (less than a page
+    # fits in one: XDP's headroom and the shared info are in it too), and
+    # the ones cut are the longest.
+    assert cut >= sum(1 for n in lens if n > 4096), res["rveth"]
+    assert (cut_bytes, single, left_bytes) == (cut, 0, sum(lens[:cut]) - cut), res["rveth"]
+    assert truncated == cut and got == (N, 0, 0) and packets == N + cut, res["rveth"]
+
+    freed = frags_shrink("rveth", netns, "xdp_frags_shrink")
+    detached = time.monotonic()
+    print("fragments freed, rveth:", freed)
+    got, truncated, (cut2, cut_bytes, single, left_bytes), packets = freed
+    # The same frames were multi-buffer; their bytes, cut and left, add up;
+    # both ways of cutting happened and every whole cut left one buffer.
+    assert cut2 == cut and cut_bytes + left_bytes == sum(lens[:cut]), freed
+    whole = sum(1 for n in lens[:cut] if not n & 8)
+    assert 0 < whole < cut and single >= whole, freed
+    assert truncated == cut and got == (N, 0, 0) and packets == N + cut, freed
+    time.sleep(max(0.0, detached + 62 - time.monotonic()))
+    stalled = [l for l in kernel_log_since(mark) if "stalled pool shutdown" in l]
+    assert not stalled, stalled

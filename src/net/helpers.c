@@ -427,7 +427,8 @@ struct bpf_redirect_info *rveth_xdp_set_return_frame_no_direct(void)
  * xdp_prepare_buff(); the skb_shared_info tailroom is always there) and run
  * the program (bpf_prog_run_xdp()). *pskb is the skb the buffer is over
  * (the copy replaces it). Returns 0 with the verdict in *act, or the copy's
- * error (*pskb then is the original skb, untouched).
+ * error (*pskb then is the original skb, untouched). The rxq's memory type
+ * is the pool's when the buffer has frags.
  */
 int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
 		      struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
@@ -453,6 +454,19 @@ int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
 	if (skb_shinfo(skb)->nr_frags) {
 		skb_shinfo(skb)->xdp_frags_size = skb->data_len;
 		xdp_buff_set_frags_flag(xdp);
+		/*
+		 * Beyond veth: a non-linear skb is always copied above, so its
+		 * frags are pages of `pool`, and a program that frees one
+		 * (bpf_xdp_adjust_tail() shrinking) returns it through the
+		 * rxq's memory type. veth leaves that at MEM_TYPE_PAGE_SHARED
+		 * (or the last frame's): page_frag_free() on a page-pool page,
+		 * which breaks the pool's count (a WARN in
+		 * page_pool_alloc_frag_netmem()) and keeps its pages from ever
+		 * coming back (test_58, multi-buffer tail shrink). The poll
+		 * puts the queue's own type back before XDP_TX/REDIRECT, and
+		 * each frame sets its own.
+		 */
+		rxq->mem.type = MEM_TYPE_PAGE_POOL;
 	} else {
 		xdp_buff_clear_frags_flag(xdp);
 	}

@@ -28,6 +28,8 @@ char _license[] SEC("license") = "GPL";
 #define P_xdp_pass_frags 10
 #define P_xdp_redirect_xsk 11
 #define P_xdp_head_grow 12
+#define P_xdp_frags_shrink 13
+#define P_xdp_frags_cut1 14
 #define CAT(a, b) a##b
 #define ID(p) CAT(P_, p)
 #define WANT(p) (ID(PROG) == P_##p)
@@ -255,6 +257,59 @@ int xdp_pass_frags(struct xdp_md *ctx)
 		if (n)
 			__sync_fetch_and_add(n, 1);
 	}
+	return XDP_PASS;
+}
+#endif
+
+/*
+ * Multi-buffer programs that cut the tail of every frame that came in more
+ * than one buffer (bpf_xdp_frags_shrink_tail()); single-buffer frames pass
+ * untouched. xdp_frags_cut1 cuts 1 byte, which frees no fragment (the last
+ * one holds at least 2 bytes: test_58). xdp_frags_shrink cuts the whole
+ * fragment part (all fragments freed, the frame left in one buffer) or,
+ * when bit 3 of the frame's length is set, half of it rounded up (the last
+ * fragments freed or shortened). shrink[0] counts the frames cut,
+ * shrink[1] the bytes cut, shrink[2] the frames left in one buffer and
+ * shrink[3] the bytes left.
+ */
+#if WANT(xdp_frags_shrink) || WANT(xdp_frags_cut1)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u64);
+} shrink SEC(".maps");
+
+static __always_inline void shrink_add(__u32 k, __u64 v)
+{
+	__u64 *n = bpf_map_lookup_elem(&shrink, &k);
+
+	if (n)
+		__sync_fetch_and_add(n, v);
+}
+
+SEC("xdp.frags")
+int PROG(struct xdp_md *ctx)
+{
+	__u32 head = ctx->data_end - ctx->data;
+	__u32 len = bpf_xdp_get_buff_len(ctx);
+	__u32 cut, left;
+
+	if (len <= head)
+		return XDP_PASS;
+	cut = len - head;
+	if (WANT(xdp_frags_cut1))
+		cut = 1;
+	else if (len & 8)
+		cut = (cut + 1) / 2;
+	if (bpf_xdp_adjust_tail(ctx, -(int)cut))
+		return XDP_ABORTED;
+	left = bpf_xdp_get_buff_len(ctx);
+	shrink_add(0, 1);
+	shrink_add(1, cut);
+	if (left == (__u32)(ctx->data_end - ctx->data))
+		shrink_add(2, 1);
+	shrink_add(3, left);
 	return XDP_PASS;
 }
 #endif
