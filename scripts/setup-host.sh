@@ -54,7 +54,7 @@ if [ ! -x "$RVETH_VENV/bin/python" ]; then
 	mkdir -p "$RVETH_CACHE"
 	python3 -m venv "$RVETH_VENV" || die "python3 -m venv failed" "apt-get install python3-venv"
 fi
-want="virtme-ng==$VNG_VERSION libclang==$LIBCLANG_WHEEL pytest pyroute2 matplotlib"
+want="virtme-ng==$VNG_VERSION libclang==$LIBCLANG_WHEEL pytest pyroute2 matplotlib pyyaml jsonschema"
 if [ "$(cat "$RVETH_VENV/.rveth-pkgs" 2>/dev/null)" != "$want" ]; then
 	step "python: pip install $want"
 	# shellcheck disable=SC2086
