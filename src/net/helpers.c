@@ -428,13 +428,14 @@ struct bpf_redirect_info *rveth_xdp_set_return_frame_no_direct(void)
  * the program (bpf_prog_run_xdp()). *pskb is the skb the buffer is over
  * (the copy replaces it). Returns 0 with the verdict in *act, or the copy's
  * error (*pskb then is the original skb, untouched). The rxq's memory type
- * is the pool's when the buffer has frags.
+ * is the buffer's (below).
  */
 int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
 		      struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
 		      const struct bpf_prog *prog, u32 *act)
 {
 	struct sk_buff *skb = *pskb;
+	bool copied = false;
 	u32 frame_sz;
 	int err;
 
@@ -446,6 +447,7 @@ int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
 		if (err)
 			return err;
 		skb = *pskb;
+		copied = true;
 	}
 	frame_sz = skb_end_pointer(skb) - skb->head +
 		   SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
@@ -454,22 +456,23 @@ int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
 	if (skb_shinfo(skb)->nr_frags) {
 		skb_shinfo(skb)->xdp_frags_size = skb->data_len;
 		xdp_buff_set_frags_flag(xdp);
-		/*
-		 * Beyond veth: a non-linear skb is always copied above, so its
-		 * frags are pages of `pool`, and a program that frees one
-		 * (bpf_xdp_adjust_tail() shrinking) returns it through the
-		 * rxq's memory type. veth leaves that at MEM_TYPE_PAGE_SHARED
-		 * (or the last frame's): page_frag_free() on a page-pool page,
-		 * which breaks the pool's count (a WARN in
-		 * page_pool_alloc_frag_netmem()) and keeps its pages from ever
-		 * coming back (test_58, multi-buffer tail shrink). The poll
-		 * puts the queue's own type back before XDP_TX/REDIRECT, and
-		 * each frame sets its own.
-		 */
-		rxq->mem.type = MEM_TYPE_PAGE_POOL;
 	} else {
 		xdp_buff_clear_frags_flag(xdp);
 	}
+	/*
+	 * Beyond veth: the rxq's memory type is that of this buffer's
+	 * memory, which a program that frees a fragment returns it with
+	 * (bpf_xdp_adjust_tail() shrinking, bpf_xdp_pull_data()). A copy is
+	 * made of pages of `pool`, fragments included; an skb that is not
+	 * copied is linear, over a page-fragment head. veth leaves the type
+	 * at MEM_TYPE_PAGE_SHARED (or the last frame's): page_frag_free() on
+	 * a page-pool page, which breaks the pool's count (a WARN in
+	 * page_pool_alloc_frag_netmem()) and keeps its pages from ever
+	 * coming back (test_58, multi-buffer tail shrink). The poll puts the
+	 * queue's own type back before XDP_TX/REDIRECT; a frame sets its own
+	 * (rveth_xdp_convert_frame_to_buff()).
+	 */
+	rxq->mem.type = copied ? MEM_TYPE_PAGE_POOL : MEM_TYPE_PAGE_SHARED;
 	*act = bpf_prog_run_xdp(prog, xdp);
 	return 0;
 }
@@ -513,17 +516,18 @@ int rveth_skb_vlan_tag(const struct sk_buff *skb, __be16 *proto, u16 *tci)
 	return 0;
 }
 
+/*
+ * veth_xdp_rcv_one() sets the frame's memory type in the rxq for XDP_TX and
+ * redirects, after the program ran; rveth sets it before, so that a
+ * fragment the program frees is returned as the frame's memory too
+ * (rveth_xdp_run_skb()).
+ */
 void rveth_xdp_convert_frame_to_buff(const struct xdp_frame *frame,
 				     struct xdp_buff *xdp, struct xdp_rxq_info *rxq)
 {
 	xdp_convert_frame_to_buff(frame, xdp);
-	xdp->rxq = rxq;
-}
-
-/* veth_xdp_rcv_one(): the frame's memory type for XDP_TX and redirects. */
-void rveth_xdp_rxq_set_mem_type(struct xdp_rxq_info *rxq, const struct xdp_frame *frame)
-{
 	rxq->mem.type = frame->mem_type;
+	xdp->rxq = rxq;
 }
 
 int rveth_xdp_update_frame_from_buff(const struct xdp_buff *xdp,

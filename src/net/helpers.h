@@ -82,7 +82,6 @@ int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
 		      const struct bpf_prog *prog, u32 *act);
 void rveth_xdp_convert_frame_to_buff(const struct xdp_frame *frame,
 				     struct xdp_buff *xdp, struct xdp_rxq_info *rxq);
-void rveth_xdp_rxq_set_mem_type(struct xdp_rxq_info *rxq, const struct xdp_frame *frame);
 int rveth_xdp_update_frame_from_buff(const struct xdp_buff *xdp,
 				     struct xdp_frame *frame);
 struct xdp_frame *rveth_xdp_convert_buff_to_frame(struct xdp_buff *xdp);

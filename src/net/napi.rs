@@ -351,8 +351,8 @@ impl RxQueue {
         // SAFETY: Initialised and empty, unused (caller).
         unsafe { bindings::rveth_ring_cleanup(self.ring.get()) };
         // SAFETY: Registered with RING (type invariant); the saved memory
-        // model is put back first (an XDP_TX or redirect of a frame changes
-        // its type while the poll runs), as veth_disable_xdp_range() does.
+        // model is put back first (the poll sets the type of each buffer
+        // it runs a program on), as veth_disable_xdp_range() does.
         unsafe {
             (*self.xdp_rxq.get()).mem = *self.xdp_mem.get();
             bindings::xdp_rxq_info_unreg(self.xdp_rxq.get());

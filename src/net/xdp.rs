@@ -457,7 +457,10 @@ impl<'a, P> NapiPoll<'a, P> {
     fn xdp_run_frame(&mut self, f: RxFrame, prog: XdpProgRef<'a>) -> Option<RxSkb> {
         let frame = f.into_raw();
         let mut ctx = XdpCtx::new(ptr::null_mut());
-        // SAFETY: A valid frame we own; the rxq info is the queue's.
+        // The buffer over the frame, the rxq info with the frame's memory
+        // type (a fragment the program frees is returned as such).
+        // SAFETY: A valid frame we own; the rxq info is the queue's, only
+        // this poll uses it.
         unsafe { bindings::rveth_xdp_convert_frame_to_buff(frame, &mut ctx.xdp, self.rxq()) };
         // SAFETY: A valid program (type invariant of `XdpProgRef`) on a
         // buffer over the frame's memory, in a NAPI poll (BH disabled).
@@ -478,9 +481,8 @@ impl<'a, P> NapiPoll<'a, P> {
                 // this one: keep a copy to return the memory on failure.
                 // SAFETY: Valid (ours).
                 let orig = unsafe { ptr::read(frame) };
-                // SAFETY: The rxq info is the queue's, only this poll uses
-                // it; the frame's memory type travels with the buffer.
-                unsafe { bindings::rveth_xdp_rxq_set_mem_type(self.rxq(), frame) };
+                // The rxq info has the frame's memory type (set with the
+                // buffer): it travels with the buffer.
                 if act == XDP_TX {
                     self.xdp_tx(&mut ctx.xdp, Some(orig), prog);
                 } else {

@@ -30,6 +30,7 @@ char _license[] SEC("license") = "GPL";
 #define P_xdp_head_grow 12
 #define P_xdp_frags_shrink 13
 #define P_xdp_frags_cut1 14
+#define P_xdp_tx_frags 15
 #define CAT(a, b) a##b
 #define ID(p) CAT(P_, p)
 #define WANT(p) (ID(PROG) == P_##p)
@@ -58,9 +59,14 @@ int xdp_aborted(struct xdp_md *ctx)
 }
 #endif
 
+/* xdp_tx_frags: the same in a multi-buffer program (section xdp.frags). */
+#if WANT(xdp_tx) || WANT(xdp_tx_frags)
 #if WANT(xdp_tx)
 SEC("xdp")
-int xdp_tx(struct xdp_md *ctx)
+#else
+SEC("xdp.frags")
+#endif
+int PROG(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
