@@ -464,7 +464,8 @@ int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
 	 * memory, which a program that frees a fragment returns it with
 	 * (bpf_xdp_adjust_tail() shrinking, bpf_xdp_pull_data()). A copy is
 	 * made of pages of `pool`, fragments included; an skb that is not
-	 * copied is linear, over a page-fragment head. veth leaves the type
+	 * copied is linear, over a head_frag head (a page fragment, or a page
+	 * of another pool: nothing a program can free). veth leaves the type
 	 * at MEM_TYPE_PAGE_SHARED (or the last frame's): page_frag_free() on
 	 * a page-pool page, which breaks the pool's count (a WARN in
 	 * page_pool_alloc_frag_netmem()) and keeps its pages from ever
@@ -518,9 +519,9 @@ int rveth_skb_vlan_tag(const struct sk_buff *skb, __be16 *proto, u16 *tci)
 
 /*
  * veth_xdp_rcv_one() sets the frame's memory type in the rxq for XDP_TX and
- * redirects, after the program ran; rveth sets it before, so that a
- * fragment the program frees is returned as the frame's memory too
- * (rveth_xdp_run_skb()).
+ * redirects, after the program ran; rveth sets it before, as
+ * cpu_map_bpf_prog_run_xdp() does, so that a fragment the program frees is
+ * returned as the frame's memory too (rveth_xdp_run_skb()).
  */
 void rveth_xdp_convert_frame_to_buff(const struct xdp_frame *frame,
 				     struct xdp_buff *xdp, struct xdp_rxq_info *rxq)
