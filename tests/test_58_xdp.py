@@ -663,20 +663,11 @@ def multi_buffer(kind, netns):
     """MTU 9000 on both ends, a multi-buffer XDP_PASS program on rb, N
     datagrams of up to 8,000 bytes: (what rb's socket got, how many the
     program saw in more than one buffer, rb's queue packets)."""
-    a, b = netns.new("xa"), netns.new("xb")
-    make_pair(kind, a, b, ipv6=False)
-    permanent_neighbours([(a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")])
-    for ns, dev in ((a, "ra"), (b, "rb")):
-        run(f"ip -n {ns} link set dev {dev} mtu 9000")
+    a, b = big_pair(kind, netns)
     attach(b, "rb", "xdp_pass_frags", sec="xdp.frags")
     mid = map_of(b, "rb")
     sink = UdpSink(b, "10.9.0.2", 7000, N)
-    ns_python(a, f"""
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for i in range({N}):
-    s.sendto((b'%08d' % i) * (1 + (i * 37) % 1000), ('10.9.0.2', 7000))  # big_len(i)
-""")
+    ns_python(a, SEND_BIG % (0, N, "(1 + (i * 37) % 1000)", "10.9.0.2", 7000))  # big_len(i)
     got = sink.result()
     res = (got, map_get(mid, 0), xdp_counters(b, "rb")["xdp_packets"])
     detach(b, "rb")
