@@ -38,20 +38,48 @@ b.sh(f"insmod {b.TOP}/rveth.ko")
 pairs = {"veth": b.Pair("veth", "v"), "rveth": b.Pair("rveth", "r")}
 # The programs' JIT images under their own names in kallsyms.
 b.sh("sysctl -qw net.core.bpf_jit_kallsyms=1")
-for row in a.rows.split(","):
-    fn = {"pktgen": b.pktgen, "xdp_drop": b.xdp_drop}[row]
-    if row == "xdp_drop":
-        for p in pairs.values():
+targets = {}
+
+
+def setup(row):
+    """Programs (and, for xdp_redirect, the second pairs) as `make bench`
+    sets them up for the row."""
+    for kind, p in pairs.items():
+        if row == "xdp_drop":
             b.xdp_attach(p.ns_b, p.b, "xdp_drop")
+        elif row == "xdp_tx":
+            b.xdp_attach(None, p.a, "xdp_pass")
+            b.xdp_attach(p.ns_b, p.b, "xdp_tx")
+        elif row == "xdp_redirect":
+            targets[kind] = b.RedirectTarget(p)
+
+
+def teardown(row):
+    if row in ("xdp_drop", "xdp_tx"):
+        b.xdp_detach_all(list(pairs.values()))
+    if row == "xdp_tx":
+        for p in pairs.values():
+            b.xdp_attach(None, p.a, None)
+    for t in targets.values():
+        t.remove()
+    targets.clear()
+
+
+for row in a.rows.split(","):
+    setup(row)
+    if row == "xdp_redirect":
+        fns = {kind: targets[kind].measure for kind in pairs}
+    else:
+        f = {"pktgen": b.pktgen, "xdp_drop": b.xdp_drop, "xdp_tx": b.xdp_tx}[row]
+        fns = {kind: (lambda c, p=pairs[kind], f=f: f(p, c)) for kind in pairs}
     b.sh(f"cat /proc/kallsyms > {a.dir}/kallsyms")
     for kind in pairs:
-        fn(pairs[kind], 5000)
+        fns[kind](5000)
     for r in range(2):
         for kind in pairs:
             snap(f"{row}-{kind}-{r}-pre")
-            res = fn(pairs[kind], a.count)
+            res = fns[kind](a.count)
             snap(f"{row}-{kind}-{r}-post")
             print(f"qprof: {row} {kind} round {r}: {res}", flush=True)
-    if row == "xdp_drop":
-        b.xdp_detach_all(list(pairs.values()))
+    teardown(row)
 print("QPROF-DONE", flush=True)

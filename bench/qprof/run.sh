@@ -4,7 +4,8 @@
 # expensive TB exits per packet for veth and rveth. Not part of `make test`
 # or `make bench`; needs gcc and, for the report, capstone (installed into
 # the project's venv on first use).
-#   bench/qprof/run.sh [ROWS] [COUNT]    (ROWS: pktgen,xdp_drop)
+#   bench/qprof/run.sh [ROWS] [COUNT]
+#     (ROWS: comma-separated, of pktgen, xdp_drop, xdp_tx, xdp_redirect)
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 source "$TOP/scripts/lib.sh"
