@@ -222,10 +222,14 @@ int rveth_ring_produce_mb(struct ptr_ring *r, void *ptr)
  * the producer lock, each tagged with `tag` (bit 0, VETH_XDP_FLAG), up to
  * the first that is longer than max_len or does not fit. Returns how many
  * went in. One call per batch: spin_lock(), xdp_get_frame_len() and
- * __ptr_ring_produce() are inline (they were four calls per frame).
+ * __ptr_ring_produce() are inline (they were four calls per frame). With
+ * mb (the caller flushes next), then the full barrier that starts
+ * __veth_xdp_flush(): the ring writes before the producer's read of the
+ * notify flag (it was a third call, into rust/helpers, per batch). Unlike
+ * rveth_ring_produce_mb(), whether or not any frame went in.
  */
-int rveth_ring_produce_frames(struct ptr_ring *r, struct xdp_frame *const *frames,
-			      int n, unsigned int max_len, unsigned long tag)
+int rveth_ring_produce_frames_mb(struct ptr_ring *r, struct xdp_frame *const *frames,
+				 int n, unsigned int max_len, unsigned long tag, bool mb)
 {
 	int i;
 
@@ -239,6 +243,8 @@ int rveth_ring_produce_frames(struct ptr_ring *r, struct xdp_frame *const *frame
 			break;
 	}
 	spin_unlock(&r->producer_lock);
+	if (mb)
+		smp_mb();
 	return i;
 }
 
@@ -254,6 +260,24 @@ void *rveth_ring_consume(struct ptr_ring *r)
 
 int rveth_ring_consume_batched(struct ptr_ring *r, void **array, int n)
 {
+	return __ptr_ring_consume_batched(r, array, n);
+}
+
+/*
+ * A poll's first batch, after xdp_set_return_frame_no_direct() (as at the
+ * start of veth_poll()), in one call where there were two: the flag is in
+ * effect before any entry is handled. The task's redirect info goes back
+ * through *ri, so that the poll clears the flag in Rust at its end
+ * (bpf_net_ctx_get_ri() reads `current`, which Rust cannot without a
+ * call).
+ */
+int rveth_ring_consume_first(struct ptr_ring *r, void **array, int n,
+			     struct bpf_redirect_info **ri)
+{
+	struct bpf_redirect_info *info = bpf_net_ctx_get_ri();
+
+	info->kern_flags |= BPF_RI_F_RF_NO_DIRECT;
+	*ri = info;
 	return __ptr_ring_consume_batched(r, array, n);
 }
 
@@ -353,8 +377,9 @@ bool rveth_qdisc_txq_has_no_queue(struct netdev_queue *txq)
 
 /*
  * XDP (include/net/xdp.h, include/linux/filter.h, include/linux/skbuff.h):
- * the program run (bpf_prog_run_xdp() dispatches through a static call),
- * the exception tracepoint, the rxq registration and the buff/frame
+ * the program run (bpf_prog_run_xdp() dispatches through a static call;
+ * it runs inside rveth_xdp_run_skb() and rveth_xdp_run_frame()), the
+ * exception tracepoint, the rxq registration and the buff/frame
  * conversions are inline, and so are the skb accessors the XDP_PASS path
  * needs (their layout depends on NET_SKBUFF_DATA_USES_OFFSET).
  */
@@ -372,11 +397,6 @@ struct page_pool *rveth_page_pool_create(struct net_device *dev, unsigned int si
 	};
 
 	return page_pool_create(&pp_params);
-}
-
-u32 rveth_bpf_prog_run_xdp(const struct bpf_prog *prog, struct xdp_buff *xdp)
-{
-	return bpf_prog_run_xdp(prog, xdp);
 }
 
 void rveth_trace_xdp_exception(const struct net_device *dev,
@@ -399,20 +419,6 @@ int rveth_xdp_rxq_info_reg(struct xdp_rxq_info *rxq, struct net_device *dev,
 bool rveth_xdp_rxq_info_is_reg(struct xdp_rxq_info *rxq)
 {
 	return xdp_rxq_info_is_reg(rxq);
-}
-
-/*
- * xdp_set_return_frame_no_direct(), returning the task's redirect info so
- * that the poll clears the flag in Rust at its end (the clear was a second
- * call per poll; bpf_net_ctx_get_ri() reads `current`, which Rust cannot
- * without a call).
- */
-struct bpf_redirect_info *rveth_xdp_set_return_frame_no_direct(void)
-{
-	struct bpf_redirect_info *ri = bpf_net_ctx_get_ri();
-
-	ri->kern_flags |= BPF_RI_F_RF_NO_DIRECT;
-	return ri;
 }
 
 /*
@@ -471,7 +477,7 @@ int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
 	 * page_pool_alloc_frag_netmem()) and keeps its pages from ever
 	 * coming back (test_58, multi-buffer tail shrink). The poll puts the
 	 * queue's own type back before XDP_TX/REDIRECT; a frame sets its own
-	 * (rveth_xdp_convert_frame_to_buff()).
+	 * (rveth_xdp_run_frame()).
 	 */
 	rxq->mem.type = copied ? MEM_TYPE_PAGE_POOL : MEM_TYPE_PAGE_SHARED;
 	*act = bpf_prog_run_xdp(prog, xdp);
@@ -518,17 +524,20 @@ int rveth_skb_vlan_tag(const struct sk_buff *skb, __be16 *proto, u16 *tci)
 }
 
 /*
- * veth_xdp_rcv_one() sets the frame's memory type in the rxq for XDP_TX and
- * redirects, after the program ran; rveth sets it before, as
+ * veth_xdp_rcv_one() up to the verdict, in one call (see
+ * rveth_xdp_run_skb() for why calls count): the buffer over the frame and
+ * the program run. veth sets the frame's memory type in the rxq for XDP_TX
+ * and redirects, after the program ran; rveth sets it before, as
  * cpu_map_bpf_prog_run_xdp() does, so that a fragment the program frees is
  * returned as the frame's memory too (rveth_xdp_run_skb()).
  */
-void rveth_xdp_convert_frame_to_buff(const struct xdp_frame *frame,
-				     struct xdp_buff *xdp, struct xdp_rxq_info *rxq)
+u32 rveth_xdp_run_frame(const struct bpf_prog *prog, const struct xdp_frame *frame,
+			struct xdp_buff *xdp, struct xdp_rxq_info *rxq)
 {
 	xdp_convert_frame_to_buff(frame, xdp);
 	rxq->mem.type = frame->mem_type;
 	xdp->rxq = rxq;
+	return bpf_prog_run_xdp(prog, xdp);
 }
 
 int rveth_xdp_update_frame_from_buff(const struct xdp_buff *xdp,
@@ -681,6 +690,9 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 	offsetof(struct net_device, _tx),
 	sizeof(struct netdev_queue),
 	offsetof(struct netdev_queue, state),
+	offsetof(struct xdp_frame, len),
+	offsetof(struct xdp_frame, flags),
+	offsetof(struct bpf_redirect_info, kern_flags),
 };
 
 /*

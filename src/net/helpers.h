@@ -44,17 +44,19 @@ void *rveth_this_cpu_ptr(void __percpu *ptr);
 void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
 unsigned int rveth_next_possible_cpu(int cpu);
 
-#define RVETH_LAYOUT_N 72
+#define RVETH_LAYOUT_N 75
 extern const unsigned long rveth_layout[RVETH_LAYOUT_N];
 extern const unsigned long rveth_sock_classid_offset;
 
 int rveth_ring_init(struct ptr_ring *r, int size);
 void rveth_ring_cleanup(struct ptr_ring *r);
 int rveth_ring_produce_mb(struct ptr_ring *r, void *ptr);
-int rveth_ring_produce_frames(struct ptr_ring *r, struct xdp_frame *const *frames,
-			      int n, unsigned int max_len, unsigned long tag);
+int rveth_ring_produce_frames_mb(struct ptr_ring *r, struct xdp_frame *const *frames,
+				 int n, unsigned int max_len, unsigned long tag, bool mb);
 void *rveth_ring_consume(struct ptr_ring *r);
 int rveth_ring_consume_batched(struct ptr_ring *r, void **array, int n);
+int rveth_ring_consume_first(struct ptr_ring *r, void **array, int n,
+			     struct bpf_redirect_info **ri);
 void rveth_ring_unconsume(struct ptr_ring *r, void **batch, int n,
 			  void (*destroy)(void *));
 bool rveth_ring_empty_mb(struct ptr_ring *r);
@@ -69,19 +71,17 @@ void rveth_txq_trans_cond_update(struct netdev_queue *txq);
 bool rveth_qdisc_txq_has_no_queue(struct netdev_queue *txq);
 
 struct page_pool *rveth_page_pool_create(struct net_device *dev, unsigned int size);
-u32 rveth_bpf_prog_run_xdp(const struct bpf_prog *prog, struct xdp_buff *xdp);
+u32 rveth_xdp_run_frame(const struct bpf_prog *prog, const struct xdp_frame *frame,
+			struct xdp_buff *xdp, struct xdp_rxq_info *rxq);
 void rveth_trace_xdp_exception(const struct net_device *dev,
 			       const struct bpf_prog *prog, u32 act);
 void rveth_trace_xdp_bulk_tx(const struct net_device *dev, int sent, int drops, int err);
 int rveth_xdp_rxq_info_reg(struct xdp_rxq_info *rxq, struct net_device *dev,
 			   u32 index, unsigned int napi_id);
 bool rveth_xdp_rxq_info_is_reg(struct xdp_rxq_info *rxq);
-struct bpf_redirect_info *rveth_xdp_set_return_frame_no_direct(void);
 int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
 		      struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
 		      const struct bpf_prog *prog, u32 *act);
-void rveth_xdp_convert_frame_to_buff(const struct xdp_frame *frame,
-				     struct xdp_buff *xdp, struct xdp_rxq_info *rxq);
 int rveth_xdp_update_frame_from_buff(const struct xdp_buff *xdp,
 				     struct xdp_frame *frame);
 struct xdp_frame *rveth_xdp_convert_buff_to_frame(struct xdp_buff *xdp);

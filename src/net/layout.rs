@@ -194,6 +194,12 @@ const LAYOUT_FIELDS: [(&str, usize); RVETH_LAYOUT_N as usize] = [
     ("net_device._tx", offset_of!(b::net_device, _tx)),
     ("sizeof(netdev_queue)", size_of::<b::netdev_queue>()),
     ("netdev_queue.state", offset_of!(b::netdev_queue, state)),
+    ("xdp_frame.len", offset_of!(b::xdp_frame, len)),
+    ("xdp_frame.flags", offset_of!(b::xdp_frame, flags)),
+    (
+        "bpf_redirect_info.kern_flags",
+        offset_of!(b::bpf_redirect_info, kern_flags),
+    ),
 ];
 
 /// Compares the bindings' layout with the compiler's; `ENOEXEC` (and a

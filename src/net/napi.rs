@@ -46,7 +46,7 @@ use kernel::{
     error::to_result,
     prelude::*,
     sync::{
-        atomic::{Acquire, Atomic, Relaxed, Release},
+        atomic::{Atomic, Relaxed, Release},
         barrier::{smp_mb, Full},
     },
     types::{NotThreadSafe, Opaque},
@@ -150,15 +150,23 @@ impl QueueStats {
 ///   adapter and enabled. `state` changes
 ///   only under RTNL (or in the `priv_destructor`, when nothing else can
 ///   reach the queue).
-/// - `published` is true only while `state` is [`ON`]; it is cleared, then
-///   a grace period (`synchronize_net`) passes, before the ring is cleaned
-///   up: whoever read it as true in an RCU read section (bottom halves
-///   disabled) may use the ring until that section ends.
+/// - `published` is NULL or the queue's own address, and not NULL only
+///   while `state` is [`ON`]; it is set with release order after the ring
+///   and the NAPI instance were set up, and cleared, then a grace period
+///   (`synchronize_net`) passes, before the ring is cleaned up: whoever
+///   read it as not NULL in an RCU read section (bottom halves disabled)
+///   may use the queue through the pointer read until that section ends.
 /// - `xdp_prog` is NULL or the program the device's [`RxQueues`] holds a
 ///   reference to, or held one to when the reader's RCU read section
 ///   began (programs are freed after a grace period).
 /// - `notify_masked` is set only by whoever scheduled the NAPI and cleared
-///   only by its poll after completing ([`RxQueue::flush`]).
+///   only by its poll after completing ([`RxQueue::flush`]), or by
+///   [`RxQueue::finish_off`] once nothing can schedule it any more.
+/// - A producer reaches the queue through `published` (an address
+///   dependency); what the poll uses (ring, `xdp_rxq`, `page_pool`) was
+///   set up before the release that published it, and the poll runs only
+///   after `napi_schedule_prep()` claimed the instance, a fully ordered
+///   atomic operation that the producer made after its own load.
 /// - `packets`/`bytes`, the XDP counters `xdp_redirect`, `xdp_drops`,
 ///   `xdp_tx`, `xdp_tx_err` and `drops` are written only by the queue's
 ///   poll (NAPI runs one poll of an instance at a time), so a load and a
@@ -172,7 +180,7 @@ pub(super) struct RxQueue {
     ring: Opaque<bindings::ptr_ring>,
     dev: *mut bindings::net_device,
     index: u32,
-    published: Atomic<bool>,
+    published: Atomic<*mut RxQueue>,
     state: Atomic<u32>,
     notify_masked: Atomic<bool>,
     pub(super) xdp_prog: Atomic<*mut bindings::bpf_prog>,
@@ -209,7 +217,7 @@ impl RxQueue {
             ring: Opaque::zeroed(),
             dev,
             index,
-            published: Atomic::new(false),
+            published: Atomic::new(ptr::null_mut()),
             state: Atomic::new(OFF),
             notify_masked: Atomic::new(false),
             xdp_prog: Atomic::new(ptr::null_mut()),
@@ -280,14 +288,14 @@ impl RxQueue {
 
     /// [`RxQueue::flush`] after its barrier: for a producer whose ring
     /// write was followed by a full barrier already
-    /// (`rveth_ring_produce_mb`).
+    /// (`rveth_ring_produce_mb`, `rveth_ring_produce_frames_mb` with `mb`).
     ///
     /// # Safety
     ///
     /// As [`RxQueue::flush`]. Not a soundness condition but the protocol's
     /// (without it a wakeup can be lost): a full barrier must have run
     /// after the caller's last write into the ring.
-    unsafe fn flush_fenced(&self) {
+    pub(super) unsafe fn flush_fenced(&self) {
         if read_once(&self.notify_masked) {
             return;
         }
@@ -321,7 +329,7 @@ impl RxQueue {
     /// RTNL must be held (or nothing else may reach the queue), and the
     /// queue must be [`ON`].
     unsafe fn begin_off(&self) {
-        self.published.store(false, Relaxed);
+        self.published.store(ptr::null_mut(), Relaxed);
         // Disabling waits for a running poll and keeps the instance from
         // being scheduled again; then it is deleted, both under one hold of
         // the instance lock.
@@ -627,9 +635,10 @@ impl<P> Device<P> {
             // and enabled under one hold of the instance lock.
             unsafe { bindings::rveth_napi_add_enable(q.dev, q.napi.get(), Some(poll)) };
             // INVARIANT: Ring initialised, NAPI added and enabled; published
-            // after, with release order: a producer that sees it sees both.
+            // after, with release order: a producer that reaches the queue
+            // through the published pointer sees both.
             q.state.store(ON, Relaxed);
-            q.published.store(true, Release);
+            q.published.store(ptr::from_ref(q).cast_mut(), Release);
         }
         Ok(())
     }
@@ -756,12 +765,12 @@ impl<P> Device<P> {
     /// (`rcu_access_pointer(rq->napi)` with `idx < real_num_rx_queues`).
     ///
     /// A hint for choosing the path, as veth's test is: nothing is ordered
-    /// after this load ([`Forwarded::napi_xmit`] reads the queue again with
-    /// acquire order before it uses the ring), so it is a plain
+    /// after this load ([`Forwarded::napi_xmit`] reads the published
+    /// pointer again and reaches the ring through it), so it is a plain
     /// `READ_ONCE()`, inline, and costs the default path no call.
     pub(crate) fn napi_active(&self, idx: u32, _bh: &BhDisabled) -> bool {
         self.queue_in_use(idx)
-            .is_some_and(|q| read_once(&q.published))
+            .is_some_and(|q| !read_once(&q.published).is_null())
     }
 
     /// Receive queue `idx` if it is in use (`idx < real_num_rx_queues`).
@@ -779,13 +788,20 @@ impl<P> Device<P> {
         _bh: &'a BhDisabled,
     ) -> Option<&'a RxQueue> {
         let q = self.queue_in_use(idx)?;
-        // A plain look first: a queue that is off costs no call into the
-        // atomics' C helpers.
-        if !read_once(&q.published) {
-            return None;
-        }
-        // Acquire: pairs with the release in `napi_enable_range`.
-        q.published.load(Acquire).then_some(q)
+        // `rcu_dereference()`: a `READ_ONCE()` of the pointer the release in
+        // `napi_enable_range` published, and every use of the queue after
+        // it goes through the loaded address (an address dependency orders
+        // those loads after this one, as for the peer pointer in
+        // `PeerSlot::get_bh`). No acquire load: that is a call into the
+        // atomics' C helpers on a GCC-built kernel. The dependency holds only
+        // if what is returned is the loaded pointer: never return `q`, and
+        // never compare the two (the compiler could then use `q`'s address
+        // and the ordering would be gone, `rcu_dereference.rst`).
+        let p = NonNull::new(read_once(&q.published))?;
+        // SAFETY: Not NULL: `p` is `q`'s own address, published while `q`
+        // is ON (type invariant), read with BH disabled for `'a`; the queue
+        // array outlives the device's users.
+        Some(unsafe { p.as_ref() })
     }
 
     /// The counters of every receive queue, summed (`veth_stats_rx()`, over
@@ -1028,8 +1044,9 @@ pub(super) type Invariant<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
 ///
 /// `q` is an [`ON`] queue of device `dev` (private data `P`) whose NAPI
 /// poll is running now, in this context, with bottom halves disabled for
-/// `'a`, with `xdp_set_return_frame_no_direct()` in effect; `st` is this
-/// poll's state and satisfies [`PollState`]'s invariants.
+/// `'a`, with `xdp_set_return_frame_no_direct()` in effect from the first
+/// batch on (before any entry is handed out); `st` is this poll's state and
+/// satisfies [`PollState`]'s invariants.
 pub(crate) struct NapiPoll<'a, P> {
     pub(super) q: &'a RxQueue,
     pub(super) dev: &'a Device<P>,
@@ -1049,8 +1066,10 @@ pub(crate) struct NapiPoll<'a, P> {
 /// # Invariants
 ///
 /// `done <= budget`; `bq[..bq_len]` are initialised and are `XDP_TX`
-/// frames owned by this poll; `ri` is the running task's BPF redirect info
-/// (`bpf_net_ctx_get_ri()`, not NULL), valid for the whole poll; `prog` is NULL or
+/// frames owned by this poll; `ri` is NULL until the poll's first batch was
+/// taken, then the running task's BPF redirect info (`bpf_net_ctx_get_ri()`)
+/// with `BPF_RI_F_RF_NO_DIRECT` set for this poll, valid for the whole
+/// poll; `prog` is NULL or
 /// the queue's program as read in this poll's RCU read section (valid
 /// until it ends); `batch[batch_pos..batch_len]` are initialised, are
 /// entries taken from the ring and owned by this poll, and `done +
@@ -1061,7 +1080,8 @@ pub(super) struct PollState {
     bytes: u64,
     pub(super) xdp: super::xdp::PollXdp,
     /// The task's BPF redirect info, whose `BPF_RI_F_RF_NO_DIRECT` the
-    /// adapter set for this poll and [`NapiPoll::complete`] clears.
+    /// poll's first batch set ([`NapiPoll::next`]) and
+    /// [`NapiPoll::complete`] clears; NULL before that batch.
     pub(super) ri: *mut bindings::bpf_redirect_info,
     /// The `XDP_TX` bulk queue (`veth_xdp_tx_bq`), sent to the peer when
     /// full and when the poll ends.
@@ -1174,15 +1194,28 @@ impl<'a, P> NapiPoll<'a, P> {
                 return None;
             }
             let want = (st.budget - st.done).min(RX_BATCH as u32);
-            // SAFETY: The queue is ON and this is its poll, the ring's only
-            // consumer (type invariant); `batch` has room for `want`
-            // (`MaybeUninit<T>` has the layout of `T`).
-            let n = unsafe {
-                bindings::rveth_ring_consume_batched(
-                    self.q.ring.get(),
-                    st.batch.as_mut_ptr().cast(),
-                    want as c_int,
-                )
+            let (ring, batch) = (self.q.ring.get(), st.batch.as_mut_ptr().cast());
+            let n = if st.ri.is_null() {
+                // The poll's first batch, with `xdp_set_return_frame_no_direct()`
+                // before it: frames of this poll are not returned to a page
+                // pool's lockless cache (the poll may hand them to another
+                // device's NAPI), as veth_poll() does; `complete` clears it.
+                // The task's BPF net context was set up by the poll's caller
+                // (net_rx_action, the threaded and busy-poll loops) and
+                // outlives the poll; netpoll's poll_one_napi sets none up, and
+                // never polls ours (`SetupDevice::finish` sets
+                // IFF_DISABLE_NETPOLL).
+                // INVARIANT: `ri` becomes the task's redirect info, the flag
+                // set.
+                // SAFETY: As just said; the queue is ON and this is its poll,
+                // the ring's only consumer (type invariant); `batch` has room
+                // for `want` (`MaybeUninit<T>` has the layout of `T`).
+                unsafe {
+                    bindings::rveth_ring_consume_first(ring, batch, want as c_int, &mut st.ri)
+                }
+            } else {
+                // SAFETY: As above.
+                unsafe { bindings::rveth_ring_consume_batched(ring, batch, want as c_int) }
             };
             let n = u32::try_from(n).unwrap_or(0).min(want);
             // INVARIANT: `batch[..n]` are entries just taken from the ring.
@@ -1274,7 +1307,8 @@ impl<'a, P> NapiPoll<'a, P> {
             if completed {
                 // The flag cleared before the ring read; pairs with the
                 // producer's barrier (`RxQueue::flush`, or the one in
-                // `rveth_ring_produce_mb` before `RxQueue::flush_fenced`).
+                // `rveth_ring_produce_mb` or `rveth_ring_produce_frames_mb`
+                // before `RxQueue::flush_fenced`).
                 write_once(&q.notify_masked, false);
                 // The helper runs a full barrier (`smp_mb()`) before it
                 // reads the ring. Nothing is consumed from the ring after
@@ -1368,23 +1402,14 @@ pub(super) unsafe fn poll_adapter<P>(
     // the threaded and busy-poll loops).
     let bh = unsafe { BhDisabled::assume() };
     let budget = u32::try_from(budget).unwrap_or(0);
-    // Frames of this poll are not returned to a page pool's lockless
-    // cache (the poll may hand them to another device's NAPI), as
-    // veth_poll() does; `complete` clears it.
-    // The task's BPF net context was set up by the poll's caller
-    // (net_rx_action, the threaded and busy-poll loops) and outlives the
-    // poll; netpoll's poll_one_napi sets none up, and never polls ours
-    // (`SetupDevice::finish` sets IFF_DISABLE_NETPOLL).
-    // SAFETY: As just said.
-    let ri = unsafe { bindings::rveth_xdp_set_return_frame_no_direct() };
-    // INVARIANT: Nothing taken, nothing counted yet; `ri` as the helper
-    // returned it.
+    // INVARIANT: Nothing taken, nothing counted yet, no redirect info
+    // (the first batch sets the no-direct flag, `NapiPoll::next`).
     let mut st = PollState {
         budget,
         done: 0,
         bytes: 0,
         xdp: super::xdp::PollXdp::new(),
-        ri,
+        ri: ptr::null_mut(),
         bq: [MaybeUninit::uninit(); super::xdp::TX_BULK],
         bq_len: 0,
         prog: ptr::null_mut(),

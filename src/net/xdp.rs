@@ -103,7 +103,7 @@ impl RxFrame {
     /// Bytes of the frame, fragments included (`xdp_get_frame_len`).
     pub(crate) fn len(&self) -> u32 {
         // SAFETY: Valid (type invariant).
-        unsafe { bindings::rveth_xdp_get_frame_len(self.0.as_ptr()) }
+        unsafe { frame_len(self.0.as_ptr()) }
     }
 
     fn into_raw(self) -> *mut bindings::xdp_frame {
@@ -111,6 +111,26 @@ impl RxFrame {
         core::mem::forget(self);
         f
     }
+}
+
+/// `xdp_get_frame_len()`: the head's length read here, in Rust (a call
+/// fewer per frame in the poll's byte count); the fragments' total, in the
+/// shared info at the end of the frame's buffer, only for a frame that has
+/// fragments, through the C inline.
+///
+/// # Safety
+///
+/// `f` must be a valid frame.
+#[inline(always)]
+unsafe fn frame_len(f: *const bindings::xdp_frame) -> u32 {
+    // SAFETY: A valid frame (caller): `len` and `flags` are plain fields,
+    // which nobody changes while the caller holds the frame.
+    let (len, flags) = unsafe { ((*f).len, (*f).flags) };
+    if flags & bindings::xdp_buff_flags_XDP_FLAGS_HAS_FRAGS == 0 {
+        return len;
+    }
+    // SAFETY: A valid frame (caller).
+    unsafe { bindings::rveth_xdp_get_frame_len(f) }
 }
 
 impl Drop for RxFrame {
@@ -156,21 +176,34 @@ impl XdpCtx {
         }
     }
 
-    /// Runs `prog` on the buffer. The layer runs a program in two ways,
-    /// this one (frames) and `rveth_xdp_run_skb` (skbs), both over a
-    /// pointer to a whole `XdpCtx`, so that every `xdp_md` a program of a
-    /// device with [`METADATA_OPS`] gets is an `XdpCtx` (the pointer covers
-    /// the whole context, not only its `xdp_buff`).
+    /// A context over `frame` (no skb: the metadata kfuncs find none), with
+    /// `rxq` carrying the frame's memory type (a fragment the program frees
+    /// is returned as such), and the verdict of `prog` run on it: one call
+    /// (`rveth_xdp_run_frame`). The layer runs a
+    /// program in two ways, this one (frames) and `rveth_xdp_run_skb`
+    /// (skbs), both over a pointer to a whole `XdpCtx`, so that every
+    /// `xdp_md` a program of a device with [`METADATA_OPS`] gets is an
+    /// `XdpCtx` (the pointer covers the whole context, not only its
+    /// `xdp_buff`).
     ///
     /// # Safety
     ///
-    /// The buffer must be prepared (its memory valid for the program) and
-    /// BH disabled (the RCU protection map lookups need).
-    unsafe fn run(&mut self, prog: XdpProgRef<'_>) -> u32 {
-        let xdp = ptr::from_mut(self).cast::<bindings::xdp_buff>();
+    /// `frame` must be a valid frame the caller owns, `rxq` the rxq info of
+    /// the running poll's queue (only that poll uses it), and BH disabled
+    /// (the RCU protection map lookups need).
+    #[inline(always)]
+    unsafe fn run_frame(
+        prog: XdpProgRef<'_>,
+        frame: *mut bindings::xdp_frame,
+        rxq: *mut bindings::xdp_rxq_info,
+    ) -> (Self, u32) {
+        let mut ctx = Self::new(ptr::null_mut());
+        let xdp = ptr::from_mut(&mut ctx).cast::<bindings::xdp_buff>();
         // SAFETY: A valid program (type invariant of `XdpProgRef`) on a
-        // prepared buffer with BH disabled (caller).
-        unsafe { bindings::rveth_bpf_prog_run_xdp(prog.raw(), xdp) }
+        // buffer the helper sets up over the caller's frame, with BH
+        // disabled (caller); the context's skb is NULL.
+        let act = unsafe { bindings::rveth_xdp_run_frame(prog.raw(), frame, xdp, rxq) };
+        (ctx, act)
     }
 }
 
@@ -189,7 +222,7 @@ impl XdpCtx {
 /// program array, device map or CPU map (`bpf_prog_map_compatible`), nor
 /// run by `BPF_PROG_TEST_RUN`; an extension (`freplace`) program inherits
 /// the binding and runs on its target's context. A device with these ops
-/// runs native programs only through [`XdpCtx::run`] and
+/// runs native programs only through [`XdpCtx::run_frame`] and
 /// `rveth_xdp_run_skb` (from `NapiPoll::xdp_run_skb`), each given a whole
 /// [`XdpCtx`].
 pub(super) static METADATA_OPS: bindings::xdp_metadata_ops = bindings::xdp_metadata_ops {
@@ -456,15 +489,9 @@ impl<'a, P> NapiPoll<'a, P> {
 
     fn xdp_run_frame(&mut self, f: RxFrame, prog: XdpProgRef<'a>) -> Option<RxSkb> {
         let frame = f.into_raw();
-        let mut ctx = XdpCtx::new(ptr::null_mut());
-        // The buffer over the frame, the rxq info with the frame's memory
-        // type (a fragment the program frees is returned as such).
         // SAFETY: A valid frame we own; the rxq info is the queue's, only
-        // this poll uses it.
-        unsafe { bindings::rveth_xdp_convert_frame_to_buff(frame, &mut ctx.xdp, self.rxq()) };
-        // SAFETY: A valid program (type invariant of `XdpProgRef`) on a
-        // buffer over the frame's memory, in a NAPI poll (BH disabled).
-        let act = unsafe { ctx.run(prog) };
+        // this poll uses it; a NAPI poll runs with BH disabled.
+        let (mut ctx, act) = unsafe { XdpCtx::run_frame(prog, frame, self.rxq()) };
         match act {
             XDP_PASS => {
                 // SAFETY: The buffer describes the frame's memory.
@@ -543,7 +570,7 @@ impl<'a, P> NapiPoll<'a, P> {
             return;
         }
         if self.st.bq_full() {
-            self.xdp_flush_bq();
+            self.xdp_flush_bq(false);
         }
         // SAFETY: The frame is ours and passes to the queue, which has room.
         unsafe { self.st.bq_push(frame) };
@@ -568,14 +595,16 @@ impl<'a, P> NapiPoll<'a, P> {
     }
 
     /// `veth_xdp_flush_bq()`: the bulk queue into the peer's ring; what
-    /// does not fit is returned and counted in `xdp_tx_errors`.
-    fn xdp_flush_bq(&mut self) {
+    /// does not fit is returned and counted in `xdp_tx_errors`. With
+    /// `flush`, the peer's NAPI of that ring is scheduled too
+    /// (`__veth_xdp_flush()`).
+    fn xdp_flush_bq(&mut self, flush: bool) {
         let n = self.st.queued().len();
         if n == 0 {
             return;
         }
         let bh = self.bh;
-        let (sent, err) = match xdp_xmit_to_peer(self.dev, self.st.queued(), false, false, bh) {
+        let (sent, err) = match xdp_xmit_to_peer(self.dev, self.st.queued(), flush, false, bh) {
             Ok(s) => (s as usize, 0),
             Err(e) => (0, e.to_errno()),
         };
@@ -607,22 +636,24 @@ impl<'a, P> NapiPoll<'a, P> {
             // SAFETY: In the NAPI poll that redirected.
             unsafe { bindings::xdp_do_flush() };
         }
+        // The bulk queue is never empty after an `XDP_TX` (a full one is
+        // sent before the next frame goes in), so the poll's last bulk
+        // schedules the ring it went to (the peer's queue for this CPU), in
+        // the same look-up as the produce; veth_xdp_flush() looks it up
+        // again. As there, an earlier bulk of the poll went to another ring
+        // only if `ethtool -L` changed the peer's queues meanwhile.
         if !self.st.queued().is_empty() {
-            self.xdp_flush_bq();
-            if let Some(q) = self
-                .dev
-                .peer_bh(self.bh)
-                .and_then(|p| p.published_queue(select_rxq(p), self.bh))
-            {
-                // SAFETY: Read as published in this BH-disabled section.
-                unsafe { q.flush() };
-            }
+            self.xdp_flush_bq(true);
         }
         // `xdp_clear_return_frame_no_direct()`, in Rust through the pointer
-        // the adapter's set returned (a call fewer per poll).
-        // SAFETY: `ri` is the task's redirect info, valid for the whole
-        // poll (type invariant of `PollState`); only this task uses it.
-        unsafe { (*self.st.ri).kern_flags &= !bindings::BPF_RI_F_RF_NO_DIRECT };
+        // the first batch's set returned (a call fewer per poll); a poll
+        // that took no batch (budget 0) set nothing.
+        if !self.st.ri.is_null() {
+            // SAFETY: Not NULL: the task's redirect info, valid for the
+            // whole poll (type invariant of `PollState`); only this task
+            // uses it.
+            unsafe { (*self.st.ri).kern_flags &= !bindings::BPF_RI_F_RF_NO_DIRECT };
+        }
         let q = self.q;
         let x = &self.st.xdp;
         for (c, v) in [
@@ -654,6 +685,10 @@ fn select_rxq<P>(dev: &Device<P>) -> u32 {
 /// the rest as `xdp_xmit_err`; and with `ndo`, while that queue is off and
 /// has no program, frames go to the peer's stack instead
 /// ([`xdp_xmit_to_stack`]) if the driver asks for it.
+///
+/// Inline: into the `ndo_xdp_xmit` adapter, which the core calls for every
+/// redirect bulk, it saves a call and its return per bulk.
+#[inline(always)]
 fn xdp_xmit_to_peer<P>(
     dev: &Device<P>,
     frames: &[*mut bindings::xdp_frame],
@@ -683,18 +718,20 @@ fn xdp_xmit_to_peer<P>(
     // grace period after unpublishing, which `bh` holds off. The caller's
     // frames are valid; the ring owns the ones it took (the first `n`).
     let n = unsafe {
-        bindings::rveth_ring_produce_frames(
+        bindings::rveth_ring_produce_frames_mb(
             q.ring_ptr(),
             frames.as_ptr(),
             want,
             max_len,
             FRAME_TAG as c_ulong,
+            flush,
         )
     };
     let n = u32::try_from(n).unwrap_or(0);
     if flush {
-        // SAFETY: Read as published in this BH-disabled section.
-        unsafe { q.flush() };
+        // SAFETY: Read as published in this BH-disabled section; with
+        // `flush` the produce ran a full barrier after its ring writes.
+        unsafe { q.flush_fenced() };
     }
     if ndo {
         q.xdp_xmit.fetch_add(u64::from(n), Relaxed);
@@ -732,7 +769,7 @@ fn xdp_xmit_to_stack<P>(
     let (mut n, mut refused) = (0u32, 0u64);
     for &f in frames {
         // SAFETY: The caller's frames are valid.
-        let len = unsafe { bindings::rveth_xdp_get_frame_len(f) };
+        let len = unsafe { frame_len(f) };
         if len > max_len {
             break;
         }
