@@ -188,8 +188,9 @@ impl XdpCtx {
     ///
     /// # Safety
     ///
-    /// `frame` must be a valid frame the caller owns, `rxq` the rxq info of
-    /// the running poll's queue (only that poll uses it), and BH disabled
+    /// `frame` must be a valid frame the caller owns, `rxq` the registered
+    /// rxq info of the running poll's queue (only that poll uses it, and it
+    /// stays valid for the poll), and BH disabled
     /// (the RCU protection map lookups need).
     #[inline(always)]
     unsafe fn run_frame(
