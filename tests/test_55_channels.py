@@ -111,7 +111,12 @@ def pair(kind, netns):
 def test_channels_set_and_refused_like_veth(pair):
     """Every step on both kinds (the `kind` parametrization) with the same
     assertions: refusals leave the counts alone, changes apply while up
-    and while down."""
+    and while down. The five refused requests never reach the driver: the
+    ethtool core refuses them (ethnl_set_channels(): above the maximum
+    the driver reports, or no rx or no tx channel), so what they test of
+    rveth is the maximum its get_channels reports. The driver's own
+    refusal (a program on the peer) is test_58's
+    test_channels_with_program_like_veth."""
     kind, a, b = pair
     ncpu = possible_cpus()
     assert ncpu >= 2, "needs 2 possible CPUs (the VM has 2)"
@@ -137,6 +142,9 @@ def test_channels_set_and_refused_like_veth(pair):
 
 
 def test_channels_refusal_messages_like_veth(rveth, netns):
+    """The refusals' exit status and message are veth's. As in the test
+    above, the ethtool core makes them from the maximum the driver
+    reports; the messages are the core's."""
     from conftest import load_veth
     load_veth()
     ncpu = possible_cpus()
@@ -184,7 +192,9 @@ def test_channels_with_peer_down(rveth, netns):
     """Deliberate difference. veth_set_channels() turns the carrier of both
     ends on whenever the changed end is up, even if the peer is down: veth
     then shows LOWER_UP on an end whose peer drops everything. rveth
-    restores the carrier only when both ends are up, as ndo_open does."""
+    restores the carrier only when both ends are up, as ndo_open does.
+    On both kinds the change itself applies, and once rb is up again ra's
+    carrier is on."""
     from conftest import load_veth
     load_veth()
     assert possible_cpus() >= 2, "needs 2 possible CPUs (the VM has 2)"
@@ -196,5 +206,8 @@ def test_channels_with_peer_down(rveth, netns):
         before = carrier(a, "ra")
         assert ethtool_L(a, "ra", "rx 2")[0] == 0
         got[kind] = (before, carrier(a, "ra"))
+        assert ethtool_l(a, "ra")[("cur", "RX")] == "2", kind
+        run(f"ip -n {b} link set dev rb up")
+        wait_until(lambda: carrier(a, "ra") and carrier(b, "rb"), 30, what=f"{kind}: carrier with both up")
     assert got["veth"] == (False, True), f"veth changed: {got['veth']}"
     assert got["rveth"] == (False, False), got["rveth"]

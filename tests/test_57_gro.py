@@ -17,8 +17,8 @@ import pytest
 import rtnl
 
 from conftest import load_kernel_module, load_rveth, load_veth, same_as_veth, sh, unload_rveth
-from util import (UdpSink, make_pair, nstat, permanent_neighbours, run, stats, stats64, tcp_transfer, udp_send,
-                  wait_until)
+from util import (UdpSink, ethtool_g, make_pair, nstat, permanent_neighbours, run, stats, stats64, tcp_transfer,
+                  udp_arrived, udp_send, wait_until)
 
 
 def feat(ns, dev, name="generic-receive-offload"):
@@ -119,14 +119,15 @@ def test_gro_flags_like_veth(rveth, netns):
 
 
 def test_per_queue_stats_names(rveth, netns):
-    """The per-queue counters rveth adds are named as veth's, after
-    rveth's own counters."""
+    """With two queues each way, rveth has every per-queue counter veth
+    has, named and ordered as veth's, plus its own two per rx queue,
+    after its device-wide counters."""
     load_veth()
     names = {}
     for kind in ("veth", "rveth"):
         a, b = netns.new("sa"), netns.new("sb")
         make_pair(kind, a, b, ipv6=False)
-        run(f"ip netns exec {a} ethtool -L ra rx 2 tx 2", check=False)
+        run(f"ip netns exec {a} ethtool -L ra rx 2 tx 2")
         names[kind] = list(ethtool_S(a, "ra"))
         run(f"ip -n {a} link del dev ra")
     q = [n for n in names["rveth"] if n.startswith(("rx_queue_", "tx_queue_"))]
@@ -136,7 +137,9 @@ def test_per_queue_stats_names(rveth, netns):
     own = [n for n in q if n.endswith("_ring_full") or n.endswith("_flushed")]
     assert len(own) == 2 * len({n.split("_")[2] for n in rxq}), own
     shared = [n for n in q if n not in own]
-    assert shared and shared == [n for n in names["veth"] if n in shared], (q, names["veth"])
+    # All of veth's per-queue names, none missing, in veth's order.
+    assert shared == [n for n in names["veth"] if n.startswith(("rx_queue_", "tx_queue_"))], \
+        (q, names["veth"])
     assert names["rveth"][: len(names["rveth"]) - len(q)][0] == "peer_ifindex"
     assert names["rveth"][-len(q):] == q, "per-queue counters come last"
     for pre in ("rx_queue_", "tx_queue_"):
@@ -242,11 +245,13 @@ def test_tcp_with_gro(kind, netns, sender_tso):
 
 
 UDP_FLOOD = r"""
-import socket, sys, time
+import os, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 end = time.monotonic() + float(sys.argv[2])
-n = 0
-while time.monotonic() < end:
+stop = sys.argv[4]
+n = i = 0
+while time.monotonic() < end and not (i % 64 == 0 and stop and os.path.exists(stop)):
+    i += 1
     try:
         s.sendto(bytes(int(sys.argv[3])), (sys.argv[1], 9999)); n += 1
     except OSError:
@@ -255,16 +260,69 @@ print(n, flush=True)
 """
 
 
-def flood(ns, addr, seconds, size=1000, procs=2):
+def flood(ns, addr, seconds, size=1000, procs=2, stop=""):
+    """`procs` UDP floods from `ns` to `addr` (port 9999, nothing listens),
+    for `seconds` or until the file `stop` exists."""
     return [subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", UDP_FLOOD,
-                              addr, str(seconds), str(size)],
+                              addr, str(seconds), str(size), stop],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(procs)]
 
 
 def wait_all(procs, timeout=300):
+    """Waits for the floods, each of which must exit 0; what each sent."""
+    sent = []
     for p in procs:
-        p.communicate(timeout=timeout)
+        out, err = p.communicate(timeout=timeout)
+        assert p.returncode == 0, err
+        sent.append(int(out.split()[-1]))
+    return sent
+
+
+class Floods:
+    """UDP floods (`flood`) that run until `stop()`, or until the block
+    ends if a check failed first."""
+
+    def __init__(self, name):
+        self.path = f"/tmp/rveth-flood-stop-{name}"
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self.procs = []
+
+    def start(self, ns, addr, procs=2):
+        self.procs += flood(ns, addr, 300, procs=procs, stop=self.path)
+
+    def running(self):
+        return all(p.poll() is None for p in self.procs)
+
+    def stop(self):
+        """Stops them; what each sent (each must have exited 0)."""
+        open(self.path, "w").close()
+        try:
+            return wait_all(self.procs)
+        finally:
+            self.procs = []
+            os.unlink(self.path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.procs:
+            open(self.path, "w").close()
+            for p in self.procs:
+                try:
+                    p.communicate(timeout=60)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            os.unlink(self.path)
+        return False
+
+
+def queue_packets(ns, dev):
+    """Frames `dev`'s NAPI queues took, all queues."""
+    return sum(v for k, v in ethtool_S(ns, dev).items() if k.endswith("_xdp_packets"))
 
 
 def test_gro_toggle_under_traffic(kind, netns):
@@ -287,15 +345,27 @@ def test_gro_toggle_under_traffic(kind, netns):
         # ahead (0 ring-full events, seventh session).
         run(f"ip netns exec {b} ethtool -G rb rx 1")
     ncpu = os.cpu_count()
-    procs = flood(a, "10.9.0.2", 8) + flood(b, "10.9.0.1", 8, procs=1)
-    for i in range(12):
-        ethtool_K(b, "rb", f"gro {'on' if i % 2 == 0 else 'off'}")
-        ethtool_K(a, "ra", f"gro {'on' if i % 3 == 0 else 'off'}")
-        if ncpu >= 2 and i % 4 == 1:
-            run(f"ip netns exec {b} ethtool -L rb rx {2 if i % 8 == 1 else 1}")
-        time.sleep(0.3)
-    ethtool_K(b, "rb", "gro on")
-    wait_all(procs)
+    with Floods(a) as floods:
+        arrived = (udp_arrived(b), udp_arrived(a))
+        floods.start(a, "10.9.0.2")
+        floods.start(b, "10.9.0.1", procs=1)
+        # Both floods cross before the toggles start (counted where they
+        # arrive: the receivers' UDP layers; nothing listens on the port).
+        wait_until(lambda: udp_arrived(b) - arrived[0] >= 100 and udp_arrived(a) - arrived[1] >= 100,
+                   timeout=60, what="both floods arriving")
+        arrived = (udp_arrived(b), udp_arrived(a))
+        for i in range(12):
+            ethtool_K(b, "rb", f"gro {'on' if i % 2 == 0 else 'off'}")
+            ethtool_K(a, "ra", f"gro {'on' if i % 3 == 0 else 'off'}")
+            if ncpu >= 2 and i % 4 == 1:
+                run(f"ip netns exec {b} ethtool -L rb rx {2 if i % 8 == 1 else 1}")
+            time.sleep(0.3)
+        ethtool_K(b, "rb", "gro on")
+        during = (udp_arrived(b) - arrived[0], udp_arrived(a) - arrived[1])
+        sent = floods.stop()
+    print("flood datagrams sent a->b, b->a:", sum(sent[:2]), sent[2], "arrived during the toggles:", during)
+    # The floods kept crossing while the toggles ran.
+    assert min(during) > 0, during
     if kind == "rveth":
         # The protocol ran: rb's rings were found full (veth has no such
         # counter).
@@ -322,14 +392,27 @@ def test_threaded_under_traffic(kind, netns):
     make_pair(kind, a, b, ipv6=False)
     ethtool_K(a, "ra", "tso off")
     ethtool_K(b, "rb", "gro on")
-    procs = flood(a, "10.9.0.2", 6)
-    for i in range(10):
-        set_threaded(b, "rb", i % 2 == 0)
-        time.sleep(0.3)
-    set_threaded(b, "rb", True)
-    # Threaded: the poll runs in a kthread of rb's NAPI instance.
-    wait_until(lambda: any(napi_threads("rb")), timeout=30, what="a napi/rb-* kthread")
-    wait_all(procs)
+    # Threads of other devices called rb (other namespaces, or a failed
+    # run's pair still being torn down) are not this rb's: NAPI ids are
+    # never reused, so this rb's thread is a new name.
+    others = set(napi_threads("rb"))
+    with Floods(a) as floods:
+        arrived, taken = udp_arrived(b), queue_packets(b, "rb")
+        floods.start(a, "10.9.0.2")
+        wait_until(lambda: udp_arrived(b) - arrived >= 100 and queue_packets(b, "rb") - taken >= 100,
+                   timeout=60, what="the flood crossing rb's NAPI queue")
+        arrived, taken = udp_arrived(b), queue_packets(b, "rb")
+        for i in range(10):
+            set_threaded(b, "rb", i % 2 == 0)
+            time.sleep(0.3)
+        # The flood kept crossing rb's NAPI queue while the toggles ran.
+        during = (udp_arrived(b) - arrived, queue_packets(b, "rb") - taken)
+        set_threaded(b, "rb", True)
+        # Threaded: the poll runs in a kthread of rb's NAPI instance.
+        wait_until(lambda: set(napi_threads("rb")) - others, timeout=30, what="a napi/rb-* kthread")
+        sent = floods.stop()
+    print("flood sent:", sent, "arrived and taken by rb's queue during the toggles:", during)
+    assert min(during) > 0, during
     ping_ok(a, "10.9.0.2")
     before = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_xdp_packets"))
     set_threaded(b, "rb", False)
@@ -404,16 +487,6 @@ def test_threaded_races_napi_add_del(rveth, netns):
     wait_all(procs)
     ethtool_K(b, "rb", "gro on")
     ping_ok(a, "10.9.0.2")
-
-
-def ethtool_g(ns, dev):
-    """(rx maximum, rx current) from `ethtool -g`, or the error text."""
-    p = subprocess.run(f"ip netns exec {ns} ethtool -g {dev}", shell=True, capture_output=True,
-                       text=True)
-    if p.returncode != 0:
-        return p.returncode, p.stderr.strip()
-    rx = [int(l.split(":")[1]) for l in p.stdout.splitlines() if l.strip().startswith("RX:")]
-    return tuple(rx)
 
 
 def test_ring_size(rveth, netns):
@@ -552,23 +625,29 @@ def test_channel_changes_under_traffic_like_veth(rveth, netns):
 @pytest.mark.parametrize("what", ["pair", "netns", "rmmod"])
 def test_teardown_under_traffic(rveth, netns, what):
     """Deleting the pair, the receiver's namespace or the module while GRO
-    is on (threaded or not) and floods fill the rings: no splat (the log
+    is on (threaded or not) and floods cross both rings (both queues took
+    frames and both floods still run just before): no splat (the log
     scan), nothing left (the module unloads: no device, no reference)."""
     a, b = netns.new("da"), netns.new("db")
     make_pair("rveth", a, b, ipv6=False)
     for ns, dev in ((a, "ra"), (b, "rb")):
         ethtool_K(ns, dev, "gro on tso off")
     set_threaded(b, "rb", True)
-    procs = flood(a, "10.9.0.2", 5) + flood(b, "10.9.0.1", 5, procs=1)
-    time.sleep(2)
-    if what == "pair":
-        run(f"ip -n {a} link del dev ra")
-    elif what == "netns":
-        run(f"ip netns del {b}")
-        netns.names.remove(b)
-    else:
-        unload_rveth()
-    wait_all(procs)
+    taken = (queue_packets(b, "rb"), queue_packets(a, "ra"))
+    with Floods(a) as floods:
+        floods.start(a, "10.9.0.2")
+        floods.start(b, "10.9.0.1", procs=1)
+        wait_until(lambda: queue_packets(b, "rb") - taken[0] >= 200 and queue_packets(a, "ra") - taken[1] >= 200,
+                   timeout=60, what="both floods crossing the rings")
+        assert floods.running(), "the floods still run at the teardown"
+        if what == "pair":
+            run(f"ip -n {a} link del dev ra")
+        elif what == "netns":
+            run(f"ip netns del {b}")
+            netns.names.remove(b)
+        else:
+            unload_rveth()
+        floods.stop()
     if what != "rmmod":
         # The pair goes with its namespace once the flood in it ended;
         # then the module unloads: no device and no reference left.

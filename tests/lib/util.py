@@ -47,6 +47,23 @@ def link(ns, dev):
     return json.loads(run(f"ip {pre}-j -s -d link show dev {dev}"))[0]
 
 
+def ethtool_g(ns, dev):
+    """(rx maximum, rx current) from `ethtool -g`, or the error text."""
+    p = subprocess.run(f"ip netns exec {ns} ethtool -g {dev}", shell=True, capture_output=True,
+                       text=True)
+    if p.returncode != 0:
+        return p.returncode, p.stderr.strip()
+    rx = [int(l.split(":")[1]) for l in p.stdout.splitlines() if l.strip().startswith("RX:")]
+    return tuple(rx)
+
+
+def udp_arrived(ns):
+    """Datagrams `ns`'s UDP layer took: read by a socket (UdpInDatagrams)
+    or for a port nothing listens on (UdpNoPorts)."""
+    c = nstat(ns)
+    return c.get("UdpInDatagrams", 0) + c.get("UdpNoPorts", 0)
+
+
 def stats(ns, dev):
     return link(ns, dev)["stats64"]
 
