@@ -41,6 +41,11 @@ def ethtool_S(ns, dev):
     return {k.strip(): int(v) for k, v in (l.split(":") for l in out.splitlines()[1:])}
 
 
+def queue_packets(ns, dev):
+    """Frames `dev`'s NAPI queues took, all queues."""
+    return sum(v for k, v in ethtool_S(ns, dev).items() if k.endswith("_xdp_packets"))
+
+
 def napi_threads(dev):
     """Names of the NAPI kthreads of devices called `dev` (napi/DEV-ID)."""
     out = []
@@ -221,7 +226,7 @@ def test_tcp_with_gro(kind, netns, sender_tso):
     permanent_neighbours([(a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")])
     # What b received before the transfer (set-up traffic): subtracted.
     rx0 = quiet_stats(b, "rb")["rx_packets"]
-    napi0 = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_xdp_packets"))
+    napi0 = queue_packets(b, "rb")
     (sent, h1), (recvd, h2) = tcp_transfer(b, a, "10.9.0.2", 8 << 20)
     assert (sent, h1) == (recvd, h2) and int(recvd) == 8 << 20
     sa, sb = quiet_stats(a, "ra"), quiet_stats(b, "rb")
@@ -320,11 +325,6 @@ class Floods:
         return False
 
 
-def queue_packets(ns, dev):
-    """Frames `dev`'s NAPI queues took, all queues."""
-    return sum(v for k, v in ethtool_S(ns, dev).items() if k.endswith("_xdp_packets"))
-
-
 def test_gro_toggle_under_traffic(kind, netns):
     """GRO on/off and channel changes at the receiver while UDP floods
     both ways, with a qdisc on ra so that a full ring stops ra's queue
@@ -414,10 +414,10 @@ def test_threaded_under_traffic(kind, netns):
     print("flood sent:", sent, "arrived and taken by rb's queue during the toggles:", during)
     assert min(during) > 0, during
     ping_ok(a, "10.9.0.2")
-    before = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_xdp_packets"))
+    before = queue_packets(b, "rb")
     set_threaded(b, "rb", False)
     ping_ok(a, "10.9.0.2")
-    after = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_xdp_packets"))
+    after = queue_packets(b, "rb")
     assert after > before, "the ping went through rb's NAPI queue"
 
 
@@ -514,12 +514,12 @@ def test_ring_size(rveth, netns):
         assert ethtool_g(b, "rb") == (4096, size)
         time.sleep(0.3)
     wait_all(procs)
-    before = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_xdp_packets"))
+    before = queue_packets(b, "rb")
     ping_ok(a, "10.9.0.2")
     sink = UdpSink(b, "10.9.0.2", 9997, 300)
     udp_send(a, "10.9.0.2", 9997, 300, reps=100)
     assert sink.result() == (300, 0, 0)
-    after = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_xdp_packets"))
+    after = queue_packets(b, "rb")
     assert after - before >= 300, "the NAPI queue with the new ring took the datagrams"
     run(f"ip -n {b} link set dev rb down")
     run(f"ip netns exec {b} ethtool -G rb rx 128")
@@ -601,7 +601,7 @@ def channel_stress(kind, netns):
     sink = UdpSink(b, "10.9.0.2", 9998, 500)
     udp_send(a, "10.9.0.2", 9998, 500, reps=100)
     udp = sink.result()
-    napi = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_xdp_packets"))
+    napi = queue_packets(b, "rb")
     ping_ok(b, "10.9.0.1")
     return {"transfers intact": intact, "udp (intact, corrupt, dup)": udp,
             "NAPI queues counted packets": napi > 0}, changes
