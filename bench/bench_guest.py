@@ -274,8 +274,12 @@ if proto == 'tcp':
         if not d: break
         c.sendall(d)
 else:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.50.0.2', 5302)); s.settimeout(5)
+    # No timeout before the first datagram: the client's Python took over
+    # 5 s to start on the KASAN kernel, the server had gone, and the client
+    # died on ECONNREFUSED. The harness terminates the server.
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.50.0.2', 5302))
     print('ready', flush=True)
+    d, a = s.recvfrom(64); s.sendto(d, a); s.settimeout(60)
     try:
         while True:
             d, a = s.recvfrom(64); s.sendto(d, a)
@@ -292,6 +296,8 @@ def rr(pair, proto, n):
                          capture_output=True, text=True, timeout=600)
     srv.terminate() if proto == "udp" else None
     srv.wait(timeout=30)
+    if out.returncode != 0:
+        raise RuntimeError(f"{proto} RR client failed ({out.returncode}): {out.stderr[-1500:]}")
     p50, p99 = map(int, out.stdout.split())
     return {"p50_us": p50 / 1000, "p99_us": p99 / 1000}
 
