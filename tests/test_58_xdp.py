@@ -311,17 +311,27 @@ def xdp_attach_errno(ns, dev, name):
 
 
 def refusal(kind, netns, setup):
+    """The refused attach's (errno, extack), and the messages the
+    netlink:netlink_extack tracepoint saw meanwhile (NL_SET_ERR_MSG()
+    fires it; None without trace events), module prefix removed."""
     a, b = netns.new("xa"), netns.new("xb")
     make_pair(kind, a, b, ipv6=False)
     setup(a, b)
-    return xdp_attach_errno(b, "rb", "xdp_pass")
+    with TraceEvents("netlink/netlink_extack") as ev:
+        res = xdp_attach_errno(b, "rb", "xdp_pass")
+    msgs = None if ev.lines is None else [
+        re.sub(r"^.*netlink_extack: msg=", "", line).replace("rveth: ", "").replace("veth: ", "")
+        for line in ev.lines]
+    return res, msgs
 
 
 @pytest.mark.parametrize("case", ["peer_mtu", "queues"])
 def test_attach_refusals_like_veth(rveth, netns, case):
     """A peer MTU above a page (ERANGE) and fewer receive queues than the
     peer's transmit queues (ENOSPC) are refused with veth's message (the
-    module prefix aside)."""
+    module prefix aside), which also reaches the netlink:netlink_extack
+    tracepoint as veth's does (on a kernel with trace events, the debug
+    one)."""
     load_veth()
 
     def setup(a, b):
@@ -334,7 +344,12 @@ def test_attach_refusals_like_veth(rveth, netns, case):
     res = {kind: refusal(kind, netns, setup) for kind in ("veth", "rveth")}
     print(case, res)
     same_as_veth(f"XDP attach refused: {case}", res["rveth"], res["veth"])
-    assert res["rveth"][0] == {"peer_mtu": errno.ERANGE, "queues": errno.ENOSPC}[case]
+    (err, extack), traced = res["rveth"]
+    assert err == {"peer_mtu": errno.ERANGE, "queues": errno.ENOSPC}[case]
+    if have_event_tracing():
+        assert extack in traced, (extack, traced)
+    else:
+        print("no trace events in this kernel: netlink_extack not checked")
 
 
 def test_delete_with_program_under_traffic(rveth, netns):

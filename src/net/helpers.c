@@ -183,11 +183,7 @@ unsigned int rveth_next_possible_cpu(int cpu)
 	return cpumask_next(cpu, cpu_possible_mask);
 }
 
-/*
- * NAPI receive queues (src/net/napi.rs). The ptr_ring API is all inline;
- * the ring holds skbs only, so cleanup frees each one with kfree_skb() and
- * returns how many it freed (the queue counts them as drops).
- */
+/* NAPI receive queues (src/net/napi.rs). The ptr_ring API is all inline. */
 int rveth_ring_init(struct ptr_ring *r, int size)
 {
 	return ptr_ring_init(r, size, GFP_KERNEL);
@@ -325,12 +321,6 @@ void rveth_napi_disable_del(struct napi_struct *napi)
 	netdev_unlock(dev);
 }
 
-/* napi_schedule() is inline. */
-bool rveth_napi_schedule(struct napi_struct *napi)
-{
-	return napi_schedule(napi);
-}
-
 /*
  * veth_xdp_rcv()'s hand-off of an skb to the stack, in one call because
  * every step is inline and it runs for each packet: orphan it unless a
@@ -416,11 +406,6 @@ int rveth_xdp_rxq_info_reg(struct xdp_rxq_info *rxq, struct net_device *dev,
 	return xdp_rxq_info_reg(rxq, dev, index, napi_id);
 }
 
-bool rveth_xdp_rxq_info_is_reg(struct xdp_rxq_info *rxq)
-{
-	return xdp_rxq_info_is_reg(rxq);
-}
-
 /*
  * veth_xdp_rcv_skb() up to the verdict, for each packet, in one call: every
  * step is inline in C but the copy, and under emulation an out-of-line
@@ -487,11 +472,6 @@ int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
 unsigned int rveth_skb_xdp_frags_size(const struct sk_buff *skb)
 {
 	return skb_shinfo(skb)->xdp_frags_size;
-}
-
-bool rveth_xdp_buff_has_frags(const struct xdp_buff *xdp)
-{
-	return xdp_buff_has_frags(xdp);
 }
 
 /*
@@ -571,12 +551,6 @@ void rveth_xdp_get(struct xdp_buff *xdp)
 		return;
 	for (i = 0; i < sinfo->nr_frags; i++)
 		__skb_frag_ref(&sinfo->frags[i]);
-}
-
-/* consume_skb() is inline without CONFIG_TRACEPOINTS. */
-void rveth_consume_skb(struct sk_buff *skb)
-{
-	consume_skb(skb);
 }
 
 /* skb->protocol sits in a struct_group() of struct sk_buff. */
@@ -693,6 +667,12 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 	offsetof(struct xdp_frame, len),
 	offsetof(struct xdp_frame, flags),
 	offsetof(struct bpf_redirect_info, kern_flags),
+	offsetof(struct xdp_buff, flags),
+	/* Not a layout: whether the kernel has tracepoints, which the Rust
+	 * side knows as cfg(CONFIG_TRACEPOINTS) (consume_skb() and the
+	 * tracepoint calls depend on it), so a build without the kernel's
+	 * Rust cfgs fails to load instead of silently losing trace events. */
+	IS_ENABLED(CONFIG_TRACEPOINTS),
 };
 
 /*

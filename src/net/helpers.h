@@ -44,7 +44,7 @@ void *rveth_this_cpu_ptr(void __percpu *ptr);
 void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
 unsigned int rveth_next_possible_cpu(int cpu);
 
-#define RVETH_LAYOUT_N 75
+#define RVETH_LAYOUT_N 77
 extern const unsigned long rveth_layout[RVETH_LAYOUT_N];
 extern const unsigned long rveth_sock_classid_offset;
 
@@ -63,7 +63,6 @@ bool rveth_ring_empty_mb(struct ptr_ring *r);
 void rveth_napi_add_enable(struct net_device *dev, struct napi_struct *napi,
 			   int (*poll)(struct napi_struct *, int));
 void rveth_napi_disable_del(struct napi_struct *napi);
-bool rveth_napi_schedule(struct napi_struct *napi);
 void rveth_napi_receive_skb(struct napi_struct *napi, struct sk_buff *skb);
 void rveth_skb_push_rcsum(struct sk_buff *skb, unsigned int len);
 void rveth_netif_tx_stop_queue(struct netdev_queue *txq);
@@ -78,7 +77,6 @@ void rveth_trace_xdp_exception(const struct net_device *dev,
 void rveth_trace_xdp_bulk_tx(const struct net_device *dev, int sent, int drops, int err);
 int rveth_xdp_rxq_info_reg(struct xdp_rxq_info *rxq, struct net_device *dev,
 			   u32 index, unsigned int napi_id);
-bool rveth_xdp_rxq_info_is_reg(struct xdp_rxq_info *rxq);
 int rveth_xdp_run_skb(struct sk_buff **pskb, struct page_pool *pool,
 		      struct xdp_buff *xdp, struct xdp_rxq_info *rxq,
 		      const struct bpf_prog *prog, u32 *act);
@@ -87,7 +85,6 @@ int rveth_xdp_update_frame_from_buff(const struct xdp_buff *xdp,
 struct xdp_frame *rveth_xdp_convert_buff_to_frame(struct xdp_buff *xdp);
 unsigned int rveth_xdp_get_frame_len(const struct xdp_frame *frame);
 void rveth_xdp_get(struct xdp_buff *xdp);
-void rveth_consume_skb(struct sk_buff *skb);
 void rveth_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
 void rveth_skb_push(struct sk_buff *skb, unsigned int len);
 void rveth_skb_pull(struct sk_buff *skb, unsigned int len);
@@ -95,7 +92,6 @@ void rveth_skb_reset_mac_header(struct sk_buff *skb);
 void rveth_skb_set_tail_pointer(struct sk_buff *skb, int offset);
 void rveth_skb_metadata_set(struct sk_buff *skb, u8 meta_len);
 unsigned int rveth_skb_xdp_frags_size(const struct sk_buff *skb);
-bool rveth_xdp_buff_has_frags(const struct xdp_buff *xdp);
 u64 rveth_skb_hwtstamp(const struct sk_buff *skb);
 u32 rveth_skb_get_hash(struct sk_buff *skb, bool *l4);
 int rveth_skb_vlan_tag(const struct sk_buff *skb, __be16 *proto, u16 *tci);

@@ -200,6 +200,13 @@ const LAYOUT_FIELDS: [(&str, usize); RVETH_LAYOUT_N as usize] = [
         "bpf_redirect_info.kern_flags",
         offset_of!(b::bpf_redirect_info, kern_flags),
     ),
+    (
+        "xdp_buff.flags",
+        offset_of!(b::xdp_buff, __bindgen_anon_1)
+            + offset_of!(b::xdp_buff__bindgen_ty_1__bindgen_ty_1, flags),
+    ),
+    // Not a layout: the C side's IS_ENABLED(CONFIG_TRACEPOINTS).
+    ("CONFIG_TRACEPOINTS", cfg!(CONFIG_TRACEPOINTS) as usize),
 ];
 
 /// Compares the bindings' layout with the compiler's; `ENOEXEC` (and a

@@ -261,8 +261,13 @@ impl ExtAck {
         Self(raw)
     }
 
-    /// Sets the error message returned with the request's error code.
+    /// Sets the error message returned with the request's error code, and
+    /// fires the `netlink:netlink_extack` tracepoint with it, as
+    /// `NL_SET_ERR_MSG()` does (also when there is no extack).
     pub(crate) fn set_msg(&self, msg: &'static CStr) {
+        // SAFETY: The message is a static NUL-terminated string; the
+        // function only passes it to the tracepoint.
+        unsafe { bindings::do_trace_netlink_extack(msg.as_char_ptr()) };
         if !self.0.is_null() {
             // SAFETY: A non-NULL extack is valid during the request (type
             // invariant); the message is static.

@@ -230,6 +230,27 @@ pub(super) unsafe fn kfree_skb(skb: *mut bindings::sk_buff) {
     }
 }
 
+/// `consume_skb()`: frees `skb` as consumed, not dropped. Out of line with
+/// `CONFIG_TRACEPOINTS` (it fires `skb:consume_skb`); without it the C
+/// function is an inline `kfree_skb()`, and this is what that calls.
+///
+/// # Safety
+///
+/// `skb` must be a valid skb the caller owns; it is freed.
+#[inline(always)]
+pub(super) unsafe fn consume_skb(skb: *mut bindings::sk_buff) {
+    #[cfg(CONFIG_TRACEPOINTS)]
+    // SAFETY: A valid, owned skb (caller).
+    unsafe {
+        bindings::consume_skb(skb)
+    }
+    #[cfg(not(CONFIG_TRACEPOINTS))]
+    // SAFETY: As above.
+    unsafe {
+        kfree_skb(skb)
+    }
+}
+
 /// The `headers` struct group of `skb` (`__bindgen_anon_4`: bindgen's
 /// union of the anonymous struct and `struct headers`, which have the same
 /// layout), whose `__bindgen_anon_4` union holds `mark`.

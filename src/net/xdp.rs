@@ -400,7 +400,7 @@ impl<'a, P> NapiPoll<'a, P> {
         let raw = ctx.skb;
         if r != 0 {
             // SAFETY: The copy failed: the original, still ours.
-            unsafe { bindings::rveth_consume_skb(raw) };
+            unsafe { super::skb::consume_skb(raw) };
             self.st.xdp.rx_drops += 1;
             return None;
         }
@@ -421,7 +421,7 @@ impl<'a, P> NapiPoll<'a, P> {
                 // SAFETY: The buffer is over the skb's head and frags.
                 unsafe { bindings::rveth_xdp_get(&mut ctx.xdp) };
                 // SAFETY: Ours; its pages are referenced by the buffer now.
-                unsafe { bindings::rveth_consume_skb(raw) };
+                unsafe { super::skb::consume_skb(raw) };
                 // SAFETY: The rxq info is the queue's, only this poll uses it.
                 unsafe { (*self.rxq()).mem = *self.q.xdp_mem.get() };
                 if act == XDP_TX {
@@ -441,7 +441,9 @@ impl<'a, P> NapiPoll<'a, P> {
         // XDP_PASS: the skb follows what the program did to the buffer.
         // SAFETY: `raw` is ours and the buffer describes its head: the
         // program may only move `data` within the headroom and `data_end`
-        // within the head (the verifier and the helpers check).
+        // within the head (the verifier and the helpers check). Every member
+        // of the buffer's anonymous union is plain integers, all initialised
+        // (`XdpCtx::new` zeroes it, `xdp_init_buff()` sets it).
         unsafe {
             let off = orig_data
                 .cast::<u8>()
@@ -454,7 +456,13 @@ impl<'a, P> NapiPoll<'a, P> {
             bindings::rveth_skb_reset_mac_header(raw);
             // Raw place accesses: the C helpers get `raw` in between.
             (*raw).len -= (*raw).data_len;
-            if bindings::rveth_xdp_buff_has_frags(&ctx.xdp) {
+            // `xdp_buff_has_frags()`, read after the run, as veth does: the
+            // program's helpers clear the flag when they drop the last
+            // fragment (`bpf_xdp_adjust_tail()`, `bpf_xdp_pull_data()`).
+            if ctx.xdp.__bindgen_anon_1.__bindgen_anon_1.flags
+                & bindings::xdp_buff_flags_XDP_FLAGS_HAS_FRAGS
+                != 0
+            {
                 (*raw).data_len = bindings::rveth_skb_xdp_frags_size(raw);
                 (*raw).len += (*raw).data_len;
             } else {
@@ -535,8 +543,7 @@ impl<'a, P> NapiPoll<'a, P> {
             unsafe { bindings::bpf_warn_invalid_xdp_action(self.dev.as_raw(), prog.raw(), act) };
         }
         if act != XDP_DROP {
-            // SAFETY: As above.
-            unsafe { bindings::rveth_trace_xdp_exception(self.dev.as_raw(), prog.raw(), act) };
+            trace_xdp_exception(self.dev, prog, act);
         }
         self.st.xdp.xdp_drops += 1;
     }
@@ -564,8 +571,7 @@ impl<'a, P> NapiPoll<'a, P> {
         // SAFETY: A buffer whose memory we own, with XDP headroom.
         let frame = unsafe { bindings::rveth_xdp_convert_buff_to_frame(xdp) };
         if frame.is_null() {
-            // SAFETY: Valid device and program.
-            unsafe { bindings::rveth_trace_xdp_exception(self.dev.as_raw(), prog.raw(), XDP_TX) };
+            trace_xdp_exception(self.dev, prog, XDP_TX);
             self.st.xdp.rx_drops += 1;
             Self::xdp_give_back(xdp, orig);
             return;
@@ -609,15 +615,7 @@ impl<'a, P> NapiPoll<'a, P> {
             Ok(s) => (s as usize, 0),
             Err(e) => (0, e.to_errno()),
         };
-        // SAFETY: A valid device; counts only.
-        unsafe {
-            bindings::rveth_trace_xdp_bulk_tx(
-                self.dev.as_raw(),
-                sent as c_int,
-                (n - sent) as c_int,
-                err,
-            )
-        };
+        trace_xdp_bulk_tx(self.dev, sent as c_int, (n - sent) as c_int, err);
         for &f in &self.st.queued()[sent..] {
             // SAFETY: Ours (type invariant of `PollState`), not sent.
             unsafe { bindings::xdp_return_frame(f) };
@@ -670,6 +668,33 @@ impl<'a, P> NapiPoll<'a, P> {
             }
         }
     }
+}
+
+/// `trace_xdp_exception()`. Without `CONFIG_TRACEPOINTS` the tracepoint is
+/// an empty inline, and nothing is called; with it, the C helper (the
+/// static-key test of a tracepoint is inline C).
+#[inline(always)]
+fn trace_xdp_exception<P>(dev: &Device<P>, prog: XdpProgRef<'_>, act: u32) {
+    #[cfg(CONFIG_TRACEPOINTS)]
+    // SAFETY: A valid device and program.
+    unsafe {
+        bindings::rveth_trace_xdp_exception(dev.as_raw(), prog.raw(), act)
+    };
+    #[cfg(not(CONFIG_TRACEPOINTS))]
+    let _ = (dev, prog, act);
+}
+
+/// `trace_xdp_bulk_tx()`, as [`trace_xdp_exception`]: called after every
+/// `XDP_TX` bulk, which is once per poll under a steady flow.
+#[inline(always)]
+fn trace_xdp_bulk_tx<P>(dev: &Device<P>, sent: c_int, drops: c_int, err: c_int) {
+    #[cfg(CONFIG_TRACEPOINTS)]
+    // SAFETY: A valid device; counts only.
+    unsafe {
+        bindings::rveth_trace_xdp_bulk_tx(dev.as_raw(), sent, drops, err)
+    };
+    #[cfg(not(CONFIG_TRACEPOINTS))]
+    let _ = (dev, sent, drops, err);
 }
 
 /// `veth_select_rxq()`: the receive queue frames from this CPU go to.
