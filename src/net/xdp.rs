@@ -439,11 +439,11 @@ impl<'a, P> NapiPoll<'a, P> {
             }
         }
         // XDP_PASS: the skb follows what the program did to the buffer.
-        // SAFETY: `raw` is ours and the buffer describes its head: the
-        // program may only move `data` within the headroom and `data_end`
-        // within the head (the verifier and the helpers check). Every member
-        // of the buffer's anonymous union is plain integers, all initialised
+        // The program may only move `data` within the headroom and
+        // `data_end` within the head (the verifier and the helpers check);
+        // the buffer's anonymous union is plain integers, all initialised
         // (`XdpCtx::new` zeroes it, `xdp_init_buff()` sets it).
+        // SAFETY: `raw` is ours and the buffer describes its head, as said.
         unsafe {
             let off = orig_data
                 .cast::<u8>()
