@@ -14,8 +14,6 @@ import argparse
 import json
 import os
 import re
-import socket
-import statistics
 import subprocess
 import sys
 import time

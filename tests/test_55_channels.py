@@ -8,7 +8,6 @@ the counts of the request's own attributes decide for the peer as well
 (veth_init_queues(peer, tb) in veth_newlink()). rveth does the same.
 """
 import json
-import os
 import subprocess
 
 import pytest

@@ -16,7 +16,7 @@ import time
 import pytest
 import rtnl
 
-from conftest import load_kernel_module, load_rveth, load_veth, same_as_veth, sh, unload_rveth
+from conftest import load_kernel_module, load_rveth, load_veth, same_as_veth, unload_rveth
 from util import (UdpSink, ethtool_g, make_pair, nstat, permanent_neighbours, run, stats, stats64, tcp_transfer,
                   udp_arrived, udp_send, wait_until)
 

@@ -7,7 +7,6 @@ is left behind. Counts come from stress.scale(): small in `make test`, the
 hardening issue's numbers under `make test-debug` (RVETH_STRESS=full).
 """
 import os
-import socket
 import time
 
 import pytest

@@ -22,7 +22,7 @@ import socket
 import struct
 import time
 
-from conftest import MODULE, load_rveth, module_loaded, rveth_links, sh
+from conftest import MODULE, load_rveth, module_loaded, sh
 from stress import run_workers, scale
 from util import make_pair, run
 

@@ -17,9 +17,8 @@ import errno
 import os
 
 import pytest
-import socket
 
-from conftest import MODULE, load_rveth, module_loaded, rveth_links, sh
+from conftest import MODULE, load_rveth, module_loaded, sh
 from util import run
 
 import rtnl
