@@ -414,6 +414,9 @@ def main():
     ap.add_argument("--only-pktgen", action="store_true", help="just the crossing cost")
     ap.add_argument("--only-xdp", action="store_true",
                     help="just the pktgen rows (crossing, XDP_DROP, XDP_TX, XDP_REDIRECT)")
+    ap.add_argument("--only-gro", action="store_true",
+                    help="just the GRO rows and their GRO-off baselines (UDP 64B, 2 senders, "
+                         "TCP stream with sender TSO off), --rounds rounds")
     ap.add_argument("--scale-pairs", type=int, default=1000)
     ap.add_argument("--scale-rounds", type=int, default=7,
                     help="rounds of the scale row (0: none)")
@@ -457,12 +460,13 @@ def main():
                 log(f"round {r + 1}/{pktgen_rounds}: {row} {kind}")
                 record(row, kind, fn(pairs[kind], a.pktgen_count))
 
-    pktgen_rounds_of("pktgen 64B crossing", pktgen)
+    if not a.only_gro:
+        pktgen_rounds_of("pktgen 64B crossing", pktgen)
     # XDP (issue 13), each row a program at end b acting on what pktgen
     # sends: XDP_DROP; XDP_TX back to a (an XDP_PASS program at a: its
     # NAPI takes them); XDP_REDIRECT through a device map into a second
     # pair.
-    if not a.only_pktgen:
+    if not (a.only_pktgen or a.only_gro):
         for p in pairs.values():
             xdp_attach(p.ns_b, p.b, "xdp_drop")
         pktgen_rounds_of("XDP_DROP: pktgen 64B", xdp_drop)
@@ -507,10 +511,14 @@ def main():
                     log(f"round {r + 1}/{a.rounds}: {name} loopback")
                     record(name, "lo", fn(lo))
 
-    run_rounds(tests, loopback=True)
+    if a.only_gro:
+        # The GRO-off baselines of the gains (report.GAINS), nothing else.
+        run_rounds([t for t in tests if t[0] in ("UDP 64B pps", "2 senders UDP 64B")])
+    else:
+        run_rounds(tests, loopback=True)
     # Marked traffic from both vCPUs: veth scrubs mark and priority; rveth
     # with `classid mark` does the same and counts both per CPU.
-    for r in range(tests_rounds):
+    for r in range(0 if a.only_gro else tests_rounds):
         for kind in round_order("2 senders UDP 64B marked", r):
             p = marked_pairs[kind]
             log(f"round {r + 1}/{a.rounds}: 2 senders UDP 64B marked, {kind}{' classid mark' if kind == 'rveth' else ''}")
@@ -546,25 +554,26 @@ def main():
     # and every packet is copied into the receiver's page pool (the path
     # xdp-tutorial#292 reports veth at 45 -> 8 Gbit/s on).
     xdp_pass_packets = {}
-    for kind, p in pairs.items():
-        xdp_pass_packets[kind] = -queue_sum(p.ns_b, p.b, "xdp_packets")
-        xdp_attach(p.ns_b, p.b, "xdp_pass")
-    run_rounds([("XDP_PASS: TCP stream", lambda p: tcp_stream(p, a.seconds))])
-    xdp_detach_all(list(pairs.values()))
-    for kind, p in pairs.items():
-        xdp_pass_packets[kind] += queue_sum(p.ns_b, p.b, "xdp_packets")
+    if not a.only_gro:
+        for kind, p in pairs.items():
+            xdp_pass_packets[kind] = -queue_sum(p.ns_b, p.b, "xdp_packets")
+            xdp_attach(p.ns_b, p.b, "xdp_pass")
+        run_rounds([("XDP_PASS: TCP stream", lambda p: tcp_stream(p, a.seconds))])
+        xdp_detach_all(list(pairs.values()))
+        for kind, p in pairs.items():
+            xdp_pass_packets[kind] += queue_sum(p.ns_b, p.b, "xdp_packets")
     mp = marked_pairs["rveth"]
     meta_counts = {k.strip(): int(v) for k, v in (l.split(":") for l in
                    sh(f"ip netns exec {mp.ns_a} ethtool -S {mp.a}").splitlines()[1:])}
     for p in pairs.values():
         p.set_mtu(65535)
-    for r in range(tests_rounds):
+    for r in range(0 if a.only_gro else tests_rounds):
         for kind in round_order("TCP stream MTU 65535", r):
             log(f"round {r + 1}/{a.rounds}: TCP stream MTU 65535 {kind}")
             record("TCP stream MTU 65535", kind, tcp_stream(pairs[kind], a.seconds))
 
     scale_row = f"scale: {a.scale_pairs} pairs, 2+2 queues per end"
-    for r in range(a.scale_rounds if not (a.only_pktgen or a.only_xdp) else 0):
+    for r in range(a.scale_rounds if not (a.only_pktgen or a.only_xdp or a.only_gro) else 0):
         for kind in round_order(scale_row, r):
             log(f"round {r + 1}/{a.scale_rounds}: {scale_row}, {kind}")
             record(scale_row, kind, scale(kind, a.scale_pairs))
@@ -575,7 +584,7 @@ def main():
         "emulated": "TCG (QEMU software emulation)" if not os.path.exists("/dev/kvm") else "see host",
         "rounds": tests_rounds,
         "seconds": a.seconds,
-        "pktgen_rounds": pktgen_rounds,
+        "pktgen_rounds": 0 if a.only_gro else pktgen_rounds,
         "pktgen_count": a.pktgen_count,
         "rr_count": a.rr_count,
         "duration_s": round(time.monotonic() - t0, 1),

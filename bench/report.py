@@ -225,8 +225,10 @@ def ratio_cells(d):
 def header(data):
     m = data["meta"]
     pk = ""
-    if "pktgen_rounds" in m:
+    if m.get("pktgen_rounds"):
         pk = f"pktgen {m['pktgen_rounds']} rounds of {m['pktgen_count']:,} frames; "
+    elif "pktgen_rounds" in m:
+        pk = "no pktgen rows; "
     socket = (f"{m['rounds']} rounds of {m['seconds']} s for the socket rows" if m["rounds"]
               else "no socket rows")
     return f"kernel {m['kernel']}, {m['cpus']} vCPUs, {m['emulated']}; {pk}{socket}"
