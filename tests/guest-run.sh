@@ -21,8 +21,8 @@ fi
 # every run (on the debug kernel, report.py ran out of test_80's 25 min doing
 # that). A writable copy instead.
 if [ -n "${MPLCONFIGDIR:-}" ] && [ ! -w "$MPLCONFIGDIR" ]; then
-	mkdir -p /tmp/rveth-mpl && cp -a "$MPLCONFIGDIR"/. /tmp/rveth-mpl/ && export MPLCONFIGDIR=/tmp/rveth-mpl
-	echo "guest: matplotlib's cache copied to $MPLCONFIGDIR ($(ls "$MPLCONFIGDIR" | tr '\n' ' '))"
+	mkdir -p /tmp/rveth-mpl && cp -a "$MPLCONFIGDIR"/. /tmp/rveth-mpl/ && export MPLCONFIGDIR=/tmp/rveth-mpl &&
+		echo "guest: matplotlib's cache copied to $MPLCONFIGDIR ($(ls "$MPLCONFIGDIR" | tr '\n' ' '))"
 fi
 echo "guest: kernel $(uname -r), $(nproc) CPUs, tests: ${RVETH_TESTS:-tests}"
 # RVETH_PYTEST_ARGS and RVETH_TESTS are shell words (quotes allowed).
