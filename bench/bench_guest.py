@@ -319,6 +319,75 @@ def two_senders(pair, seconds):
     return {"kpps": rx / outs[0]["seconds"] / 1e3, "lost_pct": 100.0 * (sent - rx) / max(sent, 1)}
 
 
+UDP_GSO_SENDER = r"""
+import errno, socket, sys, time
+seconds = float(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_UDP, 103, 1300)  # UDP_SEGMENT: 1300-byte segments
+s.connect(('10.51.0.2', 5305))
+buf = b'x' * (1300 * 50)
+sends = 0
+t0 = time.monotonic()
+while time.monotonic() - t0 < seconds:
+    try:
+        s.send(buf)
+        sends += 1
+    except OSError as e:
+        if e.errno != errno.ENOBUFS:
+            raise
+print(sends, time.monotonic() - t0)
+"""
+
+
+def fwd_setup(pair, on):
+    """Forwarding through end b (issue 12's "UDP GSO forwarding", the case
+    of veth commit d3256efd8e8b): ns_b forwards 10.51.0.0/24 to a dummy
+    device, where the forwarded bytes are counted; ns_a routes it via end b.
+    End a segments UDP GSO sends in software (`tx-udp-segmentation off`), so
+    1300-byte datagrams cross the pair; end b has `rx-udp-gro-forwarding
+    on`, so with GRO on its NAPI can aggregate them again before they are
+    forwarded."""
+    a, b = f"ip netns exec {pair.ns_a} ", f"ip netns exec {pair.ns_b} "
+    if on:
+        sh(f"{b}sysctl -qw net.ipv4.ip_forward=1")
+        sh(f"ip -n {pair.ns_b} link add fwd0 type dummy")
+        # No IPv6 on the dummy: its router solicitations would be counted.
+        sh(f"{b}sysctl -qw net.ipv6.conf.fwd0.disable_ipv6=1")
+        sh(f"ip -n {pair.ns_b} addr add 10.51.0.1/24 dev fwd0")
+        sh(f"ip -n {pair.ns_b} link set dev fwd0 up")
+        sh(f"ip -n {pair.ns_a} route add 10.51.0.0/24 via 10.50.0.2 dev {pair.a}")
+        sh(f"{a}ethtool -K {pair.a} tx-udp-segmentation off")
+        sh(f"{b}ethtool -K {pair.b} rx-udp-gro-forwarding on")
+    else:
+        sh(f"{b}ethtool -K {pair.b} rx-udp-gro-forwarding off")
+        sh(f"{a}ethtool -K {pair.a} tx-udp-segmentation on")
+        sh(f"ip -n {pair.ns_a} route del 10.51.0.0/24")
+        sh(f"ip -n {pair.ns_b} link del fwd0")
+        sh(f"{b}sysctl -qw net.ipv4.ip_forward=0")
+
+
+def udp_gso_forward(pair, seconds):
+    """One sender of 65,000-byte UDP GSO sends (50 segments of 1300 bytes)
+    from ns_a through the pair, forwarded by ns_b to its dummy device.
+    Counted where they arrive: the dummy's transmitted bytes over the
+    sender's time, and the bytes per forwarded packet (1342, headers
+    included, when every datagram is forwarded alone; up to 65,042 when GRO
+    aggregated a whole send)."""
+    def fwd():
+        tx = json.loads(sh(f"ip -n {pair.ns_b} -s -j link show dev fwd0"))[0]["stats64"]["tx"]
+        return tx["packets"], tx["bytes"]
+    p0, b0 = fwd()
+    out = subprocess.run(["ip", "netns", "exec", pair.ns_a, sys.executable, "-c", UDP_GSO_SENDER,
+                          str(seconds)], capture_output=True, text=True, timeout=seconds + 120)
+    if out.returncode != 0:
+        raise RuntimeError(f"UDP GSO sender failed ({out.returncode}): {out.stderr[-1500:]}")
+    sends, elapsed = out.stdout.split()
+    p1, b1 = fwd()
+    if int(sends) == 0 or p1 == p0:
+        raise RuntimeError(f"UDP GSO forwarding: {sends} sends, {p1 - p0} packets forwarded")
+    return {"gbit_s": (b1 - b0) * 8 / float(elapsed) / 1e9, "bytes_per_pkt": (b1 - b0) / (p1 - p0)}
+
+
 def marked(pair, on):
     """Mark every packet end a sends (tc egress skbedit: mark and
     priority), as a container's marking sender would."""
@@ -550,6 +619,16 @@ def main():
         gro_napi[kind] = sum(v for k, v in st.items() if k.endswith("_xdp_packets"))
         sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro off")
         sh(f"ip netns exec {p.ns_a} ethtool -K {p.a} tso on")
+    # UDP GSO forwarding (issue 12), GRO off (the baseline) and on.
+    for p in pairs.values():
+        fwd_setup(p, True)
+    run_rounds([("UDP GSO forwarding", lambda p: udp_gso_forward(p, a.seconds))])
+    for p in pairs.values():
+        sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro on")
+    run_rounds([("GRO: UDP GSO forwarding", lambda p: udp_gso_forward(p, a.seconds))])
+    for p in pairs.values():
+        sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro off")
+        fwd_setup(p, False)
     # An XDP_PASS program at the receiving end: the peer loses software GSO
     # and every packet is copied into the receiver's page pool (the path
     # xdp-tutorial#292 reports veth at 45 -> 8 Gbit/s on).

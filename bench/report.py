@@ -37,6 +37,8 @@ METRICS = {
     "GRO: TCP stream, sender TSO off": [("gbit_s", "Gbit/s", True)],
     "GRO: UDP 64B pps": [("kpps", "kpps", True)],
     "GRO: 2 senders UDP 64B": [("kpps", "kpps", True), ("lost_pct", "% lost", False)],
+    "UDP GSO forwarding": [("gbit_s", "Gbit/s forwarded", True)],
+    "GRO: UDP GSO forwarding": [("gbit_s", "Gbit/s forwarded", True)],
     "XDP_DROP: pktgen 64B": [("mpps", "Mpps dropped", True)],
     "XDP_TX: pktgen 64B, back to the sender": [("mpps", "Mpps sent back", True)],
     "XDP_REDIRECT: pktgen 64B, pair to pair": [("mpps", "Mpps redirected", True)],
@@ -65,6 +67,7 @@ GAINS = [
      "gbit_s"),
     ("UDP 64B", "UDP 64B pps", "GRO: UDP 64B pps", "kpps"),
     ("2 senders UDP 64B", "2 senders UDP 64B", "GRO: 2 senders UDP 64B", "kpps"),
+    ("UDP GSO forwarding", "UDP GSO forwarding", "GRO: UDP GSO forwarding", "gbit_s"),
 ]
 
 
@@ -94,7 +97,24 @@ def gains_text(data):
     for label, g in gs:
         cells = "  ".join(f"{k} {v:.2f}x" if v else f"{k} n/a" for k, v in g.items())
         lines.append(f"  {label:30} {cells}")
+    fwd = fwd_bytes_per_packet(data)
+    if fwd:
+        cells = "  ".join(f"{k} {off:.0f} -> {on:.0f}" for k, (off, on) in fwd.items())
+        lines.append(f"  bytes per forwarded packet (UDP GSO forwarding, GRO off -> on): {cells}")
     return "\n".join(lines)
+
+
+def fwd_bytes_per_packet(data):
+    """{kind: (median bytes per forwarded packet with GRO off, with GRO on)}
+    in the UDP GSO forwarding rows: 1342 is one datagram (1300 bytes of payload and the
+    UDP, IP and Ethernet headers); more means GRO
+    aggregated datagrams before they were forwarded."""
+    off, on = data["rows"].get("UDP GSO forwarding"), data["rows"].get("GRO: UDP GSO forwarding")
+    if not off or not on:
+        return {}
+    return {k: (statistics.median(v["bytes_per_pkt"] for v in off[k]),
+                statistics.median(v["bytes_per_pkt"] for v in on[k]))
+            for k in ("veth", "rveth") if k in off and k in on}
 
 CONFIDENCE = 0.95
 METHOD = ("distribution-free 95% confidence interval of the median of the per-round "

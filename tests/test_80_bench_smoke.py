@@ -41,7 +41,14 @@ def test_bench_one_iteration(rveth):
     rows = report.summarize(data)
     assert {r.split(" [")[0] for r, _, _ in rows} == set(report.row_metrics(data))
     assert "scale: 20 pairs, 2+2 queues per end" in data["rows"]
-    assert len(report.gains(data)) == 3
+    assert len(report.gains(data)) == 4
+    # The UDP GSO forwarding rows forwarded one datagram per packet with GRO
+    # off (1342 bytes at the dummy: 1300 of payload, UDP, IP and Ethernet
+    # headers), and GRO aggregated datagrams on both drivers.
+    fwd = report.fwd_bytes_per_packet(data)
+    assert set(fwd) == {"veth", "rveth"}, fwd
+    for kind, (off, on) in fwd.items():
+        assert abs(off - 1342) < 1 and on > 2 * 1342, (kind, fwd)
     for label, stats, ratio in rows:
         assert {"veth", "rveth"} <= set(stats), label
         if "lost" not in label:
