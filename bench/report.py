@@ -37,8 +37,8 @@ METRICS = {
     "GRO: TCP stream, sender TSO off": [("gbit_s", "Gbit/s", True)],
     "GRO: UDP 64B pps": [("kpps", "kpps", True)],
     "GRO: 2 senders UDP 64B": [("kpps", "kpps", True), ("lost_pct", "% lost", False)],
-    "UDP GSO forwarding": [("gbit_s", "Gbit/s forwarded", True)],
-    "GRO: UDP GSO forwarding": [("gbit_s", "Gbit/s forwarded", True)],
+    "UDP GSO forwarding": [("gbit_s", "Gbit/s payload forwarded", True), ("lost_pct", "% lost", False)],
+    "GRO: UDP GSO forwarding": [("gbit_s", "Gbit/s payload forwarded", True), ("lost_pct", "% lost", False)],
     "XDP_DROP: pktgen 64B": [("mpps", "Mpps dropped", True)],
     "XDP_TX: pktgen 64B, back to the sender": [("mpps", "Mpps sent back", True)],
     "XDP_REDIRECT: pktgen 64B, pair to pair": [("mpps", "Mpps redirected", True)],
@@ -106,8 +106,8 @@ def gains_text(data):
 
 def fwd_bytes_per_packet(data):
     """{kind: (median bytes per forwarded packet with GRO off, with GRO on)}
-    in the UDP GSO forwarding rows: 1342 is one datagram (1300 bytes of payload and the
-    UDP, IP and Ethernet headers); more means GRO
+    in the UDP GSO forwarding rows: 1342 is one datagram (1300 bytes of
+    payload and the UDP, IP and Ethernet headers); more means GRO
     aggregated datagrams before they were forwarded."""
     off, on = data["rows"].get("UDP GSO forwarding"), data["rows"].get("GRO: UDP GSO forwarding")
     if not off or not on:
