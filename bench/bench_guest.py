@@ -619,9 +619,7 @@ def main():
     run_rounds(gro_tests)
     gro_napi = {}
     for kind, p in pairs.items():
-        st = {k.strip(): int(v) for k, v in (l.split(":") for l in
-              sh(f"ip netns exec {p.ns_b} ethtool -S {p.b}").splitlines()[1:])}
-        gro_napi[kind] = sum(v for k, v in st.items() if k.endswith("_xdp_packets"))
+        gro_napi[kind] = queue_sum(p.ns_b, p.b, "xdp_packets")
         sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro off")
         sh(f"ip netns exec {p.ns_a} ethtool -K {p.a} tso on")
     # UDP GSO forwarding (issue 12), GRO off (the baseline) and on. End a
