@@ -65,8 +65,8 @@ else
 	step "python: venv up to date"
 fi
 LIBCLANG_PATH=$(ls -d "$RVETH_VENV"/lib/python3*/site-packages/clang/native | head -n1)
-# matplotlib builds its font cache on first import: minutes under the VM's
-# emulated CPU. Build it here, where the guest (same filesystem) finds it.
+# matplotlib builds its font cache on its first import. Build it here, once,
+# for bench/report.py's chart (`make bench`, make test's bench_report check).
 if ! ls "$MPLCONFIGDIR"/fontlist-*.json >/dev/null 2>&1; then
 	step "python: building matplotlib's font cache in $MPLCONFIGDIR"
 	mkdir -p "$MPLCONFIGDIR"

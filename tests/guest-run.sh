@@ -15,15 +15,6 @@ if [ "${RVETH_STRESS:-}" = full ] && [ -w /sys/kernel/debug/kmemleak ]; then
 	echo scan >/sys/kernel/debug/kmemleak && echo clear >/sys/kernel/debug/kmemleak
 	echo "guest: kmemleak baseline cleared"
 fi
-# matplotlib (bench/report.py's chart) wants a writable MPLCONFIGDIR; the
-# guest sees the host's, where setup-host.sh built the font cache, read-only,
-# and matplotlib then builds the cache again in a temporary directory on
-# every run (on the debug kernel, report.py ran out of test_80's 25 min doing
-# that). A writable copy instead.
-if [ -n "${MPLCONFIGDIR:-}" ] && [ ! -w "$MPLCONFIGDIR" ]; then
-	mkdir -p /tmp/rveth-mpl && cp -a "$MPLCONFIGDIR"/. /tmp/rveth-mpl/ && export MPLCONFIGDIR=/tmp/rveth-mpl &&
-		echo "guest: matplotlib's cache copied to $MPLCONFIGDIR ($(ls "$MPLCONFIGDIR" | tr '\n' ' '))"
-fi
 echo "guest: kernel $(uname -r), $(nproc) CPUs, tests: ${RVETH_TESTS:-tests}"
 # RVETH_PYTEST_ARGS and RVETH_TESTS are shell words (quotes allowed).
 eval "extra=(${RVETH_PYTEST_ARGS:-})"
