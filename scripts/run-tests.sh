@@ -89,7 +89,9 @@ host_check() {
 }
 # The host checks belong to the whole suite; a subset run (RVETH_TESTS set)
 # is a developer's loop and runs only the tests it names.
-if [ "$mode" = test ] && [ "$STEP_NAME" = test ] && [ -z "${RVETH_TESTS:-}" ]; then
+whole_suite=0
+[ "$mode" = test ] && [ "$STEP_NAME" = test ] && [ -z "${RVETH_TESTS:-}" ] && whole_suite=1
+if [ $whole_suite = 1 ]; then
 	step "host check: building rveth through DKMS (dkms.conf)"
 	host_check dkms_build "$RVETH_TOP/scripts/dkms-check.sh" "$KDIR"
 	step "host check: style (rustfmt, line length, unsafe only in src/net)"
@@ -264,7 +266,7 @@ sys.exit(0 if measured and analysed == measured else f"analysed {analysed}, meas
 	[ "$(stat -c %s "$dir/bench.png" 2>/dev/null || echo 0)" -gt 1000 ] ||
 		{ echo "no chart in $dir" >&2; return 1; }
 }
-if [ "$mode" = test ] && [ "$STEP_NAME" = test ] && [ -z "${RVETH_TESTS:-}" ]; then
+if [ $whole_suite = 1 ]; then
 	# RVETH_PYTEST_ARGS (say -k) may leave the bench smoke test out.
 	if [ -n "${RVETH_PYTEST_ARGS:-}" ] && [ ! -e "$vm_out/bench-smoke.json" ] &&
 		! grep -aq "test_80_bench_smoke.py::" "$log"; then
