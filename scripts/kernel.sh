@@ -2,7 +2,8 @@
 # Fetch Debian's linux-source-7.3, configure it from kernel/rveth.config (or
 # kernel/debug.config on top of it with KCONFIG_FLAVOUR=debug) and build it with
 # the pinned Rust toolchain. The result is cached outside the repo, keyed by
-# kernel version, config fragment(s) and rustc version; a build only becomes
+# kernel version, the settings of the config fragment(s), rustc version, a
+# recipe number and (debug) the LLVM toolchain; a build only becomes
 # visible (its directory renamed into place) once it completed.
 #
 # Prints the path of the ready build directory on stdout.

@@ -31,7 +31,7 @@ if [ "${1:-}" = "--debug" ]; then
 	export KCONFIG_FLAVOUR=debug RVETH_STRESS=${RVETH_STRESS:-full}
 	# The KASAN kernel under TCG runs the suite several times slower than the
 	# default kernel. Without KVM the suite took about 3 h 35 min of pytest on
-	# it in three pieces (README, "The debug kernel"); 6 h leaves room.
+	# it in three pieces (README, Status); 6 h leaves room.
 	RVETH_VM_TIMEOUT=${RVETH_VM_TIMEOUT:-21600}
 	RVETH_PYTEST_TIMEOUT=${RVETH_PYTEST_TIMEOUT:-21000}
 	# -rP: the counts the stress, fuzz and fault tests print, in the summary.
