@@ -15,7 +15,12 @@ use core::ptr::{self, NonNull};
 
 use kernel::{error::to_result, prelude::*, sync::rcu, types::Opaque};
 
-use super::{bindings, napi::RxQueues, percpu::Counters, BhDisabled, Rtnl};
+use super::{
+    bindings,
+    napi::RxQueues,
+    percpu::{self, Counters},
+    BhDisabled, Rtnl,
+};
 
 /// The private area of a device of a [`super::link::Driver`]: what
 /// `netdev_priv()` points to.
@@ -282,11 +287,12 @@ impl<P> Device<P> {
     }
 
     /// Counts one transmitted packet of `len` bytes in the per-CPU stats
-    /// (`dev_sw_netstats_tx_add`).
-    pub(crate) fn tstats_tx_add(&self, len: u32, _bh: &BhDisabled) {
-        // SAFETY: `as_raw()` is registered, so its per-CPU tstats exist (type
-        // invariant); BH is disabled, so this CPU's copy has no other writer.
-        unsafe { bindings::rveth_dev_tstats_tx_add(self.as_raw(), len) }
+    /// (`dev_sw_netstats_tx_add`), inline.
+    #[inline(always)]
+    pub(crate) fn tstats_tx_add(&self, len: u32, bh: &BhDisabled) {
+        // SAFETY: `as_raw()` is a registered device of this layer (type
+        // invariant).
+        unsafe { tstats_tx_add(self.as_raw(), len, bh) }
     }
 
     /// Sums the per-CPU tstats into `stats` (`dev_fetch_sw_netstats`).
@@ -294,6 +300,32 @@ impl<P> Device<P> {
         // SAFETY: `as_raw()` is registered, so its per-CPU tstats exist (type
         // invariant).
         unsafe { bindings::rveth_dev_fetch_tstats(self.as_raw(), stats.as_raw()) }
+    }
+}
+
+/// Counts one transmitted packet of `len` bytes in `dev`'s per-CPU stats
+/// (`dev_sw_netstats_tx_add()`, inline: this CPU's copy is found without a
+/// call, see [`percpu::this_cpu_ptr`]).
+///
+/// # Safety
+///
+/// `dev` is a registered device of a driver of this layer (so its per-CPU
+/// tstats exist and netpoll is off: the adapters force
+/// `NETDEV_PCPU_STAT_TSTATS` and `IFF_DISABLE_NETPOLL`), valid for the
+/// call.
+#[inline(always)]
+pub(super) unsafe fn tstats_tx_add(dev: *mut bindings::net_device, len: u32, bh: &BhDisabled) {
+    // SAFETY: `dev` is valid (see above); `tstats` is the union member the
+    // adapters select, a plain pointer read (its offset is checked by
+    // `super::layout`).
+    let tstats = unsafe { (*dev).__bindgen_anon_2.tstats };
+    let s = percpu::this_cpu_ptr(tstats, bh);
+    // SAFETY: `s` is this CPU's copy of `dev`'s tstats, which exist (see
+    // above); BH is disabled and netpoll is off, so nothing else writes
+    // it while this runs (`dev_sw_netstats_tx_add()`'s conditions).
+    unsafe {
+        percpu::u64_stats_add(ptr::addr_of_mut!((*s).tx_packets), 1);
+        percpu::u64_stats_add(ptr::addr_of_mut!((*s).tx_bytes), u64::from(len));
     }
 }
 

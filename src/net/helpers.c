@@ -17,11 +17,10 @@
  * inline code does not make (docs/performance.md).
  *
  * On the default transmit path a delivered packet makes veth's two calls,
- * __dev_forward_skb() and rveth_netif_rx_count_tx() (__netif_rx() plus
- * the inline tstats update, which needs this_cpu_ptr(): the per-CPU offset
- * of the current CPU, which Rust cannot compute without arch-specific
- * assembly); dropped packets also go through rveth_this_cpu_ptr() (the
- * drop counter), packets with metadata through rveth_this_cpu_ptr().
+ * __dev_forward_skb() and __netif_rx(), both from Rust; the tstats update
+ * after them is Rust too (src/net/percpu.rs finds this CPU's copy with the
+ * one %gs load that this_cpu_ptr() is on x86-64, and calls
+ * rveth_this_cpu_ptr() on other architectures).
  */
 #include <linux/cpumask.h>
 #include <linux/etherdevice.h>
@@ -104,27 +103,6 @@ void rveth_netdev_lockdep_set_classes(struct net_device *dev)
 	netdev_lockdep_set_classes(dev);
 }
 
-/* Per-CPU u64_stats update, inline (this_cpu_ptr). */
-void rveth_dev_tstats_tx_add(struct net_device *dev, unsigned int len)
-{
-	dev_sw_netstats_tx_add(dev, 1, len);
-}
-
-/*
- * Per packet (marked, see the top): __netif_rx() and, if the backlog took
- * the skb, the sender's tstats update that veth_xmit() makes inline after
- * it, in one call instead of two.
- */
-int rveth_netif_rx_count_tx(struct sk_buff *skb, struct net_device *sender,
-			    unsigned int len)
-{
-	int ret = __netif_rx(skb);
-
-	if (likely(ret == NET_RX_SUCCESS))
-		dev_sw_netstats_tx_add(sender, 1, len);
-	return ret;
-}
-
 /* dev->tstats sits in an anonymous union: no stable name on the Rust side. */
 void rveth_dev_fetch_tstats(const struct net_device *dev,
 			    struct rtnl_link_stats64 *stats)
@@ -166,7 +144,11 @@ void __percpu *rveth_alloc_percpu(size_t size, size_t align)
 	return __alloc_percpu_gfp(size, align, GFP_KERNEL);
 }
 
-/* this_cpu_ptr()/per_cpu_ptr() are macros over the arch's per-CPU offset. */
+/*
+ * this_cpu_ptr()/per_cpu_ptr() are macros over the arch's per-CPU offset.
+ * src/net/percpu.rs computes this_cpu_ptr() inline on x86-64 SMP kernels
+ * (one %gs load) and calls rveth_this_cpu_ptr() elsewhere.
+ */
 void *rveth_this_cpu_ptr(void __percpu *ptr)
 {
 	return this_cpu_ptr(ptr);
@@ -668,6 +650,10 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 	offsetof(struct xdp_frame, flags),
 	offsetof(struct bpf_redirect_info, kern_flags),
 	offsetof(struct xdp_buff, flags),
+	offsetof(struct net_device, tstats),
+	offsetof(struct pcpu_sw_netstats, tx_packets),
+	offsetof(struct pcpu_sw_netstats, tx_bytes),
+	sizeof(u64_stats_t),
 	/* Not a layout: whether the kernel has tracepoints, which the Rust
 	 * side knows as cfg(CONFIG_TRACEPOINTS) (consume_skb() and the
 	 * tracepoint calls depend on it), so a build without the kernel's

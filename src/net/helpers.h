@@ -26,9 +26,6 @@ void rveth_unregister_netdevice_queue_net(struct net *net, struct net_device *de
 void rveth_unregister_netdevice(struct net_device *dev);
 
 void rveth_netdev_lockdep_set_classes(struct net_device *dev);
-void rveth_dev_tstats_tx_add(struct net_device *dev, unsigned int len);
-int rveth_netif_rx_count_tx(struct sk_buff *skb, struct net_device *sender,
-			    unsigned int len);
 void rveth_dev_fetch_tstats(const struct net_device *dev,
 			    struct rtnl_link_stats64 *stats);
 void rveth_dev_set_priv_flags(struct net_device *dev, unsigned long set,
@@ -44,7 +41,7 @@ void *rveth_this_cpu_ptr(void __percpu *ptr);
 void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
 unsigned int rveth_next_possible_cpu(int cpu);
 
-#define RVETH_LAYOUT_N 77
+#define RVETH_LAYOUT_N 81
 extern const unsigned long rveth_layout[RVETH_LAYOUT_N];
 extern const unsigned long rveth_sock_classid_offset;
 

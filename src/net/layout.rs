@@ -205,6 +205,20 @@ const LAYOUT_FIELDS: [(&str, usize); RVETH_LAYOUT_N as usize] = [
         offset_of!(b::xdp_buff, __bindgen_anon_1)
             + offset_of!(b::xdp_buff__bindgen_ty_1__bindgen_ty_1, flags),
     ),
+    (
+        "net_device.tstats",
+        offset_of!(b::net_device, __bindgen_anon_2)
+            + offset_of!(b::net_device__bindgen_ty_2, tstats),
+    ),
+    (
+        "pcpu_sw_netstats.tx_packets",
+        offset_of!(b::pcpu_sw_netstats, tx_packets),
+    ),
+    (
+        "pcpu_sw_netstats.tx_bytes",
+        offset_of!(b::pcpu_sw_netstats, tx_bytes),
+    ),
+    ("sizeof(u64_stats_t)", size_of::<b::u64_stats_t>()),
     // Not a layout: the C side's IS_ENABLED(CONFIG_TRACEPOINTS).
     ("CONFIG_TRACEPOINTS", cfg!(CONFIG_TRACEPOINTS) as usize),
 ];

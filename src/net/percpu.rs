@@ -84,13 +84,11 @@ impl Counters {
     /// This CPU's copy, to count in while `bh` shows that bottom halves are
     /// disabled (so the task cannot migrate and nothing else on this CPU
     /// writes the copy).
-    pub(crate) fn local<'a>(&'a self, _bh: &'a BhDisabled) -> Local<'a> {
+    pub(crate) fn local<'a>(&'a self, bh: &'a BhDisabled) -> Local<'a> {
         let base = if self.pcpu.is_null() {
             ptr::null_mut()
         } else {
-            // SAFETY: A valid per-CPU pointer (type invariant); BH is
-            // disabled, so the CPU does not change while `Local` lives.
-            unsafe { bindings::rveth_this_cpu_ptr(self.pcpu.cast()).cast::<u64>() }
+            this_cpu_ptr(self.pcpu, bh)
         };
         Local {
             base,
@@ -149,6 +147,75 @@ impl Local<'_> {
                 ptr::write_volatile(p, ptr::read_volatile(p).wrapping_add(v));
             }
         }
+    }
+}
+
+/// The address of this CPU's copy of the per-CPU object `pcpu`
+/// (`this_cpu_ptr()`), valid to use as long as `_bh` keeps the task on
+/// this CPU.
+///
+/// Computing the address is safe for any pointer (nothing is accessed);
+/// using it needs `pcpu` to be a per-CPU allocation or variable. On x86-64
+/// SMP kernels this is what `arch_raw_cpu_ptr()` compiles to, inline: one
+/// load of this CPU's `this_cpu_off` through the `%gs` segment, added to
+/// `pcpu`. Elsewhere it is a call into helpers.c.
+#[inline(always)]
+pub(super) fn this_cpu_ptr<T>(pcpu: *mut T, _bh: &BhDisabled) -> *mut T {
+    pcpu.wrapping_byte_add(this_cpu_offset())
+}
+
+/// This CPU's per-CPU offset (`this_cpu_off`, x86-64).
+#[cfg(all(target_arch = "x86_64", CONFIG_SMP))]
+#[inline(always)]
+fn this_cpu_offset() -> usize {
+    let off: usize;
+    // SAFETY: In kernel context `%gs` is this CPU's per-CPU base, and
+    // `this_cpu_off` (an exported per-CPU variable) holds that base; the
+    // load is `raw_cpu_read_long(this_cpu_off)` as arch/x86's percpu.h
+    // emits it (`%gs:sym(%rip)`). It reads one word, writes nothing but
+    // `off` and leaves the flags alone. Not `pure`: the value depends on
+    // the CPU the task runs on, so two reads must not be merged across a
+    // point where the task may migrate.
+    unsafe {
+        kernel::asm!(
+            "movq %gs:{this_cpu_off}(%rip), {off}";
+            this_cpu_off = sym bindings::this_cpu_off,
+            off = out(reg) off,
+            options(nostack, readonly, preserves_flags),
+        );
+    }
+    off
+}
+
+/// This CPU's per-CPU offset, from C where the load above does not apply.
+#[cfg(not(all(target_arch = "x86_64", CONFIG_SMP)))]
+#[inline(always)]
+fn this_cpu_offset() -> usize {
+    // SAFETY: `this_cpu_ptr()` of a NULL per-CPU pointer only computes
+    // this CPU's offset; nothing is accessed.
+    unsafe { bindings::rveth_this_cpu_ptr(ptr::null_mut()) as usize }
+}
+
+/// Adds `v` to a `u64_stats_t` of this CPU's copy of per-CPU stats
+/// (`u64_stats_add()` on a 64-bit kernel: `local64_add()`).
+///
+/// # Safety
+///
+/// `stat` points to a live `u64_stats_t` in this CPU's copy of per-CPU
+/// stats that nothing else writes while this runs: bottom halves are
+/// disabled and no hard-IRQ context updates it (a driver of this layer has
+/// netpoll disabled, see [`super::device`]). Readers on other CPUs may read
+/// it concurrently (`u64_stats_read()`: a word-sized READ_ONCE).
+#[inline(always)]
+pub(super) unsafe fn u64_stats_add(stat: *mut bindings::u64_stats_t, v: u64) {
+    // `u64_stats_t` is `local64_t`, an `atomic_long_t` word, on 64-bit.
+    const _: () = assert!(core::mem::size_of::<bindings::u64_stats_t>() == 8);
+    // SAFETY: `stat` is valid and has no other writer (see above); a
+    // word-sized volatile read and write (READ_ONCE/WRITE_ONCE), so a
+    // concurrent reader sees the old or the new value, never a torn one.
+    unsafe {
+        let p = ptr::addr_of_mut!((*stat).v.a.a.counter);
+        ptr::write_volatile(p, ptr::read_volatile(p).wrapping_add(v as i64));
     }
 }
 

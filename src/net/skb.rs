@@ -429,19 +429,21 @@ impl<'a, P> Forwarded<'a, P> {
     }
 
     /// Queues the skb on this CPU's backlog for the receiving device
-    /// (`__netif_rx`, which needs bottom halves disabled: `_bh`) and, if the
+    /// (`__netif_rx`, which needs bottom halves disabled: `bh`) and, if the
     /// backlog took it, counts one packet of the skb's length before the
     /// forward as transmitted by the sending device
-    /// (`dev_sw_netstats_tx_add`, as `veth_xmit()` counts it), both in one
-    /// call into C. The backlog may be full (dropped, not counted).
-    pub(crate) fn netif_rx(self, _bh: &BhDisabled) -> Tx {
+    /// (`dev_sw_netstats_tx_add`, inline, as `veth_xmit()` counts it). The
+    /// backlog may be full (dropped, not counted).
+    pub(crate) fn netif_rx(self, bh: &BhDisabled) -> Tx {
         let (skb, from, len) = (self.skb, self.from, self.len);
         core::mem::forget(self);
         // SAFETY: Ownership of the valid skb passes to the stack; BH is
-        // disabled, so this CPU's tstats of `from` have no other writer;
-        // `from` is valid and has tstats (type invariant).
-        let ret = unsafe { bindings::rveth_netif_rx_count_tx(skb.as_ptr(), from, len) };
+        // disabled (`bh`), as `__netif_rx` requires.
+        let ret = unsafe { bindings::__netif_rx(skb.as_ptr()) };
         if ret == bindings::NET_RX_SUCCESS as i32 {
+            // SAFETY: `from` is a registered device of this layer, valid
+            // for the transmit call (type invariant).
+            unsafe { super::device::tstats_tx_add(from, len, bh) };
             Tx::delivered()
         } else {
             Tx::dropped()
