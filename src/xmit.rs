@@ -10,10 +10,9 @@
 //! sender's tx counters, see [`get_stats64`]). Drops are counted per CPU.
 //!
 //! Out-of-line calls per delivered packet: `__dev_forward_skb` and
-//! `__netif_rx` with the tstats update in one call (veth makes the same two);
-//! everything else (peer pointer, NAPI mode of the peer's queue, linear
-//! header check, timestamp flag, mark, priority, socket classid) is read in
-//! Rust.
+//! `__netif_rx` (veth makes the same two); everything else (peer pointer,
+//! NAPI mode of the peer's queue, linear header check, timestamp flag, mark,
+//! priority, socket classid, the tstats update) is done in Rust.
 //!
 //! Metadata: `__dev_forward_skb` clears `skb->priority` always and
 //! `skb->mark` when the pair crosses namespaces; the net_cls classid is not

@@ -91,6 +91,9 @@ pub(super) unsafe fn dev_net(dev: *const bindings::net_device) -> *mut bindings:
 ///   NETDEV_PCPU_STAT_TSTATS`, forced by the `setup` adapter) and the
 ///   counters of its [`PrivArea`] are allocated for as long as a reference
 ///   to it exists.
+/// - Netpoll is off for it (`IFF_DISABLE_NETPOLL`, forced by the `setup`
+///   adapter), so its transmit never runs in hard-IRQ context and nothing
+///   there writes its per-CPU tstats.
 /// - It is never ops-locked (`netdev_need_ops_lock()` is false): the layer
 ///   sets neither `request_ops_lock`, `queue_mgmt_ops` nor
 ///   `net_shaper_ops`, so the core calls its ops under RTNL and the
@@ -297,9 +300,12 @@ impl<P> Device<P> {
 
     /// Sums the per-CPU tstats into `stats` (`dev_fetch_sw_netstats`).
     pub(crate) fn fetch_tstats(&self, stats: &mut LinkStats64) {
+        // SAFETY: `as_raw()` is valid; `tstats` is the union member the
+        // adapters select, a plain pointer read (layout checked).
+        let tstats = unsafe { (*self.as_raw()).__bindgen_anon_2.tstats };
         // SAFETY: `as_raw()` is registered, so its per-CPU tstats exist (type
         // invariant).
-        unsafe { bindings::rveth_dev_fetch_tstats(self.as_raw(), stats.as_raw()) }
+        unsafe { bindings::dev_fetch_sw_netstats(stats.as_raw(), tstats) }
     }
 }
 
@@ -321,11 +327,12 @@ pub(super) unsafe fn tstats_tx_add(dev: *mut bindings::net_device, len: u32, bh:
     let tstats = unsafe { (*dev).__bindgen_anon_2.tstats };
     let s = percpu::this_cpu_ptr(tstats, bh);
     // SAFETY: `s` is this CPU's copy of `dev`'s tstats, which exist (see
-    // above); BH is disabled and netpoll is off, so nothing else writes
-    // it while this runs (`dev_sw_netstats_tx_add()`'s conditions).
+    // above); only tasks on this CPU write it (netpoll is off, so no
+    // hard-IRQ transmit), and BH is disabled, so the task stays here
+    // (`dev_sw_netstats_tx_add()`'s conditions).
     unsafe {
-        percpu::u64_stats_add(ptr::addr_of_mut!((*s).tx_packets), 1);
-        percpu::u64_stats_add(ptr::addr_of_mut!((*s).tx_bytes), u64::from(len));
+        percpu::u64_stats_add(&raw mut (*s).tx_packets, 1);
+        percpu::u64_stats_add(&raw mut (*s).tx_bytes, u64::from(len));
     }
 }
 

@@ -103,13 +103,6 @@ void rveth_netdev_lockdep_set_classes(struct net_device *dev)
 	netdev_lockdep_set_classes(dev);
 }
 
-/* dev->tstats sits in an anonymous union: no stable name on the Rust side. */
-void rveth_dev_fetch_tstats(const struct net_device *dev,
-			    struct rtnl_link_stats64 *stats)
-{
-	dev_fetch_sw_netstats(stats, dev->tstats);
-}
-
 /* priv_flags, lltx and pcpu_stat_type are bitfields inside struct groups. */
 void rveth_dev_set_priv_flags(struct net_device *dev, unsigned long set,
 			      unsigned long clear)
@@ -204,10 +197,15 @@ int rveth_ring_produce_mb(struct ptr_ring *r, void *ptr)
  * mb (the caller flushes next), then the full barrier that starts
  * __veth_xdp_flush(): the ring writes before the producer's read of the
  * notify flag (it was a third call, into rust/helpers, per batch). Unlike
- * rveth_ring_produce_mb(), whether or not any frame went in.
+ * rveth_ring_produce_mb(), whether or not any frame went in. With count,
+ * then atomic64_add() of the frames that went in to *count (the queue's
+ * xdp_xmit counter, an Atomic<u64> on the Rust side, which other CPUs add
+ * to as well): inline here, where the kernel crate's atomic add would be
+ * one more call per batch.
  */
 int rveth_ring_produce_frames_mb(struct ptr_ring *r, struct xdp_frame *const *frames,
-				 int n, unsigned int max_len, unsigned long tag, bool mb)
+				 int n, unsigned int max_len, unsigned long tag, bool mb,
+				 atomic64_t *count)
 {
 	int i;
 
@@ -223,6 +221,8 @@ int rveth_ring_produce_frames_mb(struct ptr_ring *r, struct xdp_frame *const *fr
 	spin_unlock(&r->producer_lock);
 	if (mb)
 		smp_mb();
+	if (count)
+		atomic64_add(i, count);
 	return i;
 }
 

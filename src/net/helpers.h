@@ -26,8 +26,6 @@ void rveth_unregister_netdevice_queue_net(struct net *net, struct net_device *de
 void rveth_unregister_netdevice(struct net_device *dev);
 
 void rveth_netdev_lockdep_set_classes(struct net_device *dev);
-void rveth_dev_fetch_tstats(const struct net_device *dev,
-			    struct rtnl_link_stats64 *stats);
 void rveth_dev_set_priv_flags(struct net_device *dev, unsigned long set,
 			      unsigned long clear);
 void rveth_dev_set_lltx(struct net_device *dev);
@@ -49,7 +47,8 @@ int rveth_ring_init(struct ptr_ring *r, int size);
 void rveth_ring_cleanup(struct ptr_ring *r);
 int rveth_ring_produce_mb(struct ptr_ring *r, void *ptr);
 int rveth_ring_produce_frames_mb(struct ptr_ring *r, struct xdp_frame *const *frames,
-				 int n, unsigned int max_len, unsigned long tag, bool mb);
+				 int n, unsigned int max_len, unsigned long tag, bool mb,
+				 atomic64_t *count);
 void *rveth_ring_consume(struct ptr_ring *r);
 int rveth_ring_consume_batched(struct ptr_ring *r, void **array, int n);
 int rveth_ring_consume_first(struct ptr_ring *r, void **array, int n,

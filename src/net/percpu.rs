@@ -4,10 +4,11 @@
 //!
 //! Each CPU counts in its own copy, so counters updated on the data path do
 //! not bounce a cache line between CPUs; readers sum all copies. This is
-//! the pattern of `u64_stats_t` on 64-bit kernels (`local64_t`): one writer
-//! per copy (the CPU that owns it, with bottom halves disabled), word-sized
-//! READ_ONCE/WRITE_ONCE accesses, readers that tolerate a sum taken while
-//! counting goes on.
+//! the pattern of `u64_stats_t` on 64-bit kernels (`local64_t`): only the
+//! CPU that owns a copy writes it (with bottom halves disabled), each add in
+//! one instruction that nothing on that CPU can interrupt halfway
+//! ([`local_add`]), word-sized READ_ONCE reads, readers that tolerate a sum
+//! taken while counting goes on.
 //!
 //! C header: [`include/linux/percpu.h`](srctree/include/linux/percpu.h)
 
@@ -82,8 +83,8 @@ impl Counters {
     }
 
     /// This CPU's copy, to count in while `bh` shows that bottom halves are
-    /// disabled (so the task cannot migrate and nothing else on this CPU
-    /// writes the copy).
+    /// disabled (so the task cannot migrate; only tasks on this CPU write
+    /// the copy, each add with [`local_add`]).
     pub(crate) fn local<'a>(&'a self, bh: &'a BhDisabled) -> Local<'a> {
         let base = if self.pcpu.is_null() {
             ptr::null_mut()
@@ -128,7 +129,8 @@ impl Counters {
 /// # Invariants
 ///
 /// `base` is NULL (no counters) or this CPU's copy of `len` counters, which
-/// nothing else writes while `'a` lasts (bottom halves are disabled).
+/// only tasks on this CPU write (with [`local_add`]), and the task stays on
+/// this CPU while `'a` lasts (bottom halves are disabled).
 pub(crate) struct Local<'a> {
     base: *mut u64,
     len: usize,
@@ -139,20 +141,17 @@ impl Local<'_> {
     /// Adds `v` to counter `idx` (ignored if there is no such counter).
     pub(crate) fn add(&self, idx: usize, v: u64) {
         if idx < self.len && !self.base.is_null() {
-            // SAFETY: `idx < len` is inside this CPU's copy, which only this
-            // context writes (type invariant): a READ_ONCE/WRITE_ONCE pair
-            // as `local64_add` on an interrupt-free path.
-            unsafe {
-                let p = self.base.add(idx);
-                ptr::write_volatile(p, ptr::read_volatile(p).wrapping_add(v));
-            }
+            // SAFETY: `idx < len` is inside this CPU's copy, which only
+            // tasks on this CPU write (type invariant).
+            unsafe { local_add(self.base.add(idx), v) }
         }
     }
 }
 
 /// The address of this CPU's copy of the per-CPU object `pcpu`
-/// (`this_cpu_ptr()`), valid to use as long as `_bh` keeps the task on
-/// this CPU.
+/// (`this_cpu_ptr()`), valid to use as long as the bottom-half-disabled
+/// section that the [`BhDisabled`] token stands for keeps the task on this
+/// CPU.
 ///
 /// Computing the address is safe for any pointer (nothing is accessed);
 /// using it needs `pcpu` to be a per-CPU allocation or variable. On x86-64
@@ -196,27 +195,90 @@ fn this_cpu_offset() -> usize {
     unsafe { bindings::rveth_this_cpu_ptr(ptr::null_mut()) as usize }
 }
 
+/// The number of the CPU the task runs on (`smp_processor_id()`), stable
+/// as long as the bottom-half-disabled section that the [`BhDisabled`]
+/// token stands for keeps the task on this CPU.
+///
+/// On x86-64 SMP kernels one load of this CPU's `cpu_number` through the
+/// `%gs` segment, as `raw_smp_processor_id()` compiles; elsewhere the
+/// kernel crate's `CpuId::current()` (a call).
+#[inline(always)]
+pub(super) fn this_cpu_id(_bh: &BhDisabled) -> u32 {
+    #[cfg(all(target_arch = "x86_64", CONFIG_SMP))]
+    {
+        let cpu: u32;
+        // SAFETY: In kernel context `%gs` is this CPU's per-CPU base;
+        // `cpu_number` (an exported per-CPU `int`) is this CPU's number,
+        // written once at boot. As in `this_cpu_offset`: a read of one
+        // word, no flags, not `pure`.
+        unsafe {
+            kernel::asm!(
+                "movl %gs:{cpu_number}(%rip), {cpu:e}";
+                cpu_number = sym bindings::cpu_number,
+                cpu = out(reg) cpu,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        cpu
+    }
+    #[cfg(not(all(target_arch = "x86_64", CONFIG_SMP)))]
+    {
+        kernel::cpu::CpuId::current().as_u32()
+    }
+}
+
+/// Adds `v` to a `u64` in this CPU's copy of per-CPU data (`local64_add()`
+/// on a 64-bit kernel).
+///
+/// On x86-64 one `add` with a memory operand, as arch/x86's `local_add()`:
+/// nothing that runs on this CPU (an interrupt, or on PREEMPT_RT another
+/// task in a bottom-half-disabled section, which there only disables
+/// migration) can come between its read and its write. Elsewhere a relaxed
+/// atomic add, as asm-generic's `local64_add()`.
+///
+/// # Safety
+///
+/// `p` is valid and aligned, in this CPU's copy of per-CPU data that only
+/// tasks on this CPU write, and the caller stays on this CPU (bottom halves
+/// disabled). Readers on other CPUs may read it concurrently, word-sized
+/// (`READ_ONCE`): they see the old or the new value, never a torn one.
+#[inline(always)]
+pub(super) unsafe fn local_add(p: *mut u64, v: u64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `p` is valid and aligned (see above); one instruction that
+    // reads and writes `*p` and the flags, nothing else.
+    unsafe {
+        kernel::asm!(
+            "addq {v}, ({p})";
+            p = in(reg) p,
+            v = in(reg) v,
+            options(nostack),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        use kernel::sync::atomic::{Atomic, Relaxed};
+        // SAFETY: `p` is valid and aligned for the call (see above) and
+        // only ever accessed atomically or by word-sized reads.
+        unsafe { Atomic::<u64>::from_ptr(p) }.add(v, Relaxed);
+    }
+}
+
 /// Adds `v` to a `u64_stats_t` of this CPU's copy of per-CPU stats
 /// (`u64_stats_add()` on a 64-bit kernel: `local64_add()`).
 ///
 /// # Safety
 ///
-/// `stat` points to a live `u64_stats_t` in this CPU's copy of per-CPU
-/// stats that nothing else writes while this runs: bottom halves are
-/// disabled and no hard-IRQ context updates it (a driver of this layer has
-/// netpoll disabled, see [`super::device`]). Readers on other CPUs may read
-/// it concurrently (`u64_stats_read()`: a word-sized READ_ONCE).
+/// As [`local_add`]: `stat` points to a live `u64_stats_t` in this CPU's
+/// copy of per-CPU stats that only tasks on this CPU write (no hard-IRQ
+/// writer either: a driver of this layer has netpoll disabled, see
+/// [`super::device::Device`]), and the caller stays on this CPU.
 #[inline(always)]
 pub(super) unsafe fn u64_stats_add(stat: *mut bindings::u64_stats_t, v: u64) {
     // `u64_stats_t` is `local64_t`, an `atomic_long_t` word, on 64-bit.
     const _: () = assert!(core::mem::size_of::<bindings::u64_stats_t>() == 8);
-    // SAFETY: `stat` is valid and has no other writer (see above); a
-    // word-sized volatile read and write (READ_ONCE/WRITE_ONCE), so a
-    // concurrent reader sees the old or the new value, never a torn one.
-    unsafe {
-        let p = ptr::addr_of_mut!((*stat).v.a.a.counter);
-        ptr::write_volatile(p, ptr::read_volatile(p).wrapping_add(v as i64));
-    }
+    // SAFETY: The counter word of a valid `u64_stats_t` (see above).
+    unsafe { local_add((&raw mut (*stat).v.a.a.counter).cast::<u64>(), v) }
 }
 
 /// The number of possible CPUs (`num_possible_cpus()`, a macro).

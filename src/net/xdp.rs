@@ -53,7 +53,7 @@ use super::{
     link::ExtAck,
     napi::{NapiPoll, RxItem, RxQueue, RxSkb, FRAME_TAG},
     once::{add_single_writer, read_once},
-    BhDisabled, Rtnl,
+    percpu, BhDisabled, Rtnl,
 };
 
 /// `XDP_TX` frames sent to the peer at once (`VETH_XDP_TX_BULK_SIZE`).
@@ -698,9 +698,9 @@ fn trace_xdp_bulk_tx<P>(dev: &Device<P>, sent: c_int, drops: c_int, err: c_int) 
 }
 
 /// `veth_select_rxq()`: the receive queue frames from this CPU go to.
-fn select_rxq<P>(dev: &Device<P>) -> u32 {
-    let cpu = kernel::cpu::CpuId::current().as_u32();
-    cpu % dev.queues().rx.max(1)
+#[inline(always)]
+fn select_rxq<P>(dev: &Device<P>, bh: &BhDisabled) -> u32 {
+    percpu::this_cpu_id(bh) % dev.queues().rx.max(1)
 }
 
 /// `veth_xdp_xmit()`: puts `frames` into the ring of `dev`'s peer's receive
@@ -723,7 +723,7 @@ fn xdp_xmit_to_peer<P>(
     bh: &BhDisabled,
 ) -> Result<u32> {
     let rcv = dev.peer_bh(bh).ok_or(ENXIO)?;
-    let idx = select_rxq(rcv);
+    let idx = select_rxq(rcv, bh);
     let max_len = rcv.mtu() + rcv.hard_header_len() + bindings::VLAN_HLEN;
     let Some(q) = rcv.published_queue(idx, bh) else {
         // Not while `rcv` has a program: its queue is off only for a
@@ -740,9 +740,17 @@ fn xdp_xmit_to_peer<P>(
         };
     };
     let want = c_int::try_from(frames.len()).unwrap_or(c_int::MAX);
+    // With `ndo`, the helper adds what went in to the queue's `xdp_xmit`.
+    let count = if ndo {
+        q.xdp_xmit.as_ptr().cast::<bindings::atomic64_t>()
+    } else {
+        ptr::null_mut()
+    };
     // SAFETY: The queue is published: its ring is initialised until a
     // grace period after unpublishing, which `bh` holds off. The caller's
     // frames are valid; the ring owns the ones it took (the first `n`).
+    // `count` is NULL or the queue's `Atomic<u64>`, which has the layout
+    // of an `atomic64_t` (a `u64` word) and is only changed atomically.
     let n = unsafe {
         bindings::rveth_ring_produce_frames_mb(
             q.ring_ptr(),
@@ -751,6 +759,7 @@ fn xdp_xmit_to_peer<P>(
             max_len,
             FRAME_TAG as c_ulong,
             flush,
+            count,
         )
     };
     let n = u32::try_from(n).unwrap_or(0);
@@ -760,7 +769,6 @@ fn xdp_xmit_to_peer<P>(
         unsafe { q.flush_fenced() };
     }
     if ndo {
-        q.xdp_xmit.fetch_add(u64::from(n), Relaxed);
         let refused = (frames.len() as u64).saturating_sub(u64::from(n));
         if refused != 0 {
             q.xdp_xmit_err.fetch_add(refused, Relaxed);
