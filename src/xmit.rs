@@ -9,8 +9,9 @@
 //! is counted in the sender's per-CPU tstats (the peer's rx counters are the
 //! sender's tx counters, see [`get_stats64`]). Drops are counted per CPU.
 //!
-//! Out-of-line calls per delivered packet: `__dev_forward_skb` and
-//! `__netif_rx` (veth makes the same two); everything else (peer pointer,
+//! Out-of-line calls per delivered packet without metadata:
+//! `__dev_forward_skb` and `__netif_rx` (veth makes the same two; a packet
+//! with metadata also calls [`add_metadata_counts`]); everything else (peer pointer,
 //! NAPI mode of the peer's queue, linear header check, timestamp flag, mark,
 //! priority, socket classid, the tstats update) is done in Rust.
 //!

@@ -19,8 +19,8 @@
  * On the default transmit path a delivered packet makes veth's two calls,
  * __dev_forward_skb() and __netif_rx(), both from Rust; the tstats update
  * after them is Rust too (src/net/percpu.rs finds this CPU's copy with the
- * one %gs load that this_cpu_ptr() is on x86-64, and calls
- * rveth_this_cpu_ptr() on other architectures).
+ * one %gs load that this_cpu_ptr() is on x86-64 SMP kernels, and calls
+ * rveth_this_cpu_ptr() elsewhere).
  */
 #include <linux/cpumask.h>
 #include <linux/etherdevice.h>
@@ -221,7 +221,7 @@ int rveth_ring_produce_frames_mb(struct ptr_ring *r, struct xdp_frame *const *fr
 	spin_unlock(&r->producer_lock);
 	if (mb)
 		smp_mb();
-	if (count)
+	if (count && i)
 		atomic64_add(i, count);
 	return i;
 }

@@ -34,8 +34,9 @@ pub(crate) struct Counters {
     len: usize,
 }
 
-// SAFETY: The counters are only accessed through volatile word-sized
-// accesses from any CPU, as `u64_stats_t` is.
+// SAFETY: The counters are only written with `local_add` (one `addq` or
+// an atomic add) and read with word-sized volatile reads, from any CPU, as
+// `u64_stats_t` is.
 unsafe impl Sync for Counters {}
 // SAFETY: See `Sync`.
 unsafe impl Send for Counters {}
@@ -164,7 +165,7 @@ pub(super) fn this_cpu_ptr<T>(pcpu: *mut T, _bh: &BhDisabled) -> *mut T {
 }
 
 /// This CPU's per-CPU offset (`this_cpu_off`, x86-64).
-#[cfg(all(target_arch = "x86_64", CONFIG_SMP))]
+#[cfg(all(target_arch = "x86_64", CONFIG_SMP, not(CONFIG_UML)))]
 #[inline(always)]
 fn this_cpu_offset() -> usize {
     let off: usize;
@@ -187,7 +188,7 @@ fn this_cpu_offset() -> usize {
 }
 
 /// This CPU's per-CPU offset, from C where the load above does not apply.
-#[cfg(not(all(target_arch = "x86_64", CONFIG_SMP)))]
+#[cfg(not(all(target_arch = "x86_64", CONFIG_SMP, not(CONFIG_UML))))]
 #[inline(always)]
 fn this_cpu_offset() -> usize {
     // SAFETY: `this_cpu_ptr()` of a NULL per-CPU pointer only computes
@@ -204,7 +205,7 @@ fn this_cpu_offset() -> usize {
 /// kernel crate's `CpuId::current()` (a call).
 #[inline(always)]
 pub(super) fn this_cpu_id(_bh: &BhDisabled) -> u32 {
-    #[cfg(all(target_arch = "x86_64", CONFIG_SMP))]
+    #[cfg(all(target_arch = "x86_64", CONFIG_SMP, not(CONFIG_UML)))]
     {
         let cpu: u32;
         // SAFETY: In kernel context `%gs` is this CPU's per-CPU base;
@@ -221,7 +222,7 @@ pub(super) fn this_cpu_id(_bh: &BhDisabled) -> u32 {
         }
         cpu
     }
-    #[cfg(not(all(target_arch = "x86_64", CONFIG_SMP)))]
+    #[cfg(not(all(target_arch = "x86_64", CONFIG_SMP, not(CONFIG_UML))))]
     {
         kernel::cpu::CpuId::current().as_u32()
     }
@@ -239,12 +240,13 @@ pub(super) fn this_cpu_id(_bh: &BhDisabled) -> u32 {
 /// # Safety
 ///
 /// `p` is valid and aligned, in this CPU's copy of per-CPU data that only
-/// tasks on this CPU write, and the caller stays on this CPU (bottom halves
+/// tasks on this CPU write, each write being a `local_add` (or C's
+/// `local64_add()`), and the caller stays on this CPU (bottom halves
 /// disabled). Readers on other CPUs may read it concurrently, word-sized
 /// (`READ_ONCE`): they see the old or the new value, never a torn one.
 #[inline(always)]
 pub(super) unsafe fn local_add(p: *mut u64, v: u64) {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(CONFIG_UML)))]
     // SAFETY: `p` is valid and aligned (see above); one instruction that
     // reads and writes `*p` and the flags, nothing else.
     unsafe {
@@ -255,7 +257,7 @@ pub(super) unsafe fn local_add(p: *mut u64, v: u64) {
             options(nostack),
         );
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", not(CONFIG_UML))))]
     {
         use kernel::sync::atomic::{Atomic, Relaxed};
         // SAFETY: `p` is valid and aligned for the call (see above) and

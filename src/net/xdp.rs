@@ -741,6 +741,12 @@ fn xdp_xmit_to_peer<P>(
     };
     let want = c_int::try_from(frames.len()).unwrap_or(c_int::MAX);
     // With `ndo`, the helper adds what went in to the queue's `xdp_xmit`.
+    const _: () = assert!(
+        core::mem::size_of::<kernel::sync::atomic::Atomic<u64>>()
+            == core::mem::size_of::<bindings::atomic64_t>()
+            && core::mem::align_of::<kernel::sync::atomic::Atomic<u64>>()
+                == core::mem::align_of::<bindings::atomic64_t>()
+    );
     let count = if ndo {
         q.xdp_xmit.as_ptr().cast::<bindings::atomic64_t>()
     } else {
@@ -750,7 +756,8 @@ fn xdp_xmit_to_peer<P>(
     // grace period after unpublishing, which `bh` holds off. The caller's
     // frames are valid; the ring owns the ones it took (the first `n`).
     // `count` is NULL or the queue's `Atomic<u64>`, which has the layout
-    // of an `atomic64_t` (a `u64` word) and is only changed atomically.
+    // of an `atomic64_t` (an `s64` word, checked below) and is only
+    // changed atomically.
     let n = unsafe {
         bindings::rveth_ring_produce_frames_mb(
             q.ring_ptr(),
