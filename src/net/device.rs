@@ -326,10 +326,10 @@ pub(super) unsafe fn tstats_tx_add(dev: *mut bindings::net_device, len: u32, bh:
     // `super::layout`).
     let tstats = unsafe { (*dev).__bindgen_anon_2.tstats };
     let s = percpu::this_cpu_ptr(tstats, bh);
-    // SAFETY: `s` is this CPU's copy of `dev`'s tstats, which exist (see
-    // above); only tasks on this CPU write it (netpoll is off, so no
-    // hard-IRQ transmit), and BH is disabled, so the task stays here
-    // (`dev_sw_netstats_tx_add()`'s conditions).
+    // `dev_sw_netstats_tx_add()`'s conditions: netpoll is off (no hard-IRQ
+    // transmit) and BH is disabled (the task stays on this CPU).
+    // SAFETY: `s` is this CPU's copy of `dev`'s existing tstats, which only
+    // tasks on this CPU write, and the task stays here (see above).
     unsafe {
         percpu::u64_stats_add(&raw mut (*s).tx_packets, 1);
         percpu::u64_stats_add(&raw mut (*s).tx_bytes, u64::from(len));

@@ -168,14 +168,12 @@ pub(super) fn this_cpu_ptr<T>(pcpu: *mut T, _bh: &BhDisabled) -> *mut T {
 #[cfg(all(target_arch = "x86_64", CONFIG_SMP, not(CONFIG_UML)))]
 #[inline(always)]
 fn this_cpu_offset() -> usize {
+    // `raw_cpu_read_long(this_cpu_off)` as arch/x86's percpu.h emits it
+    // (`%gs:sym(%rip)`). Not `pure`: the value depends on the CPU the task
+    // runs on, so two reads must not be merged across a possible migration.
     let off: usize;
-    // SAFETY: In kernel context `%gs` is this CPU's per-CPU base, and
-    // `this_cpu_off` (an exported per-CPU variable) holds that base; the
-    // load is `raw_cpu_read_long(this_cpu_off)` as arch/x86's percpu.h
-    // emits it (`%gs:sym(%rip)`). It reads one word, writes nothing but
-    // `off` and leaves the flags alone. Not `pure`: the value depends on
-    // the CPU the task runs on, so two reads must not be merged across a
-    // point where the task may migrate.
+    // SAFETY: In kernel context `%gs` is this CPU's per-CPU base; the load
+    // reads the exported per-CPU `this_cpu_off`, writes only `off`.
     unsafe {
         kernel::asm!(
             "movq %gs:{this_cpu_off}(%rip), {off}";
@@ -207,11 +205,11 @@ fn this_cpu_offset() -> usize {
 pub(super) fn this_cpu_id(_bh: &BhDisabled) -> u32 {
     #[cfg(all(target_arch = "x86_64", CONFIG_SMP, not(CONFIG_UML)))]
     {
+        // `cpu_number` is written once at boot; as in `this_cpu_offset`,
+        // not `pure`.
         let cpu: u32;
-        // SAFETY: In kernel context `%gs` is this CPU's per-CPU base;
-        // `cpu_number` (an exported per-CPU `int`) is this CPU's number,
-        // written once at boot. As in `this_cpu_offset`: a read of one
-        // word, no flags, not `pure`.
+        // SAFETY: In kernel context `%gs` is this CPU's per-CPU base; the
+        // load reads the exported per-CPU `int` `cpu_number`, writes `cpu`.
         unsafe {
             kernel::asm!(
                 "movl %gs:{cpu_number}(%rip), {cpu:e}";

@@ -752,12 +752,12 @@ fn xdp_xmit_to_peer<P>(
     } else {
         ptr::null_mut()
     };
-    // SAFETY: The queue is published: its ring is initialised until a
-    // grace period after unpublishing, which `bh` holds off. The caller's
-    // frames are valid; the ring owns the ones it took (the first `n`).
-    // `count` is NULL or the queue's `Atomic<u64>`, which has the layout
-    // of an `atomic64_t` (an `s64` word, checked below) and is only
-    // changed atomically.
+    // The queue is published: its ring is initialised until a grace period
+    // after unpublishing, which `bh` holds off. `count` is NULL or the
+    // queue's `Atomic<u64>`: the layout of an `atomic64_t` (checked above),
+    // only changed atomically.
+    // SAFETY: As just said; the caller's frames are valid, and the ring
+    // owns the ones it took (the first `n`).
     let n = unsafe {
         bindings::rveth_ring_produce_frames_mb(
             q.ring_ptr(),
