@@ -52,6 +52,7 @@ pub(crate) mod napi;
 pub(crate) mod nla;
 mod once;
 pub(crate) mod percpu;
+mod ring;
 pub(crate) mod skb;
 pub(crate) mod xdp;
 

@@ -158,7 +158,11 @@ unsigned int rveth_next_possible_cpu(int cpu)
 	return cpumask_next(cpu, cpu_possible_mask);
 }
 
-/* NAPI receive queues (src/net/napi.rs). The ptr_ring API is all inline. */
+/*
+ * NAPI receive queues (src/net/napi.rs). The ptr_ring API is all inline;
+ * src/net/ring.rs writes the producer and consumer operations in Rust,
+ * these two (allocation and freeing) are the kernel's own.
+ */
 int rveth_ring_init(struct ptr_ring *r, int size)
 {
 	return ptr_ring_init(r, size, GFP_KERNEL);
@@ -171,110 +175,6 @@ int rveth_ring_init(struct ptr_ring *r, int size)
 void rveth_ring_cleanup(struct ptr_ring *r)
 {
 	ptr_ring_cleanup(r, NULL);
-}
-
-/*
- * ptr_ring_produce() and, if the entry went in, the full barrier that
- * starts __veth_xdp_flush() (the ring write before the producer's read of
- * the queue's notify flag): one call where there were two, see
- * rveth_xdp_run_skb() for why calls count.
- */
-int rveth_ring_produce_mb(struct ptr_ring *r, void *ptr)
-{
-	int err = ptr_ring_produce(r, ptr);
-
-	if (!err)
-		smp_mb();
-	return err;
-}
-
-/*
- * veth_xdp_xmit()'s loop: the frames go into the ring under one hold of
- * the producer lock, each tagged with `tag` (bit 0, VETH_XDP_FLAG), up to
- * the first that is longer than max_len or does not fit. Returns how many
- * went in. One call per batch: spin_lock(), xdp_get_frame_len() and
- * __ptr_ring_produce() are inline (they were four calls per frame). With
- * mb (the caller flushes next), then the full barrier that starts
- * __veth_xdp_flush(): the ring writes before the producer's read of the
- * notify flag (it was a third call, into rust/helpers, per batch). Unlike
- * rveth_ring_produce_mb(), whether or not any frame went in. With count,
- * then atomic64_add() of the frames that went in to *count (the queue's
- * xdp_xmit counter, an Atomic<u64> on the Rust side, which other CPUs add
- * to as well): inline here, where the kernel crate's atomic add would be
- * one more call per batch.
- */
-int rveth_ring_produce_frames_mb(struct ptr_ring *r, struct xdp_frame *const *frames,
-				 int n, unsigned int max_len, unsigned long tag, bool mb,
-				 atomic64_t *count)
-{
-	int i;
-
-	spin_lock(&r->producer_lock);
-	for (i = 0; i < n; i++) {
-		struct xdp_frame *f = frames[i];
-
-		if (unlikely(xdp_get_frame_len(f) > max_len))
-			break;
-		if (__ptr_ring_produce(r, (void *)((unsigned long)f | tag)))
-			break;
-	}
-	spin_unlock(&r->producer_lock);
-	if (mb)
-		smp_mb();
-	if (count && i)
-		atomic64_add(i, count);
-	return i;
-}
-
-/*
- * Single consumer (the queue's NAPI poll): the lockless variants, as veth.
- * The poll takes entries in batches, one call per batch instead of one per
- * entry (veth's per-entry __ptr_ring_consume() is inline).
- */
-void *rveth_ring_consume(struct ptr_ring *r)
-{
-	return __ptr_ring_consume(r);
-}
-
-int rveth_ring_consume_batched(struct ptr_ring *r, void **array, int n)
-{
-	return __ptr_ring_consume_batched(r, array, n);
-}
-
-/*
- * A poll's first batch, after xdp_set_return_frame_no_direct() (as at the
- * start of veth_poll()), in one call where there were two: the flag is in
- * effect before any entry is handled. The task's redirect info goes back
- * through *ri, so that the poll clears the flag in Rust at its end
- * (bpf_net_ctx_get_ri() reads `current`, which Rust cannot without a
- * call).
- */
-int rveth_ring_consume_first(struct ptr_ring *r, void **array, int n,
-			     struct bpf_redirect_info **ri)
-{
-	struct bpf_redirect_info *info = bpf_net_ctx_get_ri();
-
-	info->kern_flags |= BPF_RI_F_RF_NO_DIRECT;
-	*ri = info;
-	return __ptr_ring_consume_batched(r, array, n);
-}
-
-/* A batch's entries the poll did not hand out go back (rare: inline). */
-void rveth_ring_unconsume(struct ptr_ring *r, void **batch, int n,
-			  void (*destroy)(void *))
-{
-	ptr_ring_unconsume(r, batch, n, destroy);
-}
-
-/*
- * The full barrier of veth_poll()'s smp_store_mb() (the notify flag's
- * clear before the ring's read) and the racy __ptr_ring_empty() after it,
- * in one call.
- */
-bool rveth_ring_empty_mb(struct ptr_ring *r)
-{
-	smp_mb();
-	return __ptr_ring_empty(r);
 }
 
 /*
@@ -654,6 +554,15 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 	offsetof(struct pcpu_sw_netstats, tx_packets),
 	offsetof(struct pcpu_sw_netstats, tx_bytes),
 	sizeof(u64_stats_t),
+	offsetof(struct ptr_ring, producer),
+	offsetof(struct ptr_ring, producer_lock),
+	offsetof(struct ptr_ring, consumer_head),
+	offsetof(struct ptr_ring, consumer_tail),
+	offsetof(struct ptr_ring, size),
+	offsetof(struct ptr_ring, batch),
+	offsetof(struct ptr_ring, queue),
+	offsetof(struct bpf_net_context, ri),
+	offsetof(struct bpf_redirect_info, nh),
 	/* Not a layout: whether the kernel has tracepoints, which the Rust
 	 * side knows as cfg(CONFIG_TRACEPOINTS) (consume_skb() and the
 	 * tracepoint calls depend on it), so a build without the kernel's
@@ -671,6 +580,16 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 const unsigned long rveth_sock_classid_offset =
 	offsetof(struct sock, sk_cgrp_data) + offsetof(struct sock_cgroup_data, classid);
 #endif
+
+/*
+ * Where the task's BPF net context pointer is, as the compiler laid out
+ * struct task_struct: the bindings' task_struct is 48 bytes off by then on
+ * the default kernel (bpf_net_context at 2264 vs 2312; measured by
+ * layout.rs), so the NAPI poll reads it at this offset (napi.rs,
+ * redirect_info()).
+ */
+const unsigned long rveth_task_bpf_net_context_offset =
+	offsetof(struct task_struct, bpf_net_context);
 
 /* nla_put_u8(), nla_len() and nla_data() are inline. */
 int rveth_nla_put_u8(struct sk_buff *skb, int type, u8 value)

@@ -39,23 +39,13 @@ void *rveth_this_cpu_ptr(void __percpu *ptr);
 void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
 unsigned int rveth_next_possible_cpu(int cpu);
 
-#define RVETH_LAYOUT_N 81
+#define RVETH_LAYOUT_N 90
 extern const unsigned long rveth_layout[RVETH_LAYOUT_N];
 extern const unsigned long rveth_sock_classid_offset;
+extern const unsigned long rveth_task_bpf_net_context_offset;
 
 int rveth_ring_init(struct ptr_ring *r, int size);
 void rveth_ring_cleanup(struct ptr_ring *r);
-int rveth_ring_produce_mb(struct ptr_ring *r, void *ptr);
-int rveth_ring_produce_frames_mb(struct ptr_ring *r, struct xdp_frame *const *frames,
-				 int n, unsigned int max_len, unsigned long tag, bool mb,
-				 atomic64_t *count);
-void *rveth_ring_consume(struct ptr_ring *r);
-int rveth_ring_consume_batched(struct ptr_ring *r, void **array, int n);
-int rveth_ring_consume_first(struct ptr_ring *r, void **array, int n,
-			     struct bpf_redirect_info **ri);
-void rveth_ring_unconsume(struct ptr_ring *r, void **batch, int n,
-			  void (*destroy)(void *));
-bool rveth_ring_empty_mb(struct ptr_ring *r);
 void rveth_napi_add_enable(struct net_device *dev, struct napi_struct *napi,
 			   int (*poll)(struct napi_struct *, int));
 void rveth_napi_disable_del(struct napi_struct *napi);

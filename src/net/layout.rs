@@ -219,6 +219,24 @@ const LAYOUT_FIELDS: [(&str, usize); RVETH_LAYOUT_N as usize] = [
         offset_of!(b::pcpu_sw_netstats, tx_bytes),
     ),
     ("sizeof(u64_stats_t)", size_of::<b::u64_stats_t>()),
+    ("ptr_ring.producer", offset_of!(b::ptr_ring, producer)),
+    (
+        "ptr_ring.producer_lock",
+        offset_of!(b::ptr_ring, producer_lock),
+    ),
+    (
+        "ptr_ring.consumer_head",
+        offset_of!(b::ptr_ring, consumer_head),
+    ),
+    (
+        "ptr_ring.consumer_tail",
+        offset_of!(b::ptr_ring, consumer_tail),
+    ),
+    ("ptr_ring.size", offset_of!(b::ptr_ring, size)),
+    ("ptr_ring.batch", offset_of!(b::ptr_ring, batch)),
+    ("ptr_ring.queue", offset_of!(b::ptr_ring, queue)),
+    ("bpf_net_context.ri", offset_of!(b::bpf_net_context, ri)),
+    ("bpf_redirect_info.nh", offset_of!(b::bpf_redirect_info, nh)),
     // Not a layout: the C side's IS_ENABLED(CONFIG_TRACEPOINTS).
     ("CONFIG_TRACEPOINTS", cfg!(CONFIG_TRACEPOINTS) as usize),
 ];

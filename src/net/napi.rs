@@ -45,10 +45,7 @@ use core::ptr::{self, NonNull};
 use kernel::{
     error::to_result,
     prelude::*,
-    sync::{
-        atomic::{Atomic, Relaxed, Release},
-        barrier::{smp_mb, Full},
-    },
+    sync::atomic::{Atomic, Relaxed, Release},
     types::{NotThreadSafe, Opaque},
 };
 
@@ -56,7 +53,9 @@ use super::{
     bindings,
     device::{priv_area, Device},
     link::Tx,
-    once::{add_single_writer, read_once, write_once},
+    once::{add_single_writer, read_once, smp_mb, write_once},
+    percpu::current_task,
+    ring::Ring,
     skb::{Forwarded, ETH_HLEN},
     BhDisabled, Rtnl,
 };
@@ -177,7 +176,7 @@ impl QueueStats {
 #[repr(C)]
 pub(super) struct RxQueue {
     napi: Opaque<bindings::napi_struct>,
-    ring: Opaque<bindings::ptr_ring>,
+    ring: Ring,
     dev: *mut bindings::net_device,
     index: u32,
     published: Atomic<*mut RxQueue>,
@@ -214,7 +213,7 @@ impl RxQueue {
         // that allocates the array (caller).
         Self {
             napi: Opaque::zeroed(),
-            ring: Opaque::zeroed(),
+            ring: Ring::zeroed(),
             dev,
             index,
             published: Atomic::new(ptr::null_mut()),
@@ -239,8 +238,8 @@ impl RxQueue {
     }
 
     /// The ring, for producers that read the queue as published.
-    pub(super) fn ring_ptr(&self) -> *mut bindings::ptr_ring {
-        self.ring.get()
+    pub(super) fn ring(&self) -> &Ring {
+        &self.ring
     }
 
     fn stats(&self) -> QueueStats {
@@ -281,14 +280,14 @@ impl RxQueue {
     pub(super) unsafe fn flush(&self) {
         // The ring write before the flag's read; pairs with the barrier
         // after the poll clears it.
-        smp_mb(Full);
+        smp_mb();
         // SAFETY: The barrier ran; the rest is the caller's.
         unsafe { self.flush_fenced() };
     }
 
     /// [`RxQueue::flush`] after its barrier: for a producer whose ring
-    /// write was followed by a full barrier already
-    /// (`rveth_ring_produce_mb`, `rveth_ring_produce_frames_mb` with `mb`).
+    /// write was followed by a full barrier already (`ndo_xdp_xmit` runs
+    /// one after its batch before it decides whether to flush).
     ///
     /// # Safety
     ///
@@ -350,14 +349,14 @@ impl RxQueue {
         let mut freed = 0u64;
         // SAFETY: The ring is initialised and unused (caller): this is its
         // only consumer now.
-        while let Some(p) = NonNull::new(unsafe { bindings::rveth_ring_consume(self.ring.get()) }) {
+        while let Some(p) = unsafe { self.ring.consume() } {
             // SAFETY: The ring owned the entry (an skb or a tagged frame).
             drop(unsafe { RxItem::from_ring(p) });
             freed += 1;
         }
         self.flushed.fetch_add(freed, Relaxed);
         // SAFETY: Initialised and empty, unused (caller).
-        unsafe { bindings::rveth_ring_cleanup(self.ring.get()) };
+        unsafe { self.ring.cleanup() };
         // SAFETY: Registered with RING (type invariant); the saved memory
         // model is put back first (the poll sets the type of each buffer
         // it runs a program on), as veth_disable_xdp_range() does.
@@ -389,12 +388,12 @@ impl RxQueue {
     /// RTNL must be held; the queue must be [`OFF`].
     unsafe fn alloc_ring(&self, size: c_int) -> Result {
         // SAFETY: OFF: the ring is not initialised.
-        to_result(unsafe { bindings::rveth_ring_init(self.ring.get(), size) })?;
+        unsafe { self.ring.init(size) }?;
         // SAFETY: `dev` is valid (type invariant).
         let pool = unsafe { bindings::rveth_page_pool_create(self.dev, RING_SIZE) };
         if let Err(e) = kernel::error::from_err_ptr(pool) {
             // SAFETY: Initialised above, empty, unused.
-            unsafe { bindings::rveth_ring_cleanup(self.ring.get()) };
+            unsafe { self.ring.cleanup() };
             return Err(e);
         }
         // SAFETY: The rxq info is new or unregistered (OFF); `dev` is
@@ -420,7 +419,7 @@ impl RxQueue {
             // SAFETY: Created above, unused.
             unsafe { bindings::page_pool_destroy(pool) };
             // SAFETY: Initialised above, empty, unused.
-            unsafe { bindings::rveth_ring_cleanup(self.ring.get()) };
+            unsafe { self.ring.cleanup() };
             return Err(e);
         }
         // SAFETY: Registered: `mem` is what the poll restores.
@@ -927,8 +926,8 @@ impl<P> Forwarded<'_, P> {
     ///
     /// No lost wakeup. What guarantees it is not the retry but the flush
     /// after the stop: producer P sets the stopped bit, then (full barrier
-    /// in [`RxQueue::flush`], or in `rveth_ring_produce_mb` when the retry
-    /// went in) either schedules the NAPI itself, or reads
+    /// in [`RxQueue::flush`], whether or not the retry went in) either
+    /// schedules the NAPI itself, or reads
     /// `notify_masked` set. A poll that runs after P's schedule reads the
     /// bit in the poll adapter after a full barrier that follows its last
     /// consume ([`NapiPoll::complete`]'s, or the adapter's own if
@@ -968,13 +967,11 @@ impl<P> Forwarded<'_, P> {
 
         // The queue is published: its ring is initialised and stays so
         // until the grace period after unpublishing, which BH-disabled code
-        // (`bh`) holds off. On success the ring owns the skb, and a full
-        // barrier followed the ring write.
+        // (`bh`) holds off. On success the ring owns the skb.
         // SAFETY: As just said.
-        if unsafe { bindings::rveth_ring_produce_mb(q.ring.get(), skb.cast()) } == 0 {
-            // SAFETY: Read as published in this BH-disabled section; the
-            // produce ran the barrier.
-            unsafe { q.flush_fenced() };
+        if unsafe { q.ring.produce(parts.skb.cast(), bh) } {
+            // SAFETY: Read as published in this BH-disabled section.
+            unsafe { q.flush() };
             return Tx::queued();
         }
         q.ring_full.fetch_add(1, Relaxed);
@@ -991,15 +988,15 @@ impl<P> Forwarded<'_, P> {
         // Orders the stopped bit before the ring re-read; pairs with the
         // poll's barrier after its last consume (in `NapiPoll::complete`
         // or in the poll adapter), before it reads the stopped bit.
-        smp_mb(Full);
+        smp_mb();
         // SAFETY: As above.
-        if unsafe { bindings::rveth_ring_produce_mb(q.ring.get(), skb.cast()) } == 0 {
+        if unsafe { q.ring.produce(parts.skb.cast(), bh) } {
             // Wake, not just clear the bit: another transmitter (pktgen,
             // a qdisc bypass) may have stopped the queue on a full ring
             // too, with a requeued skb that waits for the qdisc to run.
             txq.wake_if_stopped();
             // SAFETY: As above.
-            unsafe { q.flush_fenced() };
+            unsafe { q.flush() };
             return Tx::queued();
         }
         // SAFETY: As above: a poll must run and wake the queue.
@@ -1057,44 +1054,37 @@ pub(crate) struct NapiPoll<'a, P> {
 
 /// The state of one NAPI poll. It lives in the poll adapter's stack frame
 /// and [`NapiPoll`] borrows it, so that the driver's poll and
-/// [`NapiPoll::complete`] move four pointers, not these 344 bytes (the
+/// [`NapiPoll::complete`] move four pointers, not these 208 bytes (the
 /// move was a `memcpy()` per poll, one frame per poll under pktgen). The
-/// two arrays are left uninitialised: zeroing them took 32 stores a poll.
+/// bulk queue is left uninitialised: zeroing it would take 16 stores a
+/// poll.
 /// Only this module sees its fields (the driver cannot reach it through
 /// [`NapiPoll`]; `tests/compile_fail/poll_state_is_the_layers.rs`).
 ///
 /// # Invariants
 ///
 /// `done <= budget`; `bq[..bq_len]` are initialised and are `XDP_TX`
-/// frames owned by this poll; `ri` is NULL until the poll's first batch was
-/// taken, then the running task's BPF redirect info (`bpf_net_ctx_get_ri()`)
-/// with `BPF_RI_F_RF_NO_DIRECT` set for this poll, valid for the whole
-/// poll; `prog` is NULL or
-/// the queue's program as read in this poll's RCU read section (valid
-/// until it ends); `batch[batch_pos..batch_len]` are initialised, are
-/// entries taken from the ring and owned by this poll, and `done +
-/// (batch_len - batch_pos) <= budget`.
+/// frames owned by this poll; `ri` is NULL until the poll's first call of
+/// [`NapiPoll::next`], then the running task's BPF redirect info
+/// (`bpf_net_ctx_get_ri()`) with `BPF_RI_F_RF_NO_DIRECT` set for this poll,
+/// valid for the whole poll; `prog` is NULL or the queue's program as read
+/// in this poll's RCU read section (valid until it ends).
 pub(super) struct PollState {
     budget: u32,
     done: u32,
     bytes: u64,
     pub(super) xdp: super::xdp::PollXdp,
     /// The task's BPF redirect info, whose `BPF_RI_F_RF_NO_DIRECT` the
-    /// poll's first batch set ([`NapiPoll::next`]) and
-    /// [`NapiPoll::complete`] clears; NULL before that batch.
+    /// poll's first [`NapiPoll::next`] set and [`NapiPoll::complete`]
+    /// clears; NULL before.
     pub(super) ri: *mut bindings::bpf_redirect_info,
     /// The `XDP_TX` bulk queue (`veth_xdp_tx_bq`), sent to the peer when
     /// full and when the poll ends.
     bq: [MaybeUninit<*mut bindings::xdp_frame>; super::xdp::TX_BULK],
     bq_len: usize,
-    /// The queue's XDP program (NULL: none) as read after the last batch
+    /// The queue's XDP program (NULL: none) as read after the last entry
     /// was taken; only [`NapiPoll::next`] writes it.
     pub(super) prog: *mut bindings::bpf_prog,
-    batch: [MaybeUninit<*mut c_void>; RX_BATCH],
-    batch_pos: u32,
-    batch_len: u32,
-    /// The last batch was short: the ring was empty.
-    dry: bool,
 }
 
 impl PollState {
@@ -1131,9 +1121,6 @@ impl PollState {
         self.bq_len = 0;
     }
 }
-
-/// The most entries [`NapiPoll::next`] takes from the ring in one call.
-pub(crate) const RX_BATCH: usize = 16;
 
 /// An entry of a receive queue's ring: an skb from the peer's transmit, or
 /// an XDP frame (`ndo_xdp_xmit` into the peer, the peer's `XDP_TX`).
@@ -1182,71 +1169,42 @@ impl<'a, P> NapiPoll<'a, P> {
     /// queue's packets and bytes; `None` once the ring was found empty or
     /// the budget is used up.
     ///
-    /// Entries leave the ring in batches of up to [`RX_BATCH`] (never more
-    /// than the budget left), one call into C per batch; the poll ends after
-    /// a batch that came back short (it stopped at an empty slot). Entries
-    /// of a batch that the driver does not ask for (it stopped calling
-    /// `next` early) go back to the ring in [`NapiPoll::complete`].
+    /// The first call sets the task's `BPF_RI_F_RF_NO_DIRECT`
+    /// (`xdp_set_return_frame_no_direct()`, as at the start of
+    /// `veth_poll()`): frames of this poll are not returned to a page
+    /// pool's lockless cache (the poll may hand them to another device's
+    /// NAPI); [`NapiPoll::complete`] clears it.
     pub(crate) fn next(&mut self) -> Option<RxItem> {
         let st = &mut *self.st;
-        if st.batch_pos == st.batch_len {
-            if st.dry || st.done >= st.budget {
-                return None;
-            }
-            let want = (st.budget - st.done).min(RX_BATCH as u32);
-            let (ring, batch) = (self.q.ring.get(), st.batch.as_mut_ptr().cast());
-            let n = if st.ri.is_null() {
-                // The poll's first batch, with `xdp_set_return_frame_no_direct()`
-                // before it: frames of this poll are not returned to a page
-                // pool's lockless cache (the poll may hand them to another
-                // device's NAPI), as veth_poll() does; `complete` clears it.
-                // The task's BPF net context was set up by the poll's caller
-                // (net_rx_action, the threaded and busy-poll loops) and
-                // outlives the poll; netpoll's poll_one_napi sets none up, and
-                // never polls ours (`SetupDevice::finish` sets
-                // IFF_DISABLE_NETPOLL).
-                // INVARIANT: `ri` becomes the task's redirect info, the flag
-                // set.
-                // SAFETY: As just said; the queue is ON and this is its poll,
-                // the ring's only consumer (type invariant); `batch` has room
-                // for `want` (`MaybeUninit<T>` has the layout of `T`).
-                unsafe {
-                    bindings::rveth_ring_consume_first(ring, batch, want as c_int, &mut st.ri)
-                }
-            } else {
-                // SAFETY: As above.
-                unsafe { bindings::rveth_ring_consume_batched(ring, batch, want as c_int) }
-            };
-            let n = u32::try_from(n).unwrap_or(0).min(want);
-            // INVARIANT: `batch[..n]` are entries just taken from the ring.
-            (st.batch_pos, st.batch_len) = (0, n);
-            // A short batch stopped at an empty slot: the ring ran dry, and
-            // the poll ends after these entries, as veth's ends on the first
-            // NULL entry (no second call to find the ring empty again).
-            st.dry = n < want;
-            if n == 0 {
-                return None;
-            }
-            // The program is read after the entries were taken, as veth
-            // reads it for each one after taking it (nothing orders this
-            // load after the ring slots' loads, in veth either; an attach
-            // that turns NAPI on publishes the program first).
-            // `rcu_dereference()`: a `READ_ONCE()`; the program is only used
-            // through the loaded pointer (an address dependency on the
-            // release that published it), as veth's poll uses it.
-            // INVARIANT: Read in this poll's RCU read section.
-            st.prog = read_once(&self.q.xdp_prog);
+        if st.ri.is_null() {
+            // INVARIANT: `ri` becomes the task's redirect info, the flag
+            // set.
+            // SAFETY: This is a NAPI poll (type invariant).
+            st.ri = unsafe { redirect_info() };
+            // SAFETY: The task's redirect info, valid for the whole poll
+            // (`redirect_info`); only this task uses it.
+            unsafe { (*st.ri).kern_flags |= bindings::BPF_RI_F_RF_NO_DIRECT };
         }
-        // SAFETY: `batch_pos < batch_len`: the entry was written by the
-        // consume (type invariant).
-        let p = unsafe { st.batch[st.batch_pos as usize].assume_init() };
+        if st.done >= st.budget {
+            return None;
+        }
+        // SAFETY: The queue is ON and this is its poll, the ring's only
+        // consumer (type invariant).
+        let p = unsafe { self.q.ring.consume() }?;
         // INVARIANT: The entry is handed out once; `done` counts it and
-        // stays within the budget, as the batch did.
-        st.batch_pos += 1;
+        // stays within the budget (checked above).
         st.done += 1;
-        // SAFETY: Taken out of the ring, which owned it (type invariant);
-        // ring entries are never NULL.
-        let item = unsafe { RxItem::from_ring(NonNull::new_unchecked(p)) };
+        // The program is read after the entry was taken, as veth reads it
+        // for each one after taking it (nothing orders this load after the
+        // slot's load, in veth either; an attach that turns NAPI on
+        // publishes the program first). `rcu_dereference()`: a
+        // `READ_ONCE()`; the program is only used through the loaded
+        // pointer (an address dependency on the release that published
+        // it), as veth's poll uses it.
+        // INVARIANT: Read in this poll's RCU read section.
+        st.prog = read_once(&self.q.xdp_prog);
+        // SAFETY: Taken out of the ring, which owned it (type invariant).
+        let item = unsafe { RxItem::from_ring(p) };
         st.bytes = st.bytes.wrapping_add(u64::from(item.len()));
         Some(item)
     }
@@ -1267,28 +1225,6 @@ impl<'a, P> NapiPoll<'a, P> {
     /// again if a producer filled the ring meanwhile. With the budget used
     /// up the NAPI stays scheduled, as NAPI requires.
     pub(crate) fn complete(mut self) -> PollDone<'a> {
-        // Entries of the last batch the driver did not ask for (a poll that
-        // stopped before `next` returned `None`; rveth's never does) go back
-        // to the head of the ring, in order, for the next poll. Any that no
-        // longer fit are freed uncounted: producers may already have
-        // refilled their slots (a ring under 32 entries frees each slot as
-        // it is consumed), so a poll that stops early can lose entries.
-        if self.st.batch_pos < self.st.batch_len {
-            let rest = &mut self.st.batch[self.st.batch_pos as usize..self.st.batch_len as usize];
-            // SAFETY: This is the ring's only consumer (type invariant); the
-            // entries are initialised, ours, and pass back to the ring or to
-            // `free_ring_entry`, which frees an owned entry.
-            unsafe {
-                bindings::rveth_ring_unconsume(
-                    self.q.ring.get(),
-                    rest.as_mut_ptr().cast(),
-                    rest.len() as c_int,
-                    Some(free_ring_entry),
-                )
-            };
-            // INVARIANT: None left.
-            self.st.batch_pos = self.st.batch_len;
-        }
         self.xdp_finish();
         let q = self.q;
         // This poll is the counters' only writer (type invariant of
@@ -1305,20 +1241,21 @@ impl<'a, P> NapiPoll<'a, P> {
             let completed =
                 unsafe { bindings::napi_complete_done(q.napi.get(), self.st.done as c_int) };
             if completed {
-                // The flag cleared before the ring read; pairs with the
-                // producer's barrier (`RxQueue::flush`, or the one in
-                // `rveth_ring_produce_mb` or `rveth_ring_produce_frames_mb`
-                // before `RxQueue::flush_fenced`).
+                // The flag cleared before the ring read (`smp_store_mb()`
+                // in veth); pairs with the producer's barrier
+                // (`RxQueue::flush`, or the one `ndo_xdp_xmit` runs before
+                // `RxQueue::flush_fenced`).
                 write_once(&q.notify_masked, false);
-                // The helper runs a full barrier (`smp_mb()`) before it
-                // reads the ring. Nothing is consumed from the ring after
-                // that barrier (the poll ends here, `self` is consumed): the
+                // Nothing is consumed from the ring after this
+                // barrier (the poll ends here, `self` is consumed): the
                 // adapter's read of the peer's stopped bit needs no other.
+                smp_mb();
                 fenced = true;
                 // SAFETY: The ring stays initialised until the grace period
                 // after the queue is unpublished, which this BH-disabled
-                // poll holds off; a racy read is what the empty test allows.
-                if !unsafe { bindings::rveth_ring_empty_mb(q.ring.get()) } {
+                // poll holds off; this poll is its only consumer. A racy
+                // read is what the empty test allows.
+                if !unsafe { q.ring.is_empty() } {
                     // SAFETY: Added; if it is being disabled, this does
                     // nothing.
                     unsafe { q.schedule_unmasked() };
@@ -1334,17 +1271,43 @@ impl<'a, P> NapiPoll<'a, P> {
     }
 }
 
-/// Frees a ring entry `ptr_ring_unconsume()` could not put back.
+/// The running task's BPF redirect info (`bpf_net_ctx_get_ri()`, inline C):
+/// the task's BPF net context's, zeroed up to `nh` and marked initialised
+/// on first use, as there.
 ///
 /// # Safety
 ///
-/// `p` must be a non-NULL entry taken out of a queue's ring, owned by the
-/// caller.
-unsafe extern "C" fn free_ring_entry(p: *mut c_void) {
-    if let Some(p) = NonNull::new(p) {
-        // SAFETY: An owned entry (caller); dropping the item frees it.
-        drop(unsafe { RxItem::from_ring(p) });
+/// Only called from a NAPI poll: its caller (net_rx_action, the threaded
+/// and busy-poll loops) set the task's BPF net context up
+/// (`bpf_net_ctx_set()`, which clears its flags), and it outlives the
+/// poll. netpoll's `poll_one_napi()` sets none up, and never polls an
+/// [`RxQueue`]'s instance (`SetupDevice::finish` sets
+/// `IFF_DISABLE_NETPOLL`).
+#[inline(always)]
+unsafe fn redirect_info() -> *mut bindings::bpf_redirect_info {
+    // `current->bpf_net_context`, at the compiler's offset: the bindings'
+    // `task_struct` is laid out differently (helpers.c).
+    // SAFETY: A constant defined in helpers.c.
+    let off = unsafe { bindings::rveth_task_bpf_net_context_offset };
+    let field = current_task().cast::<u8>().wrapping_add(off);
+    // SAFETY: The running task, whose `bpf_net_context` pointer is at
+    // `off`; it is set up and valid during the poll (caller), and only
+    // this task uses it.
+    let ri = unsafe { &raw mut (*field.cast::<*mut bindings::bpf_net_context>().read()).ri };
+    // SAFETY: As above.
+    if unsafe { (*ri).kern_flags } & bindings::BPF_RI_F_RI_INIT == 0 {
+        // C's length, `offsetof(struct bpf_net_context, ri.nh)` from `ri`
+        // (the first member: the fields before `nh`).
+        let len = core::mem::offset_of!(bindings::bpf_net_context, ri)
+            + core::mem::offset_of!(bindings::bpf_redirect_info, nh);
+        // SAFETY: As above; zero is a valid value of each field zeroed, and
+        // `len` bytes from `ri` are within the context.
+        unsafe {
+            ptr::write_bytes(ri.cast::<u8>(), 0, len);
+            (*ri).kern_flags |= bindings::BPF_RI_F_RI_INIT;
+        }
     }
+    ri
 }
 
 /// An skb taken from a receive queue's ring; freed if dropped.
@@ -1403,7 +1366,7 @@ pub(super) unsafe fn poll_adapter<P>(
     let bh = unsafe { BhDisabled::assume() };
     let budget = u32::try_from(budget).unwrap_or(0);
     // INVARIANT: Nothing taken, nothing counted yet, no redirect info
-    // (the first batch sets the no-direct flag, `NapiPoll::next`).
+    // (the first `NapiPoll::next` sets the no-direct flag).
     let mut st = PollState {
         budget,
         done: 0,
@@ -1413,10 +1376,6 @@ pub(super) unsafe fn poll_adapter<P>(
         bq: [MaybeUninit::uninit(); super::xdp::TX_BULK],
         bq_len: 0,
         prog: ptr::null_mut(),
-        batch: [MaybeUninit::uninit(); RX_BATCH],
-        batch_pos: 0,
-        batch_len: 0,
-        dry: false,
     };
     // INVARIANT: The queue is ON (its NAPI runs) and this is its poll.
     let ctx = NapiPoll {
@@ -1432,7 +1391,7 @@ pub(super) unsafe fn poll_adapter<P>(
     // Pairs with the barrier after `stop` in `napi_xmit`. `complete` ran
     // one after the last consume if it completed the NAPI.
     if !done.fenced {
-        smp_mb(Full);
+        smp_mb();
     }
     if let Some(peer) = dev.peer_bh(bh) {
         peer.wake_tx_queue(q.index);

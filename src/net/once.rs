@@ -67,3 +67,66 @@ pub(super) fn add_single_writer(a: &Atomic<u64>, v: u64) {
 pub(super) fn add_single_writer(a: &Atomic<u64>, v: u64) {
     a.add(v, kernel::sync::atomic::Relaxed);
 }
+
+/// `smp_mb()`: a full memory barrier, inline.
+///
+/// The kernel crate's `smp_mb(Full)` is a call into `rust_helper_smp_mb`;
+/// on x86-64 this is the instruction `__smp_mb()` emits
+/// (arch/x86/include/asm/barrier.h), a locked add of zero to the word just
+/// below the stack pointer, with the same clobbers (memory, flags: an
+/// `asm!` without options). Elsewhere the kernel crate's barrier.
+#[inline(always)]
+pub(super) fn smp_mb() {
+    #[cfg(all(target_arch = "x86_64", CONFIG_SMP, not(CONFIG_UML)))]
+    // SAFETY: Adding zero atomically leaves the word below the stack
+    // pointer as it was; no `nostack`, so the compiler keeps nothing there
+    // that the instruction could race with.
+    unsafe {
+        kernel::asm!("lock; addl $0, -4(%rsp)";);
+    }
+    #[cfg(not(all(target_arch = "x86_64", CONFIG_SMP, not(CONFIG_UML))))]
+    kernel::sync::barrier::smp_mb(kernel::sync::barrier::Full);
+}
+
+/// `smp_wmb()`: orders earlier stores before later ones, inline.
+///
+/// On x86-64, whose stores are not reordered with each other, it is
+/// `barrier()`, a compiler barrier (an empty `asm!` that may read and
+/// write any memory), as `__smp_wmb()`; elsewhere the kernel crate's
+/// barrier.
+#[inline(always)]
+pub(super) fn smp_wmb() {
+    #[cfg(all(target_arch = "x86_64", not(CONFIG_UML)))]
+    // SAFETY: An empty asm block.
+    unsafe {
+        kernel::asm!(""; options(nostack, preserves_flags));
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(CONFIG_UML))))]
+    kernel::sync::barrier::smp_mb(kernel::sync::barrier::Write);
+}
+
+/// `atomic64_add(v, a)`: adds `v` to a counter that several contexts add
+/// to, inline.
+///
+/// [`Atomic::add`] is a call into `rust_helper_atomic64_add`; on x86-64
+/// this is the instruction `arch_atomic64_add()` emits (`lock addq`, a
+/// full barrier there, more than the relaxed order asked for). Elsewhere
+/// [`Atomic::add`].
+#[inline(always)]
+pub(super) fn atomic_add(a: &Atomic<u64>, v: u64) {
+    #[cfg(all(target_arch = "x86_64", not(CONFIG_UML)))]
+    // SAFETY: `as_ptr` is valid and aligned for a `u64` while `a` is
+    // borrowed; every access to it is atomic or a word-sized volatile
+    // read, as with `atomic64_t` in C. One instruction that reads and
+    // writes `*a` and the flags.
+    unsafe {
+        kernel::asm!(
+            "lock; addq {v}, ({p})";
+            p = in(reg) a.as_ptr(),
+            v = in(reg) v,
+            options(nostack),
+        );
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(CONFIG_UML))))]
+    a.add(v, kernel::sync::atomic::Relaxed);
+}

@@ -226,6 +226,38 @@ pub(super) fn this_cpu_id(_bh: &BhDisabled) -> u32 {
     }
 }
 
+/// The running task (`current`), a pointer valid while it runs.
+///
+/// On x86-64 SMP kernels one load of this CPU's `current_task` through the
+/// `%gs` segment, as `this_cpu_read_stable(current_task)` compiles (the
+/// task that runs this code is the one this CPU runs); elsewhere the
+/// kernel crate's `get_current()` (a call).
+#[inline(always)]
+pub(super) fn current_task() -> *mut bindings::task_struct {
+    #[cfg(all(target_arch = "x86_64", CONFIG_SMP, not(CONFIG_UML)))]
+    {
+        let task: *mut bindings::task_struct;
+        // SAFETY: In kernel context `%gs` is this CPU's per-CPU base; the
+        // load reads the exported per-CPU pointer `current_task`, writes
+        // `task`. A migration between two reads changes nothing: the
+        // task is the same on every CPU it runs on.
+        unsafe {
+            kernel::asm!(
+                "movq %gs:{current_task}(%rip), {task}";
+                current_task = sym bindings::current_task,
+                task = out(reg) task,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+        task
+    }
+    #[cfg(not(all(target_arch = "x86_64", CONFIG_SMP, not(CONFIG_UML))))]
+    {
+        // SAFETY: `current` is always valid to read.
+        unsafe { kernel::bindings::get_current() }.cast()
+    }
+}
+
 /// Adds `v` to a `u64` in this CPU's copy of per-CPU data (`local64_add()`
 /// on a 64-bit kernel).
 ///

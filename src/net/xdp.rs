@@ -52,7 +52,7 @@ use super::{
     device::{features, Device, Features},
     link::ExtAck,
     napi::{NapiPoll, RxItem, RxQueue, RxSkb, FRAME_TAG},
-    once::{add_single_writer, read_once},
+    once::{add_single_writer, atomic_add, read_once, smp_mb},
     percpu, BhDisabled, Rtnl,
 };
 
@@ -739,41 +739,33 @@ fn xdp_xmit_to_peer<P>(
             Err(ENXIO)
         };
     };
-    let want = c_int::try_from(frames.len()).unwrap_or(c_int::MAX);
-    // With `ndo`, the helper adds what went in to the queue's `xdp_xmit`.
-    const _: () = assert!(
-        core::mem::size_of::<kernel::sync::atomic::Atomic<u64>>()
-            == core::mem::size_of::<bindings::atomic64_t>()
-            && core::mem::align_of::<kernel::sync::atomic::Atomic<u64>>()
-                == core::mem::align_of::<bindings::atomic64_t>()
-    );
-    let count = if ndo {
-        q.xdp_xmit.as_ptr().cast::<bindings::atomic64_t>()
-    } else {
-        ptr::null_mut()
-    };
+    // `veth_xdp_xmit()`'s loop: the frames go into the ring, each tagged
+    // with [`FRAME_TAG`], under one hold of the producer lock, up to the
+    // first that is longer than `max_len` or does not fit.
+    let entries = frames.iter().map_while(|&f| {
+        // SAFETY: The caller's frames are valid.
+        (unsafe { frame_len(f) } <= max_len).then(|| {
+            // SAFETY: A frame pointer is not NULL; tagged, still not.
+            unsafe { NonNull::new_unchecked(f.cast::<u8>().wrapping_add(FRAME_TAG).cast()) }
+        })
+    });
     // The queue is published: its ring is initialised until a grace period
-    // after unpublishing, which `bh` holds off. `count` is NULL or the
-    // queue's `Atomic<u64>`: the layout of an `atomic64_t` (checked above),
-    // only changed atomically.
-    // SAFETY: As just said; the caller's frames are valid, and the ring
-    // owns the ones it took (the first `n`).
-    let n = unsafe {
-        bindings::rveth_ring_produce_frames_mb(
-            q.ring_ptr(),
-            frames.as_ptr(),
-            want,
-            max_len,
-            FRAME_TAG as c_ulong,
-            flush,
-            count,
-        )
-    };
-    let n = u32::try_from(n).unwrap_or(0);
+    // after unpublishing, which `bh` holds off.
+    // SAFETY: As just said; the ring owns the frames it took (the first
+    // `n`), the rest are still the caller's.
+    let n = unsafe { q.ring().produce_many(entries, bh) };
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
     if flush {
-        // SAFETY: Read as published in this BH-disabled section; with
-        // `flush` the produce ran a full barrier after its ring writes.
+        // The ring writes before the read of the queue's notify flag, as
+        // `__veth_xdp_flush()`'s barrier.
+        smp_mb();
+        // SAFETY: Read as published in this BH-disabled section; the
+        // barrier ran after the ring writes.
         unsafe { q.flush_fenced() };
+    }
+    if ndo && n != 0 {
+        // Other CPUs add to the counter too: atomically.
+        atomic_add(&q.xdp_xmit, u64::from(n));
     }
     if ndo {
         let refused = (frames.len() as u64).saturating_sub(u64::from(n));
