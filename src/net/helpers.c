@@ -584,9 +584,9 @@ const unsigned long rveth_sock_classid_offset =
 /*
  * Where the task's BPF net context pointer is, as the compiler laid out
  * struct task_struct: the bindings' task_struct is 48 bytes off by then on
- * the default kernel (bpf_net_context at 2264 vs 2312; measured by
- * layout.rs), so the NAPI poll reads it at this offset (napi.rs,
- * redirect_info()).
+ * the default kernel (bpf_net_context at 2264 vs 2312; measured with a
+ * layout.rs entry, which then refused to load the module), so the NAPI
+ * poll reads it at this offset (napi.rs, redirect_info()).
  */
 const unsigned long rveth_task_bpf_net_context_offset =
 	offsetof(struct task_struct, bpf_net_context);

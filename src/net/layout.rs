@@ -15,7 +15,10 @@
 //! `struct sock` is 64 bytes smaller than the compiler's (`sk_cgrp_data`
 //! at 1096 instead of 1160), so the classid is read at the compiler's
 //! offset (`rveth_sock_classid_offset`), and `struct sock` is not used
-//! through the bindings at all.
+//! through the bindings at all. Likewise `struct task_struct` on the
+//! default kernel: the bindings put `bpf_net_context` at 2264, the compiler
+//! at 2312, so it is read at the compiler's offset
+//! (`rveth_task_bpf_net_context_offset`).
 
 use core::mem::{align_of, offset_of, size_of};
 

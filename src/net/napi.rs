@@ -286,8 +286,7 @@ impl RxQueue {
     }
 
     /// [`RxQueue::flush`] after its barrier: for a producer whose ring
-    /// write was followed by a full barrier already (`ndo_xdp_xmit` runs
-    /// one after its batch before it decides whether to flush).
+    /// write was followed by a full barrier already.
     ///
     /// # Safety
     ///
@@ -1042,8 +1041,9 @@ pub(super) type Invariant<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
 /// `q` is an [`ON`] queue of device `dev` (private data `P`) whose NAPI
 /// poll is running now, in this context, with bottom halves disabled for
 /// `'a`, with `xdp_set_return_frame_no_direct()` in effect from the first
-/// batch on (before any entry is handed out); `st` is this poll's state and
-/// satisfies [`PollState`]'s invariants.
+/// [`NapiPoll::next`] that may hand out an entry on; the task's BPF net
+/// context was set up by the poll's caller and outlives the poll; `st` is
+/// this poll's state and satisfies [`PollState`]'s invariants.
 pub(crate) struct NapiPoll<'a, P> {
     pub(super) q: &'a RxQueue,
     pub(super) dev: &'a Device<P>,
@@ -1169,13 +1169,17 @@ impl<'a, P> NapiPoll<'a, P> {
     /// queue's packets and bytes; `None` once the ring was found empty or
     /// the budget is used up.
     ///
-    /// The first call sets the task's `BPF_RI_F_RF_NO_DIRECT`
+    /// The first call within the budget sets the task's
+    /// `BPF_RI_F_RF_NO_DIRECT`
     /// (`xdp_set_return_frame_no_direct()`, as at the start of
     /// `veth_poll()`): frames of this poll are not returned to a page
     /// pool's lockless cache (the poll may hand them to another device's
     /// NAPI); [`NapiPoll::complete`] clears it.
     pub(crate) fn next(&mut self) -> Option<RxItem> {
         let st = &mut *self.st;
+        if st.done >= st.budget {
+            return None;
+        }
         if st.ri.is_null() {
             // INVARIANT: `ri` becomes the task's redirect info, the flag
             // set.
@@ -1184,9 +1188,6 @@ impl<'a, P> NapiPoll<'a, P> {
             // SAFETY: The task's redirect info, valid for the whole poll
             // (`redirect_info`); only this task uses it.
             unsafe { (*st.ri).kern_flags |= bindings::BPF_RI_F_RF_NO_DIRECT };
-        }
-        if st.done >= st.budget {
-            return None;
         }
         // SAFETY: The queue is ON and this is its poll, the ring's only
         // consumer (type invariant).
@@ -1253,8 +1254,9 @@ impl<'a, P> NapiPoll<'a, P> {
                 fenced = true;
                 // SAFETY: The ring stays initialised until the grace period
                 // after the queue is unpublished, which this BH-disabled
-                // poll holds off; this poll is its only consumer. A racy
-                // read is what the empty test allows.
+                // poll holds off. The next poll may already consume on
+                // another CPU (a producer scheduled it since the
+                // completion): a racy read is what the empty test allows.
                 if !unsafe { q.ring.is_empty() } {
                     // SAFETY: Added; if it is being disabled, this does
                     // nothing.
@@ -1347,7 +1349,10 @@ impl Drop for RxSkb {
 /// # Safety
 ///
 /// Only called by NAPI as the poll of an [`RxQueue`]'s instance, added by
-/// [`Device::napi_enable_range`] on a device whose private data is `P`.
+/// [`Device::napi_enable_range`] on a device whose private data is `P`,
+/// from a caller that set the task's BPF net context up
+/// (`bpf_net_ctx_set()`: net_rx_action, the threaded and busy-poll loops;
+/// not netpoll, which the layer's devices have disabled).
 pub(super) unsafe fn poll_adapter<P>(
     napi: *mut bindings::napi_struct,
     budget: c_int,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `READ_ONCE()`/`WRITE_ONCE()` on the kernel's LKMM atomics, inline.
+//! `READ_ONCE()`/`WRITE_ONCE()` on the kernel's LKMM atomics, the SMP
+//! barriers and one atomic add, inline.
 //!
 //! [`Atomic::load`] with [`Relaxed`](kernel::sync::atomic::Relaxed) is
 //! `atomic_read()`, which is `READ_ONCE()`; [`Atomic::store`] with `Relaxed`
@@ -17,10 +18,16 @@
 //! address dependency, as with `rcu_dereference()`; the one architecture
 //! whose `READ_ONCE()` adds a barrier for that (Alpha) has no Rust support.
 //!
-//! Read-modify-write operations stay [`Atomic`]'s. [`add_single_writer`] is
+//! Read-modify-write operations stay [`Atomic`]'s, but for the one hot
+//! path's counter add ([`atomic_add`]). [`add_single_writer`] is
 //! for counters that one context at a time writes (a NAPI poll's own): a
 //! load and a store, what veth's plain `rq->stats.vs.xdp_packets += done`
 //! between `u64_stats_update_begin()` and `_end()` is on a 64-bit kernel.
+//!
+//! [`smp_mb`], [`smp_wmb`] and [`atomic_add`] are, on x86-64, the
+//! instructions the C macros emit, written with `asm!`; the kernel
+//! crate's versions are calls into `rust_helper_*` functions. Unlike C's,
+//! they carry no KASAN/KCSAN instrumentation.
 
 use core::{mem::size_of, ptr};
 

@@ -24,11 +24,13 @@
 //!   afterwards.
 //! - `producer` is read and written by producers only, under
 //!   `producer_lock` ([`Ring::produce`], [`Ring::produce_many`]).
-//! - `consumer_head` and `consumer_tail` are read and written by the single
+//! - `consumer_head` and `consumer_tail` are written by the single
 //!   consumer only (the queue's NAPI poll, or the teardown once no poll or
-//!   producer can run). `consumer_head` is written with `WRITE_ONCE()` as
-//!   in C, where other contexts may test emptiness without the consumer
-//!   lock; here only the consumer does.
+//!   producer can run). `consumer_head` is also read by the emptiness test
+//!   ([`Ring::is_empty`]), which may race with the consumer: a poll that
+//!   completed its NAPI tests the ring while the next poll, scheduled by a
+//!   producer meanwhile, may already consume on another CPU. So it is
+//!   written and read there with `WRITE_ONCE()`/`READ_ONCE()`, as in C.
 //! - A slot `queue[i]` has one writer at a time: a producer writes an
 //!   entry only into a slot it read as NULL (and producers exclude each
 //!   other), the consumer writes NULL only into slots it has consumed
@@ -102,14 +104,18 @@ impl Ring {
     }
 
     /// Puts `entry` into the ring (`ptr_ring_produce()`): `true` if it
-    /// went in and the ring owns it, `false` if the ring was full.
+    /// went in and the ring owns it, `false` if the ring was full (or has
+    /// no slots, which an initialised ring of this layer never has).
     ///
     /// The producer lock is only ever taken with bottom halves disabled
     /// (`bh`), so no softirq on this CPU can spin on it while it is held.
     ///
     /// # Safety
     ///
-    /// The ring must be initialised and stay so during the call.
+    /// The ring must be initialised and stay so during the call. `entry`
+    /// must be what the ring's consumers take it for (for a NAPI queue's
+    /// ring: an owned skb, or an owned XDP frame tagged with
+    /// `FRAME_TAG`, see `RxItem::from_ring`).
     #[inline(always)]
     pub(super) unsafe fn produce(&self, entry: NonNull<c_void>, bh: &BhDisabled) -> bool {
         // SAFETY: Initialised (caller).
@@ -244,19 +250,29 @@ impl Ring {
         Some(entry)
     }
 
-    /// Whether the ring looks empty to its consumer (`__ptr_ring_empty()`):
-    /// a racy test, which a producer's concurrent write may overtake, as in
-    /// C. The caller orders it after what it must follow (a full barrier).
+    /// Whether the ring looks empty (`__ptr_ring_empty()`): a racy test,
+    /// which a producer's or the consumer's concurrent write may overtake,
+    /// as in C. The caller orders it after what it must follow (a full
+    /// barrier).
     ///
     /// # Safety
     ///
-    /// As [`Ring::consume`].
+    /// The ring must be initialised and stay so during the call. The
+    /// consumer may run concurrently.
     #[inline(always)]
     pub(super) unsafe fn is_empty(&self) -> bool {
         let r = self.0.get();
-        // SAFETY: Initialised (caller): `size` and `queue` fixed,
-        // `consumer_head` ours (only consumer) and `< size`.
-        let (size, queue, head) = unsafe { ((*r).size, (*r).queue, (*r).consumer_head) };
+        // SAFETY: Initialised (caller): `size` and `queue` are fixed;
+        // `consumer_head`, which the consumer may be writing, is read
+        // word-sized (`READ_ONCE()`), and every value it takes is in
+        // `0..size`.
+        let (size, queue, head) = unsafe {
+            (
+                (*r).size,
+                (*r).queue,
+                ptr::read_volatile(&raw const (*r).consumer_head),
+            )
+        };
         if size <= 0 {
             return true;
         }
@@ -282,7 +298,7 @@ impl<'a> ProducerLock<'a> {
     /// `ring` must be initialised (its lock was set up by `ptr_ring_init()`)
     /// and stay so until the lock is released.
     #[inline(always)]
-    unsafe fn lock(ring: &'a Ring, _bh: &BhDisabled) -> Self {
+    unsafe fn lock(ring: &'a Ring, _bh: &'a BhDisabled) -> Self {
         // SAFETY: An initialised spinlock (caller).
         unsafe { spin_lock(&raw mut (*ring.0.get()).producer_lock) };
         // INVARIANT: Taken just now, with bottom halves disabled (`_bh`).
@@ -300,7 +316,8 @@ impl Drop for ProducerLock<'_> {
 }
 
 // `spin_lock()` and `spin_unlock()` are inline C. Where they are plain
-// calls of the out-of-line `_raw_spin_lock()`/`_raw_spin_unlock()` (no
+// calls of the out-of-line `_raw_spin_lock()`/`_raw_spin_unlock()`
+// (SMP or DEBUG_SPINLOCK, which build kernel/locking/spinlock.c; no
 // PREEMPT_RT, whose spinlock_t is an rtmutex; the arch does not inline
 // them) this calls those directly, as veth's inlined `ptr_ring_produce()`
 // does; elsewhere the kernel crate's `spin_lock()`/`spin_unlock()` helpers.
@@ -311,6 +328,7 @@ impl Drop for ProducerLock<'_> {
 ///
 /// `lock` must be an initialised `spinlock_t`.
 #[cfg(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
     not(CONFIG_PREEMPT_RT),
     not(CONFIG_INLINE_SPIN_LOCK),
     CONFIG_UNINLINE_SPIN_UNLOCK
@@ -330,6 +348,7 @@ unsafe fn spin_lock(lock: *mut bindings::spinlock_t) {
 ///
 /// `lock` must be an initialised `spinlock_t` this task holds.
 #[cfg(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
     not(CONFIG_PREEMPT_RT),
     not(CONFIG_INLINE_SPIN_LOCK),
     CONFIG_UNINLINE_SPIN_UNLOCK
@@ -347,6 +366,7 @@ unsafe fn spin_unlock(lock: *mut bindings::spinlock_t) {
 ///
 /// `lock` must be an initialised `spinlock_t`.
 #[cfg(not(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
     not(CONFIG_PREEMPT_RT),
     not(CONFIG_INLINE_SPIN_LOCK),
     CONFIG_UNINLINE_SPIN_UNLOCK
@@ -365,6 +385,7 @@ unsafe fn spin_lock(lock: *mut bindings::spinlock_t) {
 ///
 /// `lock` must be an initialised `spinlock_t` this task holds.
 #[cfg(not(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
     not(CONFIG_PREEMPT_RT),
     not(CONFIG_INLINE_SPIN_LOCK),
     CONFIG_UNINLINE_SPIN_UNLOCK

@@ -52,7 +52,7 @@ use super::{
     device::{features, Device, Features},
     link::ExtAck,
     napi::{NapiPoll, RxItem, RxQueue, RxSkb, FRAME_TAG},
-    once::{add_single_writer, atomic_add, read_once, smp_mb},
+    once::{add_single_writer, atomic_add, read_once},
     percpu, BhDisabled, Rtnl,
 };
 
@@ -325,10 +325,9 @@ const XDP_REDIRECT: u32 = bindings::xdp_action_XDP_REDIRECT;
 impl<'a, P> NapiPoll<'a, P> {
     /// The XDP program attached to the queue's device, if any
     /// (`rcu_dereference(rq->xdp_prog)`), as read after the entry
-    /// [`NapiPoll::next`] last returned was taken from the ring (one read
-    /// per batch of entries; veth reads it once per entry, also after
-    /// taking it). The program stays valid until the poll's RCU read
-    /// section ends.
+    /// [`NapiPoll::next`] last returned was taken from the ring (as veth
+    /// reads it, once per entry after taking it). The program stays valid
+    /// until the poll's RCU read section ends.
     pub(crate) fn xdp_prog(&self) -> Option<XdpProgRef<'a>> {
         // INVARIANT: Read in this poll's RCU read section (BH disabled for
         // `'a`); published with release order after the program was set up.
@@ -644,9 +643,9 @@ impl<'a, P> NapiPoll<'a, P> {
         if !self.st.queued().is_empty() {
             self.xdp_flush_bq(true);
         }
-        // `xdp_clear_return_frame_no_direct()`, in Rust through the pointer
-        // the first batch's set returned (a call fewer per poll); a poll
-        // that took no batch (budget 0) set nothing.
+        // `xdp_clear_return_frame_no_direct()`, through the pointer the
+        // first `next()` within the budget set it through; a poll that had
+        // no budget (0) set nothing.
         if !self.st.ri.is_null() {
             // SAFETY: Not NULL: the task's redirect info, valid for the
             // whole poll (type invariant of `PollState`); only this task
@@ -756,12 +755,8 @@ fn xdp_xmit_to_peer<P>(
     let n = unsafe { q.ring().produce_many(entries, bh) };
     let n = u32::try_from(n).unwrap_or(u32::MAX);
     if flush {
-        // The ring writes before the read of the queue's notify flag, as
-        // `__veth_xdp_flush()`'s barrier.
-        smp_mb();
-        // SAFETY: Read as published in this BH-disabled section; the
-        // barrier ran after the ring writes.
-        unsafe { q.flush_fenced() };
+        // SAFETY: Read as published in this BH-disabled section.
+        unsafe { q.flush() };
     }
     if ndo && n != 0 {
         // Other CPUs add to the counter too: atomically.
