@@ -126,9 +126,9 @@ impl Ring {
 
     /// Puts the entries `entries` yields into the ring, under one hold of
     /// the producer lock, until the iterator ends or the ring is full;
-    /// returns how many went in (they are the ring's; the one that did not
-    /// fit, if any, is still the caller's, and `entries` is not advanced
-    /// beyond it).
+    /// returns how many went in: the first `n` entries are the ring's,
+    /// the one that did not fit and those after it are still the
+    /// caller's.
     ///
     /// # Safety
     ///
@@ -142,9 +142,7 @@ impl Ring {
         // SAFETY: Initialised (caller).
         let _lock = unsafe { ProducerLock::lock(self, bh) };
         let mut n = 0;
-        // `peekable` so that an entry that does not fit is not taken from
-        // the caller's iterator: mapping iterators may consume something
-        // of the caller's on `next`.
+        // An entry is counted only once the ring took it.
         let mut entries = entries.peekable();
         while let Some(&entry) = entries.peek() {
             // SAFETY: Initialised, the producer lock is held.
@@ -321,25 +319,34 @@ impl Drop for ProducerLock<'_> {
 // PREEMPT_RT, whose spinlock_t is an rtmutex; the arch does not inline
 // them) this calls those directly, as veth's inlined `ptr_ring_produce()`
 // does; elsewhere the kernel crate's `spin_lock()`/`spin_unlock()` helpers.
-
-/// `spin_lock(lock)`.
-///
-/// # Safety
-///
-/// `lock` must be an initialised `spinlock_t`.
 #[cfg(all(
     any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
     not(CONFIG_PREEMPT_RT),
     not(CONFIG_INLINE_SPIN_LOCK),
     CONFIG_UNINLINE_SPIN_UNLOCK
 ))]
+use bindings::{_raw_spin_lock as lock_fn, _raw_spin_unlock as unlock_fn};
+#[cfg(not(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    not(CONFIG_PREEMPT_RT),
+    not(CONFIG_INLINE_SPIN_LOCK),
+    CONFIG_UNINLINE_SPIN_UNLOCK
+)))]
+use kernel::bindings::{spin_lock as lock_fn, spin_unlock as unlock_fn};
+
+/// `spin_lock(lock)`.
+///
+/// # Safety
+///
+/// `lock` must be an initialised `spinlock_t`.
 #[inline(always)]
 unsafe fn spin_lock(lock: *mut bindings::spinlock_t) {
-    // CAST: Without PREEMPT_RT, `spinlock_t` is a union whose member
-    // `rlock` is the `raw_spinlock_t` `spin_lock()` locks; a union's
-    // members start at its address.
+    // CAST: `_raw_spin_lock()` takes the `raw_spinlock_t` member `rlock`
+    // of the `spinlock_t` union (without PREEMPT_RT), which starts at the
+    // union's address; the kernel crate's `spin_lock()` takes the same C
+    // type as these bindings, generated twice.
     // SAFETY: An initialised lock (caller).
-    unsafe { bindings::_raw_spin_lock(lock.cast()) }
+    unsafe { lock_fn(lock.cast()) }
 }
 
 /// `spin_unlock(lock)`.
@@ -347,52 +354,9 @@ unsafe fn spin_lock(lock: *mut bindings::spinlock_t) {
 /// # Safety
 ///
 /// `lock` must be an initialised `spinlock_t` this task holds.
-#[cfg(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    not(CONFIG_PREEMPT_RT),
-    not(CONFIG_INLINE_SPIN_LOCK),
-    CONFIG_UNINLINE_SPIN_UNLOCK
-))]
 #[inline(always)]
 unsafe fn spin_unlock(lock: *mut bindings::spinlock_t) {
     // CAST: As in `spin_lock`.
     // SAFETY: An initialised lock this task holds (caller).
-    unsafe { bindings::_raw_spin_unlock(lock.cast()) }
-}
-
-/// `spin_lock(lock)`, through the kernel crate's helper.
-///
-/// # Safety
-///
-/// `lock` must be an initialised `spinlock_t`.
-#[cfg(not(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    not(CONFIG_PREEMPT_RT),
-    not(CONFIG_INLINE_SPIN_LOCK),
-    CONFIG_UNINLINE_SPIN_UNLOCK
-)))]
-#[inline(always)]
-unsafe fn spin_lock(lock: *mut bindings::spinlock_t) {
-    // CAST: The same C type, generated twice (the kernel crate's bindings
-    // and these).
-    // SAFETY: An initialised lock (caller).
-    unsafe { kernel::bindings::spin_lock(lock.cast()) }
-}
-
-/// `spin_unlock(lock)`, through the kernel crate's helper.
-///
-/// # Safety
-///
-/// `lock` must be an initialised `spinlock_t` this task holds.
-#[cfg(not(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    not(CONFIG_PREEMPT_RT),
-    not(CONFIG_INLINE_SPIN_LOCK),
-    CONFIG_UNINLINE_SPIN_UNLOCK
-)))]
-#[inline(always)]
-unsafe fn spin_unlock(lock: *mut bindings::spinlock_t) {
-    // CAST: As in `spin_lock`.
-    // SAFETY: An initialised lock this task holds (caller).
-    unsafe { kernel::bindings::spin_unlock(lock.cast()) }
+    unsafe { unlock_fn(lock.cast()) }
 }
