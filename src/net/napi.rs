@@ -199,10 +199,11 @@ pub(super) struct RxQueue {
     pub(super) xdp_xmit_err: Atomic<u64>,
 }
 
-// SAFETY: The NAPI instance and the ring are used through the kernel's
-// thread-safe primitives (ptr_ring's producer lock, the single consumer that
-// NAPI guarantees, napi_* state bits); the rest are atomics and fields fixed
-// at allocation.
+// The NAPI instance is used through the kernel's thread-safe primitives
+// (napi_* state bits, one poll at a time); the ring under the rules of
+// `super::ring` (the producer lock, the single consumer that NAPI
+// guarantees); the rest are atomics and fields fixed at allocation.
+// SAFETY: As just said.
 unsafe impl Sync for RxQueue {}
 // SAFETY: See `Sync`.
 unsafe impl Send for RxQueue {}
@@ -285,8 +286,9 @@ impl RxQueue {
         unsafe { self.flush_fenced() };
     }
 
-    /// [`RxQueue::flush`] after its barrier: for a producer whose ring
-    /// write was followed by a full barrier already.
+    /// [`RxQueue::flush`] after its barrier (its only caller since the
+    /// ring's producers are Rust: a producer whose ring write was followed
+    /// by a full barrier already could call it directly).
     ///
     /// # Safety
     ///
@@ -966,7 +968,9 @@ impl<P> Forwarded<'_, P> {
 
         // The queue is published: its ring is initialised and stays so
         // until the grace period after unpublishing, which BH-disabled code
-        // (`bh`) holds off. On success the ring owns the skb.
+        // (`bh`) holds off. The entry is an owned skb that the peer's
+        // transmit prepared, what the poll takes it for; on success the
+        // ring owns it.
         // SAFETY: As just said.
         if unsafe { q.ring.produce(parts.skb.cast(), bh) } {
             // SAFETY: Read as published in this BH-disabled section.
@@ -1065,7 +1069,7 @@ pub(crate) struct NapiPoll<'a, P> {
 ///
 /// `done <= budget`; `bq[..bq_len]` are initialised and are `XDP_TX`
 /// frames owned by this poll; `ri` is NULL until the poll's first call of
-/// [`NapiPoll::next`], then the running task's BPF redirect info
+/// [`NapiPoll::next`] within the budget, then the running task's BPF redirect info
 /// (`bpf_net_ctx_get_ri()`) with `BPF_RI_F_RF_NO_DIRECT` set for this poll,
 /// valid for the whole poll; `prog` is NULL or the queue's program as read
 /// in this poll's RCU read section (valid until it ends).
@@ -1075,8 +1079,8 @@ pub(super) struct PollState {
     bytes: u64,
     pub(super) xdp: super::xdp::PollXdp,
     /// The task's BPF redirect info, whose `BPF_RI_F_RF_NO_DIRECT` the
-    /// poll's first [`NapiPoll::next`] set and [`NapiPoll::complete`]
-    /// clears; NULL before.
+    /// poll's first [`NapiPoll::next`] within the budget set and
+    /// [`NapiPoll::complete`] clears; NULL before.
     pub(super) ri: *mut bindings::bpf_redirect_info,
     /// The `XDP_TX` bulk queue (`veth_xdp_tx_bq`), sent to the peer when
     /// full and when the poll ends.
@@ -1243,20 +1247,20 @@ impl<'a, P> NapiPoll<'a, P> {
                 unsafe { bindings::napi_complete_done(q.napi.get(), self.st.done as c_int) };
             if completed {
                 // The flag cleared before the ring read (`smp_store_mb()`
-                // in veth); pairs with the producer's barrier
-                // (`RxQueue::flush`, or the one `ndo_xdp_xmit` runs before
-                // `RxQueue::flush_fenced`).
+                // in veth); pairs with the producer's barrier in
+                // `RxQueue::flush`.
                 write_once(&q.notify_masked, false);
                 // Nothing is consumed from the ring after this
                 // barrier (the poll ends here, `self` is consumed): the
                 // adapter's read of the peer's stopped bit needs no other.
                 smp_mb();
                 fenced = true;
-                // SAFETY: The ring stays initialised until the grace period
-                // after the queue is unpublished, which this BH-disabled
-                // poll holds off. The next poll may already consume on
-                // another CPU (a producer scheduled it since the
-                // completion): a racy read is what the empty test allows.
+                // The ring stays initialised until the grace period after
+                // the queue is unpublished, which this BH-disabled poll
+                // holds off. The next poll may already consume on another
+                // CPU (a producer scheduled it since the completion): a
+                // racy read is what the empty test allows.
+                // SAFETY: As just said.
                 if !unsafe { q.ring.is_empty() } {
                     // SAFETY: Added; if it is being disabled, this does
                     // nothing.
@@ -1371,7 +1375,8 @@ pub(super) unsafe fn poll_adapter<P>(
     let bh = unsafe { BhDisabled::assume() };
     let budget = u32::try_from(budget).unwrap_or(0);
     // INVARIANT: Nothing taken, nothing counted yet, no redirect info
-    // (the first `NapiPoll::next` sets the no-direct flag).
+    // (the first `NapiPoll::next` within the budget sets the no-direct
+    // flag).
     let mut st = PollState {
         budget,
         done: 0,

@@ -122,10 +122,11 @@ pub(super) fn smp_wmb() {
 #[inline(always)]
 pub(super) fn atomic_add(a: &Atomic<u64>, v: u64) {
     #[cfg(all(target_arch = "x86_64", not(CONFIG_UML)))]
-    // SAFETY: `as_ptr` is valid and aligned for a `u64` while `a` is
-    // borrowed; every access to it is atomic or a word-sized volatile
-    // read, as with `atomic64_t` in C. One instruction that reads and
-    // writes `*a` and the flags.
+    // `as_ptr` is valid and aligned for a `u64` while `a` is borrowed;
+    // every access to it is atomic or a word-sized volatile read, as with
+    // `atomic64_t` in C. One instruction that reads and writes `*a` and
+    // the flags.
+    // SAFETY: As just said.
     unsafe {
         kernel::asm!(
             "lock; addq {v}, ({p})";

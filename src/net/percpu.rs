@@ -237,10 +237,11 @@ pub(super) fn current_task() -> *mut bindings::task_struct {
     #[cfg(all(target_arch = "x86_64", CONFIG_SMP, not(CONFIG_UML)))]
     {
         let task: *mut bindings::task_struct;
+        // A migration between two reads changes nothing: the task is the
+        // same on every CPU it runs on.
         // SAFETY: In kernel context `%gs` is this CPU's per-CPU base; the
         // load reads the exported per-CPU pointer `current_task`, writes
-        // `task`. A migration between two reads changes nothing: the
-        // task is the same on every CPU it runs on.
+        // `task`.
         unsafe {
             kernel::asm!(
                 "movq %gs:{current_task}(%rip), {task}";

@@ -198,8 +198,8 @@ impl Ring {
     /// # Safety
     ///
     /// The ring must be initialised and stay so during the call, and the
-    /// caller must be its only consumer (no other `consume` or
-    /// `is_empty` runs concurrently).
+    /// caller must be its only consumer (no other `consume` runs
+    /// concurrently; [`Ring::is_empty`], a reader, may).
     #[inline(always)]
     pub(super) unsafe fn consume(&self) -> Option<NonNull<c_void>> {
         let r = self.0.get();
@@ -260,10 +260,11 @@ impl Ring {
     #[inline(always)]
     pub(super) unsafe fn is_empty(&self) -> bool {
         let r = self.0.get();
-        // SAFETY: Initialised (caller): `size` and `queue` are fixed;
+        // Initialised (caller): `size` and `queue` are fixed;
         // `consumer_head`, which the consumer may be writing, is read
         // word-sized (`READ_ONCE()`), and every value it takes is in
         // `0..size`.
+        // SAFETY: As just said.
         let (size, queue, head) = unsafe {
             (
                 (*r).size,
@@ -274,7 +275,8 @@ impl Ring {
         if size <= 0 {
             return true;
         }
-        // SAFETY: A valid, aligned slot; a producer may be writing it.
+        // SAFETY: A valid, aligned slot; a producer (an entry) or the
+        // consumer (NULL) may be writing it.
         unsafe { ptr::read_volatile(queue.add(head as usize)) }.is_null()
     }
 }
@@ -316,9 +318,10 @@ impl Drop for ProducerLock<'_> {
 // `spin_lock()` and `spin_unlock()` are inline C. Where they are plain
 // calls of the out-of-line `_raw_spin_lock()`/`_raw_spin_unlock()`
 // (SMP or DEBUG_SPINLOCK, which build kernel/locking/spinlock.c; no
-// PREEMPT_RT, whose spinlock_t is an rtmutex; the arch does not inline
-// them) this calls those directly, as veth's inlined `ptr_ring_produce()`
-// does; elsewhere the kernel crate's `spin_lock()`/`spin_unlock()` helpers.
+// PREEMPT_RT, whose spinlock_t is an rtmutex; neither the arch nor the
+// generic headers inline them) this calls those directly, as veth's
+// inlined `ptr_ring_produce()` does; elsewhere the kernel crate's
+// `spin_lock()`/`spin_unlock()` helpers.
 #[cfg(all(
     any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
     not(CONFIG_PREEMPT_RT),

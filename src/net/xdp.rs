@@ -749,9 +749,11 @@ fn xdp_xmit_to_peer<P>(
         })
     });
     // The queue is published: its ring is initialised until a grace period
-    // after unpublishing, which `bh` holds off.
-    // SAFETY: As just said; the ring owns the frames it took (the first
-    // `n`), the rest are still the caller's.
+    // after unpublishing, which `bh` holds off. The entries are the
+    // caller's frames, tagged with `FRAME_TAG`, what the poll takes them
+    // for; the ring owns the ones it took (the first `n`), the rest are
+    // still the caller's.
+    // SAFETY: As just said.
     let n = unsafe { q.ring().produce_many(entries, bh) };
     let n = u32::try_from(n).unwrap_or(u32::MAX);
     if flush {
