@@ -142,14 +142,11 @@ impl Ring {
         // SAFETY: Initialised (caller).
         let _lock = unsafe { ProducerLock::lock(self, bh) };
         let mut n = 0;
-        // An entry is counted only once the ring took it.
-        let mut entries = entries.peekable();
-        while let Some(&entry) = entries.peek() {
+        for entry in entries {
             // SAFETY: Initialised, the producer lock is held.
             if !unsafe { self.produce_locked(entry) } {
                 break;
             }
-            entries.next();
             n += 1;
         }
         n
