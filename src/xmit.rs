@@ -11,9 +11,10 @@
 //!
 //! Out-of-line calls per delivered packet without metadata:
 //! `__dev_forward_skb` and `__netif_rx` (veth makes the same two; a packet
-//! with metadata also calls [`add_metadata_counts`]); everything else (peer pointer,
-//! NAPI mode of the peer's queue, linear header check, timestamp flag, mark,
-//! priority, socket classid, the tstats update) is done in Rust.
+//! with metadata takes [`xmit_with_metadata`] and calls
+//! [`add_metadata_counts`]); everything else (peer pointer, NAPI queue of
+//! the peer, linear header check, timestamp flag, mark, priority, socket
+//! classid, the tstats update) is done in Rust.
 //!
 //! Metadata: `__dev_forward_skb` clears `skb->priority` always and
 //! `skb->mark` when the pair crosses namespaces; the net_cls classid is not
@@ -31,7 +32,7 @@ use kernel::sync::rcu;
 use crate::net::{
     device::{Device, LinkStats64},
     link::{Tx, TxOutcome},
-    napi::{NapiPoll, PollDone, RxItem},
+    napi::{NapiPoll, NapiTarget, PollDone, RxItem},
     skb::{Forwarded, Meta, SkBuff, ETH_HLEN},
     BhDisabled,
 };
@@ -113,6 +114,10 @@ fn add_metadata_counts(counts: u32, dev: &Device<RvethPriv>, bh: &BhDisabled) {
 /// (GRO requested there) and an skb that may aggregate, the skb goes into
 /// that queue's ring and is counted by the queue's poll; otherwise into the
 /// backlog, counted in this end's tstats by [`Forwarded::netif_rx`].
+///
+/// A packet with metadata takes [`xmit_with_metadata`], out of line, so
+/// that the common packet without any keeps nothing live across the
+/// forwarding call and counts nothing but the tstats.
 #[inline]
 pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) -> Tx {
     // BH is disabled: an RCU read section already, no rcu_read_lock needed.
@@ -122,27 +127,58 @@ pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) ->
     if !skb.may_pull(ETH_HLEN) {
         return drop_counted(dev, bh, skb.dropped());
     }
-    let use_napi = peer.napi_active(skb.queue_mapping(), bh) && skb.gro_eligible(dev, peer);
+    let napi = peer
+        .napi_target(skb.queue_mapping(), bh)
+        .filter(|_| skb.gro_eligible(dev, peer));
     skb.tx_timestamp();
     let before = skb.meta();
+    if before != Meta::default() {
+        return xmit_with_metadata(skb, dev, peer, napi, before, bh);
+    }
+    deliver(skb, dev, peer, napi, bh, |_| 0)
+}
 
+/// [`xmit`] of a packet that arrived with metadata `before`: the crossing
+/// applies this end's [`TxPolicy`] and counts.
+#[inline(never)]
+fn xmit_with_metadata(
+    skb: SkBuff,
+    dev: &Device<RvethPriv>,
+    peer: &Device<RvethPriv>,
+    napi: Option<NapiTarget<'_>>,
+    before: Meta,
+    bh: &BhDisabled,
+) -> Tx {
+    deliver(skb, dev, peer, napi, bh, |fwd| {
+        cross_metadata(fwd, before, dev.priv_data().policy)
+    })
+}
+
+/// Forwards `skb` from `dev` to `peer` and delivers it (into the ring of
+/// the peer's receive queue `napi` if there is one, else to the backlog); `cross`
+/// applies the metadata policy to the forwarded skb and returns the
+/// counters to add once the packet's fate is known.
+#[inline(always)]
+fn deliver(
+    skb: SkBuff,
+    dev: &Device<RvethPriv>,
+    peer: &Device<RvethPriv>,
+    napi: Option<NapiTarget<'_>>,
+    bh: &BhDisabled,
+    cross: impl FnOnce(&mut Forwarded<'_, RvethPriv>) -> u32,
+) -> Tx {
     // MTU, state checks and scrubbing; on failure the skb is freed and the
     // peer's rx_dropped counted by the core.
     let mut skb = match skb.forward_to(peer) {
         Ok(skb) => skb,
         Err(dropped) => return drop_counted(dev, bh, dropped),
     };
-    let counts = if before != Meta::default() {
-        cross_metadata(&mut skb, before, dev.priv_data().policy)
-    } else {
-        0
-    };
+    let counts = cross(&mut skb);
     // Delivered to the backlog: counted in this end's tstats by the same
     // call (`Forwarded::netif_rx`).
-    let tx = if use_napi {
-        skb.napi_xmit(bh)
-    } else {
-        skb.netif_rx(bh)
+    let tx = match napi {
+        Some(target) => skb.napi_xmit(target, bh),
+        None => skb.netif_rx(bh),
     };
     match tx.outcome() {
         // Queued: counted by the peer's receive queue (veth_get_stats64()).

@@ -278,6 +278,7 @@ impl RxQueue {
     /// read section (bottom halves disabled) began: its NAPI instance was
     /// added and is not re-added before the grace period that
     /// [`Device::napi_disable_range`] waits for.
+    #[inline(always)]
     pub(super) unsafe fn flush(&self) {
         // The ring write before the flag's read; pairs with the barrier
         // after the poll clears it.
@@ -295,6 +296,7 @@ impl RxQueue {
     /// As [`RxQueue::flush`]. Not a soundness condition but the protocol's
     /// (without it a wakeup can be lost): a full barrier must have run
     /// after the caller's last write into the ring.
+    #[inline(always)]
     pub(super) unsafe fn flush_fenced(&self) {
         if read_once(&self.notify_masked) {
             return;
@@ -761,16 +763,20 @@ impl<P> Device<P> {
             .is_some_and(|q| q.state.load(Relaxed) == ON)
     }
 
-    /// Whether NAPI is on for receive queue `idx` and the queue is in use
-    /// (`rcu_access_pointer(rq->napi)` with `idx < real_num_rx_queues`).
-    ///
-    /// A hint for choosing the path, as veth's test is: nothing is ordered
-    /// after this load ([`Forwarded::napi_xmit`] reads the published
-    /// pointer again and reaches the ring through it), so it is a plain
-    /// `READ_ONCE()`, inline, and costs the default path no call.
-    pub(crate) fn napi_active(&self, idx: u32, _bh: &BhDisabled) -> bool {
-        self.queue_in_use(idx)
-            .is_some_and(|q| !read_once(&q.published).is_null())
+    /// Receive queue `idx` as a transmit to this device may fill it: NAPI
+    /// on and the queue in use (`rcu_dereference(rq->napi)` with `idx <
+    /// real_num_rx_queues` in `veth_xmit()`). Found once per transmit and
+    /// handed to [`Forwarded::napi_xmit`], which reaches the ring through
+    /// it; `None` sends the packet the default way.
+    #[inline(always)]
+    pub(crate) fn napi_target<'a>(
+        &'a self,
+        idx: u32,
+        bh: &'a BhDisabled,
+    ) -> Option<NapiTarget<'a>> {
+        // INVARIANT: Read published, in the BH-disabled section `bh`
+        // borrows, which also bounds `'a`.
+        self.published_queue(idx, bh).map(|q| NapiTarget { q })
     }
 
     /// Receive queue `idx` if it is in use (`idx < real_num_rx_queues`).
@@ -908,12 +914,27 @@ impl TxQueue<'_> {
     }
 }
 
+/// A receive queue that a transmit found published ([`Device::napi_target`]):
+/// where [`Forwarded::napi_xmit`] puts the skb.
+///
+/// # Invariants
+///
+/// `q` was read published (ON, in use) during the BH-disabled section that
+/// `'a` lies within, so its ring stays initialised and its NAPI added for
+/// `'a`: turning the queue off unpublishes it and waits a grace period
+/// before it touches either ([`Device::napi_disable_range`]).
+pub(crate) struct NapiTarget<'a> {
+    q: &'a RxQueue,
+}
+
 impl<P> Forwarded<'_, P> {
-    /// Puts the skb into the receiving device's NAPI queue of the skb's
-    /// queue mapping and schedules its NAPI (veth's `veth_xdp_rx()` and
-    /// `__veth_xdp_flush()`); if that queue is not (or no longer) on, hands
-    /// it to [`Forwarded::netif_rx`] instead (counted in the sender's tstats
-    /// there).
+    /// Puts the skb into `target`, a NAPI queue of the receiving device,
+    /// and schedules its NAPI (veth's `veth_xdp_rx()` and
+    /// `__veth_xdp_flush()`); if `target` is not one of the receiving
+    /// device's queues, or the skb does not come from that device's peer,
+    /// hands it to [`Forwarded::netif_rx`] instead (counted in the sender's
+    /// tstats there). A queue being turned off still takes it: turning it
+    /// off drains the ring after the grace period, as veth's does.
     ///
     /// A full ring: with no qdisc on the sending queue the skb is dropped
     /// ([`Tx`] dropped); with a qdisc the sending queue is stopped and the
@@ -951,26 +972,31 @@ impl<P> Forwarded<'_, P> {
     /// Turning a queue off wakes the peer's queue of its index after the
     /// grace period ([`Device::napi_disable_range`]), when no producer can
     /// stop it for that ring any more.
-    pub(crate) fn napi_xmit(self, bh: &BhDisabled) -> Tx {
-        let idx = self.queue_mapping();
-        // Only the receiver's peer may fill its rings: their poll wakes the
-        // peer's transmit queue, so another sender's stopped queue would
-        // stay stopped.
+    #[inline(always)]
+    pub(crate) fn napi_xmit(self, target: NapiTarget<'_>, bh: &BhDisabled) -> Tx {
+        let q = target.q;
+        // The ring of a queue of the device the skb was prepared for, and
+        // only if the sender is that device's peer: the poll wakes the
+        // peer's transmit queue of the ring's index, so another sender's
+        // stopped queue would stay stopped.
         let from_peer = self
             .to()
             .peer_bh(bh)
             .is_some_and(|p| ptr::eq(p.as_raw(), self.from()));
-        let Some(q) = self.to().published_queue(idx, bh).filter(|_| from_peer) else {
+        if !from_peer || !ptr::eq(q.dev, self.to().as_raw()) {
             return self.netif_rx(bh);
-        };
+        }
+        // The transmit queue that a full ring stops: the one of the ring's
+        // index, which its poll wakes.
+        let idx = q.index;
         let parts = self.into_parts();
         let skb = parts.skb.as_ptr();
 
-        // The queue is published: its ring is initialised and stays so
-        // until the grace period after unpublishing, which BH-disabled code
-        // (`bh`) holds off. The entry is an owned skb that the peer's
-        // transmit prepared, what the poll takes it for; on success the
-        // ring owns it.
+        // The queue was read published during this BH-disabled section
+        // (`NapiTarget`'s invariant): its ring is initialised until the
+        // grace period after unpublishing. The entry is an owned skb that
+        // the peer's transmit prepared, what the poll takes it for; on
+        // success the ring owns it.
         // SAFETY: As just said.
         if unsafe { q.ring.produce(parts.skb.cast(), bh) } {
             // SAFETY: Read as published in this BH-disabled section.
@@ -1016,6 +1042,13 @@ impl<P> Forwarded<'_, P> {
 /// thread): a poll cannot return one kept from another poll, so returning
 /// without completing a NAPI that ran dry (which would leave it scheduled
 /// and never polled, and hang `napi_disable`) cannot happen.
+///
+/// # Invariants
+///
+/// Made only by [`NapiPoll::complete`] of the poll `'a` names, after the
+/// poll's last consume from its ring. `done` is the number of entries that
+/// poll handed to the driver (at most its budget). If `fenced` is true, a
+/// full barrier (`smp_mb()`) ran after that last consume.
 pub(crate) struct PollDone<'a> {
     done: u32,
     /// [`NapiPoll::complete`] ran a full barrier after the poll's last
@@ -1268,6 +1301,9 @@ impl<'a, P> NapiPoll<'a, P> {
                 }
             }
         }
+        // INVARIANT: Made here, after this poll's last consume (`self` is
+        // consumed); `done` counts what `next` handed out, within the
+        // budget; `fenced` only after the `smp_mb()` above.
         PollDone {
             done: self.st.done,
             fenced,
@@ -1398,8 +1434,8 @@ pub(super) unsafe fn poll_adapter<P>(
     let done = poll(ctx);
 
     // Consumer half: the consumed slots before the stopped bit's read.
-    // Pairs with the barrier after `stop` in `napi_xmit`. `complete` ran
-    // one after the last consume if it completed the NAPI.
+    // Pairs with the barrier after `stop` in `napi_xmit`. With `fenced`,
+    // one ran after the last consume already (`PollDone`'s invariant).
     if !done.fenced {
         smp_mb();
     }

@@ -180,8 +180,6 @@ impl SkBuff {
         // `eth_type_trans` pulls the header.
         // SAFETY: The skb is valid and owned.
         let len = unsafe { (*skb.as_ptr()).len };
-        // SAFETY: `from` is a valid device (see above).
-        let xnet = !ptr::eq(unsafe { super::device::dev_net(from) }, dev.net().as_raw());
         // SAFETY: `dev` is valid; ownership of the skb passes to the callee,
         // which frees it when it returns non-zero.
         let ret = unsafe { bindings::__dev_forward_skb(dev.as_raw(), skb.as_ptr()) };
@@ -191,7 +189,6 @@ impl SkBuff {
             // driver of this layer), `dev` the receiver; `len` as read.
             Ok(Forwarded {
                 skb,
-                xnet,
                 to: dev,
                 from,
                 len,
@@ -373,7 +370,6 @@ pub(super) fn set_dev_mark_priority(
 /// the forward.
 pub(crate) struct Forwarded<'a, P> {
     skb: NonNull<bindings::sk_buff>,
-    xnet: bool,
     to: &'a Device<P>,
     from: *mut bindings::net_device,
     len: u32,
@@ -384,8 +380,17 @@ pub(crate) struct Forwarded<'a, P> {
 impl<'a, P> Forwarded<'a, P> {
     /// Whether the crossing went between namespaces (so the scrubbing
     /// cleared the mark; the priority is always cleared).
+    ///
+    /// Read when asked, not before the forward, so that a packet without
+    /// metadata keeps nothing live across it. The answer is the one
+    /// `__dev_forward_skb` acted on: neither device changes namespace
+    /// during the transmit (`netif_change_net_namespace()` closes the
+    /// device and waits a grace period, which this BH-disabled transmit
+    /// holds off, before it sets the new namespace).
     pub(crate) fn crossed_netns(&self) -> bool {
-        self.xnet
+        // SAFETY: `from` is valid for the transmit call (type invariant).
+        let from = unsafe { super::device::dev_net(self.from) };
+        !ptr::eq(from, self.to.net().as_raw())
     }
 
     /// Sets `skb->mark` and `skb->priority`.
@@ -408,12 +413,6 @@ impl<'a, P> Forwarded<'a, P> {
     /// The sending device, valid for `'a`.
     pub(super) fn from(&self) -> *mut bindings::net_device {
         self.from
-    }
-
-    /// The skb's queue mapping.
-    pub(super) fn queue_mapping(&self) -> u32 {
-        // SAFETY: The skb is valid and owned (type invariant).
-        u32::from(unsafe { (*self.skb.as_ptr()).queue_mapping })
     }
 
     /// Gives up the skb's ownership to the returned parts.

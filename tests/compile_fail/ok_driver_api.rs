@@ -40,10 +40,12 @@ fn xmit(skb: crate::net::skb::SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) 
     let Some(peer) = dev.peer_bh(bh) else {
         return skb.dropped();
     };
-    let napi = peer.napi_active(skb.queue_mapping(), bh) && skb.gro_eligible(dev, peer);
-    match skb.forward_to(peer) {
-        Ok(fwd) if napi => fwd.napi_xmit(bh),
-        Ok(fwd) => fwd.netif_rx(bh),
-        Err(tx) => tx,
+    let napi = peer
+        .napi_target(skb.queue_mapping(), bh)
+        .filter(|_| skb.gro_eligible(dev, peer));
+    match (skb.forward_to(peer), napi) {
+        (Ok(fwd), Some(target)) => fwd.napi_xmit(target, bh),
+        (Ok(fwd), None) => fwd.netif_rx(bh),
+        (Err(tx), _) => tx,
     }
 }
