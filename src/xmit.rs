@@ -116,8 +116,9 @@ fn add_metadata_counts(counts: u32, dev: &Device<RvethPriv>, bh: &BhDisabled) {
 /// backlog, counted in this end's tstats by [`Forwarded::netif_rx`].
 ///
 /// A packet with metadata takes [`xmit_with_metadata`], out of line, so
-/// that the common packet without any keeps nothing live across the
-/// forwarding call and counts nothing but the tstats.
+/// that the common packet without any keeps no metadata state (what it
+/// arrived with, the namespace answer) live across the forwarding call and
+/// counts nothing but the tstats.
 #[inline]
 pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) -> Tx {
     // BH is disabled: an RCU read section already, no rcu_read_lock needed.
@@ -128,7 +129,7 @@ pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) ->
         return drop_counted(dev, bh, skb.dropped());
     }
     let napi = peer
-        .napi_target(skb.queue_mapping(), bh)
+        .napi_target(&skb, bh)
         .filter(|_| skb.gro_eligible(dev, peer));
     skb.tx_timestamp();
     let before = skb.meta();

@@ -18,10 +18,13 @@
 //!   states the layer tracks: enabling an enabled queue or disabling a
 //!   disabled one does nothing; a queue index beyond the allocated queues
 //!   is ignored;
-//! - an skb reaches a ring only through [`Forwarded::napi_xmit`], which
-//!   looks the queue up itself, with bottom halves disabled (an RCU read
-//!   section), and only uses it while it is published; the queue is then
-//!   the receiving device's own one, chosen by the skb's queue mapping;
+//! - an skb reaches a ring only through [`Forwarded::napi_xmit`], and only
+//!   through a [`NapiTarget`]: a queue read published in the current
+//!   BH-disabled section (an RCU read section), which cannot outlive it.
+//!   `napi_xmit` uses it only if it is a queue of the receiving device, of
+//!   the skb's queue mapping, and the sender is that device's peer; a
+//!   queue unpublished since is still used until the grace period, after
+//!   which turning it off drains the ring;
 //! - the ring is consumed and the NAPI completed only in the poll, through
 //!   a [`NapiPoll`] the poll adapter creates; [`NapiPoll::complete`]
 //!   consumes it, and the driver's poll can only return the [`PollDone`]
@@ -56,7 +59,7 @@ use super::{
     once::{add_single_writer, read_once, smp_mb, write_once},
     percpu::current_task,
     ring::Ring,
-    skb::{Forwarded, ETH_HLEN},
+    skb::{Forwarded, SkBuff, ETH_HLEN},
     BhDisabled, Rtnl,
 };
 
@@ -274,10 +277,10 @@ impl RxQueue {
     ///
     /// # Safety
     ///
-    /// The queue must be [`ON`], or have been [`ON`] when the caller's RCU
-    /// read section (bottom halves disabled) began: its NAPI instance was
-    /// added and is not re-added before the grace period that
-    /// [`Device::napi_disable_range`] waits for.
+    /// The queue must be [`ON`], or have been read published (so [`ON`])
+    /// in the caller's current RCU read section (bottom halves disabled):
+    /// its NAPI instance was added and is not re-added before the grace
+    /// period that [`Device::napi_disable_range`] waits for.
     #[inline(always)]
     pub(super) unsafe fn flush(&self) {
         // The ring write before the flag's read; pairs with the barrier
@@ -763,20 +766,25 @@ impl<P> Device<P> {
             .is_some_and(|q| q.state.load(Relaxed) == ON)
     }
 
-    /// Receive queue `idx` as a transmit to this device may fill it: NAPI
-    /// on and the queue in use (`rcu_dereference(rq->napi)` with `idx <
-    /// real_num_rx_queues` in `veth_xmit()`). Found once per transmit and
-    /// handed to [`Forwarded::napi_xmit`], which reaches the ring through
-    /// it; `None` sends the packet the default way.
+    /// The receive queue of `skb`'s queue mapping as a transmit to this
+    /// device may fill it: NAPI on and the queue in use
+    /// (`rcu_dereference(rq->napi)` with `rxq < real_num_rx_queues` in
+    /// `veth_xmit()`). Found once per transmit and handed to
+    /// [`Forwarded::napi_xmit`], which reaches the ring through it; `None`
+    /// sends the packet the default way.
     #[inline(always)]
     pub(crate) fn napi_target<'a>(
         &'a self,
-        idx: u32,
+        skb: &SkBuff,
         bh: &'a BhDisabled,
     ) -> Option<NapiTarget<'a>> {
         // INVARIANT: Read published, in the BH-disabled section `bh`
         // borrows, which also bounds `'a`.
-        self.published_queue(idx, bh).map(|q| NapiTarget { q })
+        self.published_queue(skb.queue_mapping(), bh)
+            .map(|q| NapiTarget {
+                q,
+                _not_send: NotThreadSafe,
+            })
     }
 
     /// Receive queue `idx` if it is in use (`idx < real_num_rx_queues`).
@@ -920,21 +928,25 @@ impl TxQueue<'_> {
 /// # Invariants
 ///
 /// `q` was read published (ON, in use) during the BH-disabled section that
-/// `'a` lies within, so its ring stays initialised and its NAPI added for
-/// `'a`: turning the queue off unpublishes it and waits a grace period
-/// before it touches either ([`Device::napi_disable_range`]).
+/// `'a` lies within. So for `'a` its ring stays initialised and its
+/// `napi_struct` is not re-added: turning the queue off unpublishes it
+/// and waits a grace period before it frees the ring or enables the
+/// queue again ([`Device::napi_disable_range`]). The NAPI may be disabled
+/// and deleted meanwhile; `napi_schedule_prep()` then refuses it.
 pub(crate) struct NapiTarget<'a> {
     q: &'a RxQueue,
+    _not_send: NotThreadSafe,
 }
 
 impl<P> Forwarded<'_, P> {
     /// Puts the skb into `target`, a NAPI queue of the receiving device,
     /// and schedules its NAPI (veth's `veth_xdp_rx()` and
-    /// `__veth_xdp_flush()`); if `target` is not one of the receiving
-    /// device's queues, or the skb does not come from that device's peer,
-    /// hands it to [`Forwarded::netif_rx`] instead (counted in the sender's
-    /// tstats there). A queue being turned off still takes it: turning it
-    /// off drains the ring after the grace period, as veth's does.
+    /// `__veth_xdp_flush()`); if `target` is not the receiving device's
+    /// queue of the skb's queue mapping, or the skb does not come from that
+    /// device's peer, hands it to [`Forwarded::netif_rx`] instead (counted
+    /// in the sender's tstats there). A queue being turned off still takes
+    /// it: turning it off frees what the ring holds after the grace period,
+    /// as veth's does.
     ///
     /// A full ring: with no qdisc on the sending queue the skb is dropped
     /// ([`Tx`] dropped); with a qdisc the sending queue is stopped and the
@@ -975,22 +987,21 @@ impl<P> Forwarded<'_, P> {
     #[inline(always)]
     pub(crate) fn napi_xmit(self, target: NapiTarget<'_>, bh: &BhDisabled) -> Tx {
         let q = target.q;
-        // The ring of a queue of the device the skb was prepared for, and
-        // only if the sender is that device's peer: the poll wakes the
-        // peer's transmit queue of the ring's index, so another sender's
-        // stopped queue would stay stopped.
+        // The ring of the queue of the skb's mapping at the device the skb
+        // was prepared for, and only if the sender is that device's peer:
+        // a full ring stops the sender's transmit queue of the ring's
+        // index, which is the one the core gets `NETDEV_TX_BUSY` for (the
+        // mapping; `__dev_forward_skb` leaves it) and the one the ring's
+        // poll wakes at the receiver's peer. Any other sender's stopped
+        // queue would stay stopped.
         let from_peer = self
             .to()
             .peer_bh(bh)
             .is_some_and(|p| ptr::eq(p.as_raw(), self.from()));
-        if !from_peer || !ptr::eq(q.dev, self.to().as_raw()) {
+        if !from_peer || !ptr::eq(q.dev, self.to().as_raw()) || q.index != self.queue_mapping() {
             return self.netif_rx(bh);
         }
-        // The transmit queue that a full ring stops: the one of the ring's
-        // index, which its poll wakes.
-        let idx = q.index;
         let parts = self.into_parts();
-        let skb = parts.skb.as_ptr();
 
         // The queue was read published during this BH-disabled section
         // (`NapiTarget`'s invariant): its ring is initialised until the
@@ -1003,37 +1014,59 @@ impl<P> Forwarded<'_, P> {
             unsafe { q.flush() };
             return Tx::queued();
         }
-        q.ring_full.fetch_add(1, Relaxed);
-        // The sending device, valid during its `ndo_start_xmit`.
-        let txq = match tx_queue(parts.from, idx) {
-            Some(txq) if !txq.has_no_queue() => txq,
-            _ => {
-                // SAFETY: The produce failed: the skb is still ours.
-                unsafe { super::skb::kfree_skb(skb) };
-                return Tx::dropped();
-            }
-        };
-        txq.stop();
-        // Orders the stopped bit before the ring re-read; pairs with the
-        // poll's barrier after its last consume (in `NapiPoll::complete`
-        // or in the poll adapter), before it reads the stopped bit.
-        smp_mb();
-        // SAFETY: As above.
-        if unsafe { q.ring.produce(parts.skb.cast(), bh) } {
-            // Wake, not just clear the bit: another transmitter (pktgen,
-            // a qdisc bypass) may have stopped the queue on a full ring
-            // too, with a requeued skb that waits for the qdisc to run.
-            txq.wake_if_stopped();
-            // SAFETY: As above.
-            unsafe { q.flush() };
-            return Tx::queued();
-        }
-        // SAFETY: As above: a poll must run and wake the queue.
-        unsafe { q.flush() };
-        parts.restore();
-        // The skb goes back to the core with NETDEV_TX_BUSY, unfreed.
-        Tx::busy()
+        // SAFETY: `q` as above; `parts` is of an skb for `q`'s device
+        // (checked above) from its peer, the sender in its
+        // `ndo_start_xmit`, with the mapping `q.index` (checked above).
+        unsafe { ring_full(q, parts, bh) }
     }
+}
+
+/// [`Forwarded::napi_xmit`] on a full ring, out of line: drops the skb
+/// without a qdisc on the sending queue; with one, stops that queue (the
+/// one of the ring's index), retries once, and gives the skb back to the
+/// core if the ring is still full. The protocol is `napi_xmit`'s.
+///
+/// # Safety
+///
+/// `q` must have been read published in the caller's current BH-disabled
+/// section (as a [`NapiTarget`]), `parts` must be of an skb for `q`'s
+/// device from its peer (`parts.from`, in its `ndo_start_xmit`), with the
+/// queue mapping `q.index`, which `q`'s ring just refused.
+#[cold]
+#[inline(never)]
+unsafe fn ring_full(q: &RxQueue, parts: ForwardedParts, bh: &BhDisabled) -> Tx {
+    let skb = parts.skb.as_ptr();
+    q.ring_full.fetch_add(1, Relaxed);
+    // The sending device, valid during its `ndo_start_xmit` (caller).
+    let txq = match tx_queue(parts.from, q.index) {
+        Some(txq) if !txq.has_no_queue() => txq,
+        _ => {
+            // SAFETY: The produce failed: the skb is still ours.
+            unsafe { super::skb::kfree_skb(skb) };
+            return Tx::dropped();
+        }
+    };
+    txq.stop();
+    // Orders the stopped bit before the ring re-read; pairs with the
+    // poll's barrier after its last consume (in `NapiPoll::complete`
+    // or in the poll adapter), before it reads the stopped bit.
+    smp_mb();
+    // SAFETY: Read published in this BH-disabled section (caller): the
+    // ring is initialised; the skb is still ours, on success the ring's.
+    if unsafe { q.ring.produce(parts.skb.cast(), bh) } {
+        // Wake, not just clear the bit: another transmitter (pktgen,
+        // a qdisc bypass) may have stopped the queue on a full ring
+        // too, with a requeued skb that waits for the qdisc to run.
+        txq.wake_if_stopped();
+        // SAFETY: As above.
+        unsafe { q.flush() };
+        return Tx::queued();
+    }
+    // SAFETY: As above: a poll must run and wake the queue.
+    unsafe { q.flush() };
+    parts.restore();
+    // The skb goes back to the core with NETDEV_TX_BUSY, unfreed.
+    Tx::busy()
 }
 
 /// What a driver's NAPI poll returns; only [`NapiPoll::complete`] makes it.

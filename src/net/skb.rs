@@ -382,11 +382,18 @@ impl<'a, P> Forwarded<'a, P> {
     /// cleared the mark; the priority is always cleared).
     ///
     /// Read when asked, not before the forward, so that a packet without
-    /// metadata keeps nothing live across it. The answer is the one
-    /// `__dev_forward_skb` acted on: neither device changes namespace
-    /// during the transmit (`netif_change_net_namespace()` closes the
-    /// device and waits a grace period, which this BH-disabled transmit
-    /// holds off, before it sets the new namespace).
+    /// metadata keeps no such state live across it. The answer is the one
+    /// `__dev_forward_skb` acted on, as neither namespace changes during
+    /// this BH-disabled transmit. `__dev_change_net_namespace()` closes
+    /// the device and waits a grace period before it sets the new
+    /// namespace, and a grace period only waits for sections that began
+    /// before it: the forward to `to` succeeded, so `to` was up
+    /// (`__is_skb_forwardable()`) and this section began before the
+    /// close's grace period; `from`'s transmit paths check that it is up
+    /// or running within their BH-disabled section (pktgen checks outside
+    /// it, and is held off only by its unregister wait). A mismatch would
+    /// only misreport the mark scrub (the counters and a mark restored on
+    /// a full ring), as reading before the forward could.
     pub(crate) fn crossed_netns(&self) -> bool {
         // SAFETY: `from` is valid for the transmit call (type invariant).
         let from = unsafe { super::device::dev_net(self.from) };
@@ -413,6 +420,13 @@ impl<'a, P> Forwarded<'a, P> {
     /// The sending device, valid for `'a`.
     pub(super) fn from(&self) -> *mut bindings::net_device {
         self.from
+    }
+
+    /// The skb's queue mapping (`__dev_forward_skb` leaves it as the
+    /// sender's transmit set it).
+    pub(super) fn queue_mapping(&self) -> u32 {
+        // SAFETY: The skb is valid and owned (type invariant).
+        u32::from(unsafe { (*self.skb.as_ptr()).queue_mapping })
     }
 
     /// Gives up the skb's ownership to the returned parts.

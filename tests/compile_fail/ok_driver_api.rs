@@ -41,7 +41,7 @@ fn xmit(skb: crate::net::skb::SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) 
         return skb.dropped();
     };
     let napi = peer
-        .napi_target(skb.queue_mapping(), bh)
+        .napi_target(&skb, bh)
         .filter(|_| skb.gro_eligible(dev, peer));
     match (skb.forward_to(peer), napi) {
         (Ok(fwd), Some(target)) => fwd.napi_xmit(target, bh),
