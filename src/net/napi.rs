@@ -315,6 +315,7 @@ impl RxQueue {
     /// # Safety
     ///
     /// As [`RxQueue::flush`].
+    #[inline(always)]
     unsafe fn schedule_unmasked(&self) {
         // SAFETY: Added, not reinitialised concurrently (caller); a disabled
         // instance is refused.
