@@ -443,13 +443,14 @@ impl RxQueue {
 ///
 /// # Invariants
 ///
-/// `ptr` is NULL with `len == cap == 0`, or the raw parts of a
-/// `KVVec<RxQueue>` of `len` queues (`into_raw_parts`), never resized, for
+/// `ptr` is dangling with `len == cap == 0` (no array), or `ptr`, `len`
+/// and `cap` are the raw parts of a `KVVec<RxQueue>` of `len` queues
+/// (`into_raw_parts`), never resized, for
 /// the device whose private area holds this value. `poll` is the poll
 /// adapter of that device's driver, if it has a poll. `ring_size` is in
 /// `1..=RING_SIZE_MAX` and changes only under RTNL.
 pub(super) struct RxQueues {
-    ptr: *mut RxQueue,
+    ptr: NonNull<RxQueue>,
     len: usize,
     cap: usize,
     poll: Option<PollFn>,
@@ -476,9 +477,9 @@ unsafe impl Send for RxQueues {}
 impl RxQueues {
     /// No queues (before `ndo_init`).
     pub(super) const fn none() -> Self {
-        // INVARIANT: NULL, empty.
+        // INVARIANT: Dangling, empty.
         Self {
-            ptr: ptr::null_mut(),
+            ptr: NonNull::dangling(),
             len: 0,
             cap: 0,
             poll: None,
@@ -502,9 +503,10 @@ impl RxQueues {
             v.push(RxQueue::new(dev, i), GFP_KERNEL)?;
         }
         let (ptr, len, cap) = v.into_raw_parts();
-        // INVARIANT: The raw parts of a vector of queues of `dev`.
+        // INVARIANT: The raw parts of a vector of queues of `dev`; a
+        // vector's pointer is never NULL (dangling without an allocation).
         Ok(Self {
-            ptr,
+            ptr: NonNull::new(ptr).ok_or(ENOMEM)?,
             len,
             cap,
             poll,
@@ -518,12 +520,11 @@ impl RxQueues {
 
     /// The queues.
     pub(super) fn as_slice(&self) -> &[RxQueue] {
-        if self.ptr.is_null() {
-            return &[];
-        }
         // SAFETY: `len` initialised queues at `ptr` (type invariant), which
-        // live until `free`, which needs `&mut self`.
-        unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
+        // live until `free`, which needs `&mut self`; or no array, `len`
+        // 0 and `ptr` dangling (non-NULL, aligned), which a slice of no
+        // elements allows.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
     /// Tears down any queue still on (with a warning: `ndo_stop` should have
@@ -572,10 +573,11 @@ impl RxQueues {
             // poll runs it.
             unsafe { bindings::bpf_prog_put(prog) };
         }
-        if !self.ptr.is_null() {
-            // SAFETY: The raw parts of a `KVVec<RxQueue>` (type invariant);
-            // the queues are all OFF (no list or ring refers to them).
-            drop(unsafe { KVVec::from_raw_parts(self.ptr, self.len, self.cap) });
+        if self.cap != 0 {
+            // SAFETY: With a capacity, the raw parts of a `KVVec<RxQueue>`
+            // (type invariant); the queues are all OFF (no list or ring
+            // refers to them).
+            drop(unsafe { KVVec::from_raw_parts(self.ptr.as_ptr(), self.len, self.cap) });
         }
         *self = Self::none();
     }
