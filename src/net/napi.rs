@@ -520,10 +520,10 @@ impl RxQueues {
 
     /// The queues.
     pub(super) fn as_slice(&self) -> &[RxQueue] {
+        // Without an array `len` is 0 and `ptr` dangling (non-NULL,
+        // aligned): a slice of no elements allows that.
         // SAFETY: `len` initialised queues at `ptr` (type invariant), which
-        // live until `free`, which needs `&mut self`; or no array, `len`
-        // 0 and `ptr` dangling (non-NULL, aligned), which a slice of no
-        // elements allows.
+        // live until `free` (`&mut self`), or none, as just said.
         unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
