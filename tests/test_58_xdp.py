@@ -811,8 +811,7 @@ def accounted(a, b):
 
 def attach_detach_under_traffic(kind, netns, gro, cycles=8):
     """`cycles` times, while floods from ra run the whole time (one sender
-    on each vCPU, so that one fills rb's ring while the other's poll
-    drains it): the
+    on each vCPU, so that rb's ring is filled from both at once): the
     XDP_DROP program attached to rb until it has dropped 100 more, then
     detached until 100 more reached rb's UDP layer. Then the flood stops
     and, once the counters are still, a burst of 200 must arrive intact.
@@ -858,6 +857,8 @@ def attach_detach_under_traffic(kind, netns, gro, cycles=8):
     finally:
         for flood in floods:
             flood.terminate()
+        for flood in floods:
+            flood.wait(timeout=60)
     sent = failed = 0
     for flood in floods:
         out, err = flood.communicate(timeout=60)
@@ -888,10 +889,11 @@ def test_attach_detach_under_traffic_like_veth(rveth, netns, gro):
     Beyond veth, rveth accounts for every datagram the sender sent: each
     reached UDP, or was dropped by the program, or dropped by the pair
     (ring full, counted in ra's tx_dropped), or freed from a ring when
-    NAPI went off (`rx_queue_N_flushed`). veth frees what its rings hold
-    at that moment without counting it (veth_napi_del_range() ->
-    ptr_ring_cleanup(.., veth_ptr_free)), so for veth the test only checks
-    that nothing is counted twice."""
+    NAPI went off (`rx_queue_N_flushed`; in the runs so far no ring held a
+    datagram at that moment, on either kind, so that term has been 0).
+    veth frees what its rings hold then without counting it
+    (veth_napi_del_range() -> ptr_ring_cleanup(.., veth_ptr_free)), so for
+    veth the test only checks that nothing is counted twice."""
     load_veth()
     res, acct = {}, {}
     for kind in ("veth", "rveth"):
