@@ -491,6 +491,8 @@ def main():
     ap.add_argument("--only-gro", action="store_true",
                     help="just the GRO rows and their GRO-off baselines (UDP 64B, 2 senders, "
                          "TCP stream with sender TSO off, UDP GSO forwarding), --rounds rounds")
+    ap.add_argument("--only-xdp-pass", action="store_true",
+                    help="just the row with an XDP_PASS program (TCP stream), --rounds rounds")
     ap.add_argument("--scale-pairs", type=int, default=1000)
     ap.add_argument("--scale-rounds", type=int, default=7,
                     help="rounds of the scale row (0: none)")
@@ -534,13 +536,16 @@ def main():
                 log(f"round {r + 1}/{pktgen_rounds}: {row} {kind}")
                 record(row, kind, fn(pairs[kind], a.pktgen_count))
 
-    if not a.only_gro:
+    # Rows that one of the --only options leaves out.
+    no_pktgen = a.only_gro or a.only_xdp_pass
+    no_sockets = a.only_gro or a.only_xdp_pass
+    if not no_pktgen:
         pktgen_rounds_of("pktgen 64B crossing", pktgen)
     # XDP (issue 13), each row a program at end b acting on what pktgen
     # sends: XDP_DROP; XDP_TX back to a (an XDP_PASS program at a: its
     # NAPI takes them); XDP_REDIRECT through a device map into a second
     # pair.
-    if not (a.only_pktgen or a.only_gro):
+    if not (a.only_pktgen or no_pktgen):
         for p in pairs.values():
             xdp_attach(p.ns_b, p.b, "xdp_drop")
         pktgen_rounds_of("XDP_DROP: pktgen 64B", xdp_drop)
@@ -588,11 +593,11 @@ def main():
     if a.only_gro:
         # The GRO-off baselines of the gains (report.GAINS), nothing else.
         run_rounds([t for t in tests if t[0] in ("UDP 64B pps", "2 senders UDP 64B")])
-    else:
+    elif not a.only_xdp_pass:
         run_rounds(tests, loopback=True)
     # Marked traffic from both vCPUs: veth scrubs mark and priority; rveth
     # with `classid mark` does the same and counts both per CPU.
-    for r in range(0 if a.only_gro else tests_rounds):
+    for r in range(0 if no_sockets else tests_rounds):
         for kind in round_order("2 senders UDP 64B marked", r):
             p = marked_pairs[kind]
             log(f"round {r + 1}/{a.rounds}: 2 senders UDP 64B marked, {kind}{' classid mark' if kind == 'rveth' else ''}")
@@ -601,42 +606,43 @@ def main():
                 record("2 senders UDP 64B marked", kind, two_senders(p, a.seconds))
             finally:
                 marked(p, False)
-    # veth's GRO mode (issue 12): `gro on` at the receiving end puts NAPI on
-    # its queues. The sender's TSO is off in these rows, else TCP skbs are
-    # not eligible for the NAPI path (veth_skb_is_eligible_for_gro) and the
-    # row would measure the default path again; "TCP stream, sender TSO
-    # off" with GRO off is the baseline of the GRO gain.
-    for p in pairs.values():
-        sh(f"ip netns exec {p.ns_a} ethtool -K {p.a} tso off")
-    run_rounds([("TCP stream, sender TSO off", lambda p: tcp_stream(p, a.seconds))])
-    for p in pairs.values():
-        sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro on")
-    gro_tests = [
-        ("GRO: TCP stream, sender TSO off", lambda p: tcp_stream(p, a.seconds)),
-        ("GRO: UDP 64B pps", lambda p: udp_pps(p, a.seconds)),
-        ("GRO: 2 senders UDP 64B", lambda p: two_senders(p, a.seconds)),
-    ]
-    run_rounds(gro_tests)
     gro_napi = {}
-    for kind, p in pairs.items():
-        gro_napi[kind] = queue_sum(p.ns_b, p.b, "xdp_packets")
-        sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro off")
-        sh(f"ip netns exec {p.ns_a} ethtool -K {p.a} tso on")
-    # UDP GSO forwarding (issue 12), GRO off (the baseline) and on. End a
-    # keeps TSO on here: the datagrams reach b's NAPI only through veth's
-    # rule for socket-owned skbs with rx-udp-gro-forwarding at the receiver.
-    if tests_rounds:
+    if not a.only_xdp_pass:
+        # veth's GRO mode (issue 12): `gro on` at the receiving end puts NAPI on
+        # its queues. The sender's TSO is off in these rows, else TCP skbs are
+        # not eligible for the NAPI path (veth_skb_is_eligible_for_gro) and the
+        # row would measure the default path again; "TCP stream, sender TSO
+        # off" with GRO off is the baseline of the GRO gain.
         for p in pairs.values():
-            fwd_setup(p, True)
-        run_rounds([("UDP GSO forwarding", lambda p: udp_gso_forward(p, a.seconds))])
-        for kind, p in pairs.items():
+            sh(f"ip netns exec {p.ns_a} ethtool -K {p.a} tso off")
+        run_rounds([("TCP stream, sender TSO off", lambda p: tcp_stream(p, a.seconds))])
+        for p in pairs.values():
             sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro on")
-            gro_napi[kind] -= queue_sum(p.ns_b, p.b, "xdp_packets")
-        run_rounds([("GRO: UDP GSO forwarding", lambda p: udp_gso_forward(p, a.seconds))])
+        gro_tests = [
+            ("GRO: TCP stream, sender TSO off", lambda p: tcp_stream(p, a.seconds)),
+            ("GRO: UDP 64B pps", lambda p: udp_pps(p, a.seconds)),
+            ("GRO: 2 senders UDP 64B", lambda p: two_senders(p, a.seconds)),
+        ]
+        run_rounds(gro_tests)
         for kind, p in pairs.items():
-            gro_napi[kind] += queue_sum(p.ns_b, p.b, "xdp_packets")
+            gro_napi[kind] = queue_sum(p.ns_b, p.b, "xdp_packets")
             sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro off")
-            fwd_setup(p, False)
+            sh(f"ip netns exec {p.ns_a} ethtool -K {p.a} tso on")
+        # UDP GSO forwarding (issue 12), GRO off (the baseline) and on. End a
+        # keeps TSO on here: the datagrams reach b's NAPI only through veth's
+        # rule for socket-owned skbs with rx-udp-gro-forwarding at the receiver.
+        if tests_rounds:
+            for p in pairs.values():
+                fwd_setup(p, True)
+            run_rounds([("UDP GSO forwarding", lambda p: udp_gso_forward(p, a.seconds))])
+            for kind, p in pairs.items():
+                sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro on")
+                gro_napi[kind] -= queue_sum(p.ns_b, p.b, "xdp_packets")
+            run_rounds([("GRO: UDP GSO forwarding", lambda p: udp_gso_forward(p, a.seconds))])
+            for kind, p in pairs.items():
+                gro_napi[kind] += queue_sum(p.ns_b, p.b, "xdp_packets")
+                sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro off")
+                fwd_setup(p, False)
     # An XDP_PASS program at the receiving end: the peer loses software GSO
     # and every packet is copied into the receiver's page pool (the path
     # xdp-tutorial#292 reports veth at 45 -> 8 Gbit/s on).
@@ -654,13 +660,13 @@ def main():
                    sh(f"ip netns exec {mp.ns_a} ethtool -S {mp.a}").splitlines()[1:])}
     for p in pairs.values():
         p.set_mtu(65535)
-    for r in range(0 if a.only_gro else tests_rounds):
+    for r in range(0 if no_sockets else tests_rounds):
         for kind in round_order("TCP stream MTU 65535", r):
             log(f"round {r + 1}/{a.rounds}: TCP stream MTU 65535 {kind}")
             record("TCP stream MTU 65535", kind, tcp_stream(pairs[kind], a.seconds))
 
     scale_row = f"scale: {a.scale_pairs} pairs, 2+2 queues per end"
-    for r in range(a.scale_rounds if not (a.only_pktgen or a.only_xdp or a.only_gro) else 0):
+    for r in range(a.scale_rounds if not (a.only_pktgen or a.only_xdp or no_sockets) else 0):
         for kind in round_order(scale_row, r):
             log(f"round {r + 1}/{a.scale_rounds}: {scale_row}, {kind}")
             record(scale_row, kind, scale(kind, a.scale_pairs))
@@ -671,7 +677,7 @@ def main():
         "emulated": "TCG (QEMU software emulation)" if not os.path.exists("/dev/kvm") else "see host",
         "rounds": tests_rounds,
         "seconds": a.seconds,
-        "pktgen_rounds": 0 if a.only_gro else pktgen_rounds,
+        "pktgen_rounds": 0 if no_pktgen else pktgen_rounds,
         "pktgen_count": a.pktgen_count,
         "rr_count": a.rr_count,
         "duration_s": round(time.monotonic() - t0, 1),

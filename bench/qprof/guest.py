@@ -45,8 +45,11 @@ def setup(row):
     """Programs (and, for xdp_redirect, the second pairs) as `make bench`
     sets them up for the row."""
     for kind, p in pairs.items():
-        if row == "xdp_drop":
-            b.xdp_attach(p.ns_b, p.b, "xdp_drop")
+        if row in ("xdp_drop", "xdp_pass"):
+            # xdp_pass: the skbs are copied into b's page pool, the
+            # program passes them, and b builds new skbs for GRO (the path
+            # of the bench's "XDP_PASS: TCP stream" row).
+            b.xdp_attach(p.ns_b, p.b, row)
         elif row == "xdp_tx":
             b.xdp_attach(None, p.a, "xdp_pass")
             b.xdp_attach(p.ns_b, p.b, "xdp_tx")
@@ -55,7 +58,7 @@ def setup(row):
 
 
 def teardown(row):
-    if row in ("xdp_drop", "xdp_tx"):
+    if row in ("xdp_drop", "xdp_pass", "xdp_tx"):
         b.xdp_detach_all(list(pairs.values()))
     if row == "xdp_tx":
         for p in pairs.values():
@@ -70,7 +73,7 @@ for row in a.rows.split(","):
     if row == "xdp_redirect":
         fns = {kind: targets[kind].measure for kind in pairs}
     else:
-        f = {"pktgen": b.pktgen, "xdp_drop": b.xdp_drop, "xdp_tx": b.xdp_tx}[row]
+        f = {"pktgen": b.pktgen, "xdp_pass": b.pktgen, "xdp_drop": b.xdp_drop, "xdp_tx": b.xdp_tx}[row]
         fns = {kind: (lambda c, p=pairs[kind], f=f: f(p, c)) for kind in pairs}
     b.sh(f"cat /proc/kallsyms > {a.dir}/kallsyms")
     for kind in pairs:
