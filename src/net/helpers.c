@@ -435,12 +435,6 @@ void rveth_xdp_get(struct xdp_buff *xdp)
 		__skb_frag_ref(&sinfo->frags[i]);
 }
 
-/* skb->protocol sits in a struct_group() of struct sk_buff. */
-void rveth_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
-{
-	skb->protocol = eth_type_trans(skb, dev);
-}
-
 void rveth_skb_push(struct sk_buff *skb, unsigned int len)
 {
 	__skb_push(skb, len);
@@ -449,11 +443,6 @@ void rveth_skb_push(struct sk_buff *skb, unsigned int len)
 void rveth_skb_pull(struct sk_buff *skb, unsigned int len)
 {
 	__skb_pull(skb, len);
-}
-
-void rveth_skb_reset_mac_header(struct sk_buff *skb)
-{
-	skb_reset_mac_header(skb);
 }
 
 void rveth_skb_set_tail_pointer(struct sk_buff *skb, int offset)

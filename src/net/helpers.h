@@ -71,10 +71,8 @@ int rveth_xdp_update_frame_from_buff(const struct xdp_buff *xdp,
 struct xdp_frame *rveth_xdp_convert_buff_to_frame(struct xdp_buff *xdp);
 unsigned int rveth_xdp_get_frame_len(const struct xdp_frame *frame);
 void rveth_xdp_get(struct xdp_buff *xdp);
-void rveth_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
 void rveth_skb_push(struct sk_buff *skb, unsigned int len);
 void rveth_skb_pull(struct sk_buff *skb, unsigned int len);
-void rveth_skb_reset_mac_header(struct sk_buff *skb);
 void rveth_skb_set_tail_pointer(struct sk_buff *skb, int offset);
 void rveth_skb_metadata_set(struct sk_buff *skb, u8 meta_len);
 unsigned int rveth_skb_xdp_frags_size(const struct sk_buff *skb);

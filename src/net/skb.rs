@@ -264,6 +264,24 @@ unsafe fn headers(
     unsafe { (&raw mut (*skb).__bindgen_anon_4.__bindgen_anon_1).cast() }
 }
 
+/// `skb->protocol = eth_type_trans(skb, dev)`: `eth_type_trans()` sets
+/// `skb->dev`, resets the MAC header to `skb->data`, pulls the Ethernet
+/// header and classifies the packet; the protocol field sits in a
+/// `struct_group()`, written here through [`headers`].
+///
+/// # Safety
+///
+/// `skb` must be a valid skb the caller owns, with an Ethernet header in
+/// its head at `data`; `dev` must be a valid device.
+#[inline(always)]
+pub(super) unsafe fn eth_type_trans(skb: *mut bindings::sk_buff, dev: *mut bindings::net_device) {
+    // SAFETY: As the caller guarantees.
+    let protocol = unsafe { bindings::eth_type_trans(skb, dev) };
+    // SAFETY: `skb` is valid and ours (caller); `protocol` is a plain
+    // integer of the `headers` group.
+    unsafe { (*headers(skb)).protocol = protocol };
+}
+
 /// The net_cls classid of socket `sk`, 0 if there is none or `sk` is not a
 /// full socket: what `task_get_classid()` (include/net/cls_cgroup.h) reads,
 /// with `skb_to_full_sk()` and `sk_fullsock()`.

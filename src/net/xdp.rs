@@ -452,7 +452,8 @@ impl<'a, P> NapiPoll<'a, P> {
             } else if off < 0 {
                 bindings::rveth_skb_pull(raw, (-off) as u32);
             }
-            bindings::rveth_skb_reset_mac_header(raw);
+            // veth resets the MAC header to `data` here; nothing below
+            // reads it before `eth_type_trans()` resets it there again.
             // Raw place accesses: the C helpers get `raw` in between.
             (*raw).len -= (*raw).data_len;
             // `xdp_buff_has_frags()`, read after the run, as veth does: the
@@ -481,7 +482,7 @@ impl<'a, P> NapiPoll<'a, P> {
                 bindings::rveth_skb_set_tail_pointer(raw, head_len as c_int);
                 (*raw).len = (*raw).len.wrapping_add_signed(off as i32);
             }
-            bindings::rveth_eth_type_trans(raw, self.dev.as_raw());
+            super::skb::eth_type_trans(raw, self.dev.as_raw());
             let meta = ctx
                 .xdp
                 .data
