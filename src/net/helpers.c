@@ -471,6 +471,7 @@ const unsigned long rveth_layout[RVETH_LAYOUT_N] = {
 	offsetof(struct sk_buff, dev),
 	offsetof(struct sk_buff, mark),
 	offsetof(struct sk_buff, priority),
+	offsetof(struct sk_buff, protocol),
 	offsetof(struct skb_shared_info, tx_flags),
 	offsetof(struct sock_common, skc_state),
 	offsetof(struct sock_common, skc_listener),

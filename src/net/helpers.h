@@ -39,7 +39,7 @@ void *rveth_this_cpu_ptr(void __percpu *ptr);
 void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
 unsigned int rveth_next_possible_cpu(int cpu);
 
-#define RVETH_LAYOUT_N 90
+#define RVETH_LAYOUT_N 91
 extern const unsigned long rveth_layout[RVETH_LAYOUT_N];
 extern const unsigned long rveth_sock_classid_offset;
 extern const unsigned long rveth_task_bpf_net_context_offset;

@@ -52,6 +52,11 @@ const LAYOUT_FIELDS: [(&str, usize); RVETH_LAYOUT_N as usize] = [
             + offset_of!(b::sk_buff__bindgen_ty_4__bindgen_ty_1, priority),
     ),
     (
+        "sk_buff.protocol",
+        offset_of!(b::sk_buff, __bindgen_anon_4)
+            + offset_of!(b::sk_buff__bindgen_ty_4__bindgen_ty_1, protocol),
+    ),
+    (
         "skb_shared_info.tx_flags",
         offset_of!(b::skb_shared_info, tx_flags),
     ),

@@ -441,7 +441,9 @@ impl<'a, P> NapiPoll<'a, P> {
         // The program may only move `data` within the headroom and
         // `data_end` within the head (the verifier and the helpers check);
         // the buffer's anonymous union is plain integers, all initialised
-        // (`XdpCtx::new` zeroes it, `xdp_init_buff()` sets it).
+        // (`XdpCtx::new` zeroes it, `xdp_init_buff()` sets it). Neither
+        // helper leaves less than an Ethernet header (`ETH_HLEN`) in the
+        // head, which `eth_type_trans()` pulls.
         // SAFETY: `raw` is ours and the buffer describes its head, as said.
         unsafe {
             let off = orig_data
