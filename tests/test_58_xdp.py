@@ -21,9 +21,9 @@ import struct
 
 import rtnl
 from conftest import load_veth, same_as_veth, unload_rveth
-from util import (UdpSink, ethtool_g, ifindex, mac_of, make_pair, ns_python, nstat, popen_python, stats, stats64,
-                  permanent_neighbours, run,
-                  udp_arrived, udp_send, wait_until)
+from stress import FLOOD, Proc
+from util import (UdpSink, ethtool_g, ifindex, mac_of, make_pair, ns_python, nstat, permanent_neighbours, run,
+                  stats, stats64, udp_arrived, udp_send, wait_until)
 
 PROGS = os.path.join(os.path.dirname(__file__), "xdp", "progs.c")
 BUILD = "/tmp/rveth-xdp"
@@ -774,31 +774,6 @@ def test_attach_detach_cycles_like_veth(rveth, netns, gro):
     assert res["rveth"] == [(20, 0, (20, 0, 0))] * 5
 
 
-# A sender on vCPU `cpu` that floods 64-byte datagrams to 10.9.0.2's
-# discard port (no socket: the receiver's UDP layer counts them as
-# UdpNoPorts) until SIGTERM, then prints how many sendto() calls succeeded
-# and how many failed.
-FLOOD = r"""
-import os, signal, socket
-os.sched_setaffinity(0, {%d})
-stop = False
-def on_term(*_):
-    global stop
-    stop = True
-signal.signal(signal.SIGTERM, on_term)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-sent = failed = 0
-print("ready", flush=True)
-while not stop:
-    try:
-        s.sendto(b"x" * 64, ("10.9.0.2", 9))
-        sent += 1
-    except OSError:
-        failed += 1
-print(sent, failed, flush=True)
-"""
-
-
 def accounted(a, b):
     """Where the datagrams a sent to b went: (reached b's UDP layer,
     dropped by rb's program, dropped by the pair, freed from rb's rings
@@ -826,7 +801,7 @@ def attach_detach_under_traffic(kind, netns, gro, cycles=8):
 
     Returns (every cycle saw the program drop and UDP take the flood, the
     burst's result) for the comparison, and (sent, send failures, where
-    they went) for the accounting."""
+    they went) for the accounting: a failed send never reached the pair."""
     a, b = netns.new("xa"), netns.new("xb")
     make_pair(kind, a, b, ipv6=False)
     permanent_neighbours([(a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")])
@@ -839,11 +814,11 @@ def attach_detach_under_traffic(kind, netns, gro, cycles=8):
     rtnl.create_pair("h0", "h1", netns=b, kind=kind)
     assert xdp_attach_errno(b, "h0", "xdp_drop") == (0, None)
     before = accounted(a, b)
-    floods = [popen_python(a, FLOOD % cpu) for cpu in range(min(2, os.cpu_count()))]
+    # To the discard port: no socket, the receiver's UDP layer counts them
+    # as UdpNoPorts.
+    floods = [Proc(a, FLOOD, "10.9.0.2", 9, cpu) for cpu in range(min(2, os.cpu_count()))]
     ok = []
     try:
-        for flood in floods:
-            assert flood.stdout.readline().strip() == "ready", flood.stderr.read()
         for _ in range(cycles):
             drops = xdp_counters(b, "rb")["xdp_drops"]
             assert xdp_attach_errno(b, "rb", "xdp_drop") == (0, None)
@@ -853,17 +828,10 @@ def attach_detach_under_traffic(kind, netns, gro, cycles=8):
             udp = udp_arrived(b)
             wait_until(lambda: udp_arrived(b) >= udp + 100, timeout=60,
                        what="the flood reaching UDP after the detach")
-            ok.append(all(flood.poll() is None for flood in floods))
+            ok.append(all(flood.p.poll() is None for flood in floods))
     finally:
-        for flood in floods:
-            flood.terminate()
-        for flood in floods:
-            flood.wait(timeout=60)
-    sent = failed = 0
-    for flood in floods:
-        out, err = flood.communicate(timeout=60)
-        assert flood.returncode == 0, err
-        sent, failed = (x + int(y) for x, y in zip((sent, failed), out.split()))
+        counts = [flood.stop() for flood in floods]
+    sent, failed = (sum(c[i] for c in counts) for i in (0, 1))
     last = [None]
 
     def still():
@@ -902,7 +870,7 @@ def test_attach_detach_under_traffic_like_veth(rveth, netns, gro):
     same_as_veth(f"attach/detach under traffic, GRO {gro}", res["rveth"], res["veth"])
     assert res["rveth"] == (True, (200, 0, 0)), res["rveth"]
     for kind, (sent, failed, where) in acct.items():
-        assert failed == 0 and sent > 1000, (kind, sent, failed)
+        assert sent > 1000, (kind, sent, failed)
         assert sum(where) <= sent, (kind, sent, where)
     sent, _, where = acct["rveth"]
     assert sum(where) == sent, f"rveth: sent {sent}, accounted {where}"

@@ -18,12 +18,16 @@ def scale(small, full):
     return full if FULL else small
 
 
-# A UDP flooder that runs until SIGTERM and prints "sent errors" on exit.
-# Errors (no route, device gone, ENOBUFS from a drop) are expected while the
-# pair is being changed under it; it keeps going.
+# A UDP flooder (arguments: address, port and optionally the one CPU to run
+# on) that runs until SIGTERM and prints "sent errors" on exit. Errors (no
+# route, device gone, a full send buffer) are expected while the pair is
+# being changed under it; it keeps going. A datagram the pair drops is sent
+# as far as sendto() says (UDP hides ENOBUFS unless IP_RECVERR is set).
 FLOOD = r"""
-import signal, socket, sys
+import os, signal, socket, sys
 dst, port = sys.argv[1], int(sys.argv[2])
+if len(sys.argv) > 3:
+    os.sched_setaffinity(0, {int(sys.argv[3])})
 stop = False
 def on_term(*_):
     global stop
