@@ -8,6 +8,7 @@ the counts of the request's own attributes decide for the peer as well
 (veth_init_queues(peer, tb) in veth_newlink()). rveth does the same.
 """
 import json
+import re
 import subprocess
 
 import pytest
@@ -51,6 +52,17 @@ def queues(ns, dev):
     # kernel has none): the allocated receive count is ethtool -l's max.
     l = ethtool_l(ns, dev)
     return j["num_tx_queues"], j.get("num_rx_queues", int(l[("max", "RX")])), l
+
+
+def sysfs_tx_queues(ns, dev):
+    """The transmit queues the core has in use, as the count of
+    /sys/class/net/DEV/queues/tx-N (net-sysfs adds and removes them with
+    real_num_tx_queues): what ethtool -l reports is only what the driver's
+    get_channels says. (Without CONFIG_RPS there are no rx-N entries, for
+    veth as for rveth; the receive count is checked by its effect, in
+    test_queue_steering_like_veth.)"""
+    names = run(f"ip netns exec {ns} ls /sys/class/net/{dev}/queues").split()
+    return str(sum(n.startswith("tx-") for n in names))
 
 
 def ethtool_L(ns, dev, args):
@@ -121,6 +133,7 @@ def test_channels_set_and_refused_like_veth(pair):
     assert ncpu >= 2, "needs 2 possible CPUs (the VM has 2)"
     base = ethtool_l(a, "ra")
     assert base[("cur", "RX")] == base[("cur", "TX")] == "1"
+    assert sysfs_tx_queues(a, "ra") == "1"
     # Refusals: combined channels (none exist), above the maximum, zero.
     for args in ("combined 1", f"rx {ncpu + 1}", f"tx {ncpu + 1}", "rx 0", "tx 0"):
         rc, err = ethtool_L(a, "ra", args)
@@ -132,11 +145,13 @@ def test_channels_set_and_refused_like_veth(pair):
     assert ethtool_L(a, "ra", "rx 2 tx 2")[0] == 0
     l = ethtool_l(a, "ra")
     assert (l[("cur", "RX")], l[("cur", "TX")]) == ("2", "2")
+    assert sysfs_tx_queues(a, "ra") == "2", "the core's transmit queue count follows"
     run(f"ip -n {a} link set dev ra down")
     assert ethtool_L(a, "ra", "rx 1")[0] == 0
     run(f"ip -n {a} link set dev ra up")
     l = ethtool_l(a, "ra")
     assert (l[("cur", "RX")], l[("cur", "TX")]) == ("1", "2")
+    assert sysfs_tx_queues(a, "ra") == "2", "the core's transmit queue count follows"
     assert ethtool_l(b, "rb") == peer_before
 
 
@@ -210,3 +225,72 @@ def test_channels_with_peer_down(rveth, netns):
         wait_until(lambda: carrier(a, "ra") and carrier(b, "rb"), 30, what=f"{kind}: carrier with both up")
     assert got["veth"] == (False, True), f"veth changed: {got['veth']}"
     assert got["rveth"] == (False, False), got["rveth"]
+
+
+def steered(kind, netns):
+    """ra's egress puts every skb on transmit queue 1 (tc skbedit), GRO is
+    on at rb and TSO off at ra (so every skb may go to a NAPI queue), and
+    50 UDP datagrams cross per step: with rb at two receive queues, at
+    one, at two again, then steered to queue 0. Per step, what rb's socket
+    got intact and what each of rb's NAPI queues took (ethtool -S shows
+    the queues in use)."""
+    from util import UdpSink, permanent_neighbours, udp_send
+    a, b = netns.new("sa"), netns.new("sb")
+    make_pair(kind, a, b, ipv6=False)
+    run(f"ip netns exec {a} ethtool -K ra tso off")
+    run(f"ip netns exec {b} ethtool -K rb gro on")
+    assert ethtool_L(a, "ra", "tx 2")[0] == 0
+    assert ethtool_L(b, "rb", "rx 2")[0] == 0
+    for ns, dev in ((a, "ra"), (b, "rb")):
+        wait_until(lambda: carrier(ns, dev), 30, what=f"{dev} carrier")
+        sync_link(ns, dev)
+    wait_until(lambda: subprocess.run(f"ip netns exec {a} ping -c1 -W1 10.9.0.2", shell=True,
+                                      capture_output=True).returncode == 0, 30, what="ping")
+    permanent_neighbours([(a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")])
+    run(f"ip netns exec {a} tc qdisc add dev ra clsact")
+    run(f"ip netns exec {a} tc filter add dev ra egress prio 1 handle 1 basic action skbedit queue_mapping 1")
+
+    def per_queue():
+        out = run(f"ip netns exec {b} ethtool -S rb")
+        return {int(m[1]): int(m[2]) for m in re.finditer(r"rx_queue_(\d+)_xdp_packets: (\d+)", out)}
+
+    steps = []
+    for i, (rx, txq) in enumerate(((2, 1), (1, 1), (2, 1), (2, 0))):
+        if ethtool_l(b, "rb")[("cur", "RX")] != str(rx):
+            assert ethtool_L(b, "rb", f"rx {rx}")[0] == 0
+            # The change flaps both ends' carrier (veth_set_channels()).
+            for ns, dev in ((a, "ra"), (b, "rb")):
+                wait_until(lambda: carrier(ns, dev), 30, what=f"{dev} carrier")
+                sync_link(ns, dev)
+        if txq == 0:
+            run(f"ip netns exec {a} tc filter replace dev ra egress prio 1 handle 1 basic "
+                "action skbedit queue_mapping 0")
+        before = per_queue()
+        sink = UdpSink(b, "10.9.0.2", 9990 + i, 50)
+        udp_send(a, "10.9.0.2", 9990 + i, 50, reps=100)
+        got = sink.result()
+        after = per_queue()
+        steps.append((f"rb rx {rx}, ra txq {txq}", got, {q: after[q] - before.get(q, 0) for q in sorted(after)}))
+    run(f"ip -n {a} link del dev ra")
+    return steps
+
+
+def test_queue_steering_like_veth(rveth, netns):
+    """The receive queue a packet takes is the number of the transmit
+    queue the sender used, as with veth (veth_xmit(): rq[queue_mapping]
+    if rb has that queue in use, else the backlog): checked per queue with
+    the receiver's NAPI counters and socket, both kinds, across channel
+    changes. Without this the counts ethtool -l reports could be numbers
+    the data path ignores."""
+    from conftest import load_veth
+    load_veth()
+    res = {kind: steered(kind, netns) for kind in ("veth", "rveth")}
+    print(res)
+    same_as_veth("receive queue taken per transmit queue, across rb's channel changes", res["rveth"], res["veth"])
+    assert res["rveth"] == [
+        ("rb rx 2, ra txq 1", (50, 0, 0), {0: 0, 1: 50}),
+        # Queue 1 is not in use at rb: the backlog, no NAPI queue.
+        ("rb rx 1, ra txq 1", (50, 0, 0), {0: 0}),
+        ("rb rx 2, ra txq 1", (50, 0, 0), {0: 0, 1: 50}),
+        ("rb rx 2, ra txq 0", (50, 0, 0), {0: 50, 1: 0}),
+    ], res["rveth"]

@@ -60,6 +60,24 @@ def napi_threads(dev):
     return out
 
 
+def thread_switches(comms):
+    """Context switches (voluntary + not) of the kthreads named in
+    `comms`, summed: a NAPI thread switches each time it sleeps after a
+    poll or is preempted in one, so the sum grows only if it is woken."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if open(f"/proc/{pid}/comm").read().strip() not in comms:
+                    continue
+                for line in open(f"/proc/{pid}/status"):
+                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                        total += int(line.split()[-1])
+            except OSError:
+                continue
+    return total
+
+
 def set_threaded(ns, dev, on):
     run(f"ip netns exec {ns} sh -c 'echo {1 if on else 0} > /sys/class/net/{dev}/threaded'")
 
@@ -208,7 +226,9 @@ def test_udp_gso_aggregation_like_veth(rveth, netns):
     same_as_veth("UDP GSO 13000/1300 at the receiver, GRO on and off", res["rveth"], res["veth"])
     on, off = res["rveth"][True], res["rveth"][False]
     assert on[1] == off[1] == 10, "the socket gets 10 datagrams either way"
-    assert on[0] < off[0], "GRO on aggregates"
+    # The issue's numbers, not only veth's: GRO on makes one packet of the
+    # ten segments, GRO off leaves ten, and without GRO there is no NAPI.
+    assert (on[0], off[0], off[2]) == (1, 10, 0), "GRO on aggregates to 1, off gives 10"
 
 
 @pytest.mark.parametrize("sender_tso", ["on", "off"])
@@ -227,6 +247,7 @@ def test_tcp_with_gro(kind, netns, sender_tso):
     # What b received before the transfer (set-up traffic): subtracted.
     rx0 = quiet_stats(b, "rb")["rx_packets"]
     napi0 = queue_packets(b, "rb")
+    ip0 = nstat(b).get("IpInReceives", 0)
     (sent, h1), (recvd, h2) = tcp_transfer(b, a, "10.9.0.2", 8 << 20)
     assert (sent, h1) == (recvd, h2) and int(recvd) == 8 << 20
     sa, sb = quiet_stats(a, "ra"), quiet_stats(b, "rb")
@@ -238,12 +259,19 @@ def test_tcp_with_gro(kind, netns, sender_tso):
         assert sb["tx_dropped"] == sum(v for k, v in sta.items() if k.endswith("_ring_full"))
     napi_b = sum(v for k, v in stb.items() if k.endswith("_xdp_packets")) - napi0
     rx_b = sb["rx_packets"] - rx0
+    # What b's IP layer saw (counted where it arrives, not by the driver):
+    # one per GRO packet.
+    ip_b = nstat(b).get("IpInReceives", 0) - ip0
+    print(f"{kind} tso {sender_tso}: rb rx_packets {rx_b}, NAPI {napi_b}, IpInReceives {ip_b}")
     assert rx_b > 0
     if sender_tso == "off":
         # Every packet is eligible: all that b received went through its
         # NAPI queues (none through the backlog, which the sender's tstats
         # would count).
         assert napi_b == rx_b, "the receiver's NAPI queues took every packet"
+        # And GRO merged them: the IP layer got fewer, larger packets
+        # than crossed the pair (rx_b counts the MSS-sized segments).
+        assert ip_b < rx_b, f"GRO merged segments: IpInReceives {ip_b}, packets {rx_b}"
     else:
         # TCP with TSO on the sender is not eligible (veth's heuristic).
         assert napi_b == 0
@@ -330,9 +358,14 @@ def test_gro_toggle_under_traffic(kind, netns):
     both ways, with a qdisc on ra so that a full ring stops ra's queue
     (the stop/wake protocol runs while queues go off and on); then traffic
     still flows both ways (stall detector) and 300 datagrams sent in a
-    quiet period all arrive intact, counted by the receiving socket."""
+    quiet period all arrive intact, counted by the receiving socket, and
+    went through rb's NAPI queues (GRO is on again at the end)."""
+    ncpu = os.cpu_count()
+    assert ncpu >= 2, "the VM has 2 vCPUs: rb's receive queue count goes between 1 and 2"
     a, b = netns.new("ga"), netns.new("gb")
     make_pair(kind, a, b, ipv6=False)
+    # No ARP may cross while the last datagrams are counted.
+    permanent_neighbours([(a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")])
     run(f"ip netns exec {a} tc qdisc add dev ra root pfifo limit 1000")
     ethtool_K(a, "ra", "tso off")
     ethtool_K(b, "rb", "tso off")
@@ -344,7 +377,6 @@ def test_gro_toggle_under_traffic(kind, netns):
         # 9 in a row and on the KASAN kernel the flood never got that far
         # ahead (0 ring-full events, seventh session).
         run(f"ip netns exec {b} ethtool -G rb rx 1")
-    ncpu = os.cpu_count()
     with Floods(a) as floods:
         arrived = (udp_arrived(b), udp_arrived(a))
         floods.start(a, "10.9.0.2")
@@ -357,7 +389,7 @@ def test_gro_toggle_under_traffic(kind, netns):
         for i in range(12):
             ethtool_K(b, "rb", f"gro {'on' if i % 2 == 0 else 'off'}")
             ethtool_K(a, "ra", f"gro {'on' if i % 3 == 0 else 'off'}")
-            if ncpu >= 2 and i % 4 == 1:
+            if i % 4 == 1:
                 run(f"ip netns exec {b} ethtool -L rb rx {2 if i % 8 == 1 else 1}")
             time.sleep(0.3)
         ethtool_K(b, "rb", "gro on")
@@ -380,9 +412,14 @@ def test_gro_toggle_under_traffic(kind, netns):
         assert requeues > 0, "ra's qdisc requeued"
     ping_ok(a, "10.9.0.2")
     ping_ok(b, "10.9.0.1")
+    taken = queue_packets(b, "rb")
     sink = UdpSink(b, "10.9.0.2", 9996, 300)
     udp_send(a, "10.9.0.2", 9996, 300, reps=100)
     assert sink.result() == (300, 0, 0)
+    # After the toggles NAPI is on again and took them (not the backlog):
+    # ra uses one transmit queue, rb has its queue 0 in use.
+    taken = queue_packets(b, "rb") - taken
+    assert taken == 300, f"rb's NAPI queues took {taken} packets while 300 datagrams arrived"
 
 
 def test_threaded_under_traffic(kind, netns):
@@ -408,11 +445,22 @@ def test_threaded_under_traffic(kind, netns):
         # The flood kept crossing rb's NAPI queue while the toggles ran.
         during = (udp_arrived(b) - arrived, queue_packets(b, "rb") - taken)
         set_threaded(b, "rb", True)
-        # Threaded: the poll runs in a kthread of rb's NAPI instance.
-        wait_until(lambda: set(napi_threads("rb")) - others, timeout=30, what="a napi/rb-* kthread")
+        # Threaded: the poll runs in a kthread of rb's NAPI instance, and
+        # runs there: the thread is woken (it switches) while the flood
+        # crosses rb's queue.
+        mine = wait_until(lambda: set(napi_threads("rb")) - others, timeout=30, what="a napi/rb-* kthread")
+        # A new thread switches once when it first waits: past that first.
+        wait_until(lambda: thread_switches(mine) >= 1, timeout=30, what="the NAPI thread started")
+        sw, taken = thread_switches(mine), queue_packets(b, "rb")
+        time.sleep(1)
+        polled = (thread_switches(mine) - sw, queue_packets(b, "rb") - taken)
+        running = floods.running()
         sent = floods.stop()
-    print("flood sent:", sent, "arrived and taken by rb's queue during the toggles:", during)
+    print("flood sent:", sent, "arrived and taken by rb's queue during the toggles:", during,
+          "threaded: thread switches, packets taken in 1 s:", polled)
     assert min(during) > 0, during
+    assert running, "the floods ran until the threaded check ended"
+    assert polled[0] >= 2 and polled[1] > 0, f"rb's NAPI thread {sorted(mine)} polled: (switches, packets) {polled}"
     ping_ok(a, "10.9.0.2")
     before = queue_packets(b, "rb")
     set_threaded(b, "rb", False)
@@ -522,9 +570,16 @@ def test_ring_size(rveth, netns):
     after = queue_packets(b, "rb")
     assert after - before >= 300, "the NAPI queue with the new ring took the datagrams"
     run(f"ip -n {b} link set dev rb down")
-    run(f"ip netns exec {b} ethtool -G rb rx 128")
+    run(f"ip netns exec {b} ethtool -G rb rx 1")
     run(f"ip -n {b} link set dev rb up")
-    assert ethtool_g(b, "rb") == (4096, 128), "kept across down/up"
+    assert ethtool_g(b, "rb") == (4096, 1), "kept across down/up"
+    # The size is the ring's, not only a number ethtool reads back: a
+    # one-entry ring is found full by two floods from two CPUs.
+    full0 = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_ring_full"))
+    wait_all(flood(a, "10.9.0.2", 3))
+    full = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_ring_full")) - full0
+    print("ring-full events with a 1-entry ring:", full)
+    assert full > 0, "the 1-entry ring (set while down) was found full"
 
 
 TIMED_TCP_CLIENT = r"""
@@ -558,11 +613,15 @@ def timed_tcp_transfer(ns_srv, ns_cli, addr, seconds, port):
 def channel_stress(kind, netns):
     """Four TCP senders (45 s each, 150 s under RVETH_STRESS=full; SHA-256
     checked by the receivers)
-    run while one process changes the channels of both ends 24 times, GRO
+    run while one process changes the channels of both ends up to 24 times
+    (at least 8 while the transfers run), GRO
     on at the receiver and TSO off at the sender (so the NAPI queues take
     the packets). Returns what the receivers saw: the transfers intact,
-    then 500 UDP datagrams sent in a quiet period all delivered intact,
-    and whether the receiver's NAPI queues counted packets."""
+    whether the receiver's NAPI queues took packets during them, then,
+    with both ends set to two queues, 500 UDP datagrams sent in a quiet
+    period: how many the socket got intact and how many the receiver's
+    NAPI queues took meanwhile (nothing else crosses: permanent
+    neighbours, no IPv6)."""
     import threading
     ncpu = os.cpu_count()
     assert ncpu >= 2, "the VM has 2 vCPUs: queue counts 1 and 2 are possible"
@@ -573,6 +632,8 @@ def channel_stress(kind, netns):
     ethtool_K(a, "ra", "tso off")
     ethtool_K(b, "rb", "gro on")
     ping_ok(a, "10.9.0.2")
+    permanent_neighbours([(a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")])
+    taken0 = queue_packets(b, "rb")
     results, errors = {}, []
     # Under KASAN (make test-debug) a channel change takes several seconds.
     seconds = 150 if os.environ.get("RVETH_STRESS") == "full" else 45
@@ -598,13 +659,32 @@ def channel_stress(kind, netns):
     assert not errors, errors
     assert changes >= 8, f"only {changes} channel changes ran during the transfers"
     intact = sorted(sent == recvd and int(recvd[0]) > 0 for sent, recvd in results.values())
+    # Read before anything else crosses (the ping below would count).
+    taken_t = queue_packets(b, "rb")
+    # Two queues each way on both ends, so that whichever transmit queue
+    # ra picks, the receive queue of that number exists at rb and takes
+    # the datagram (an skb for a queue rb does not have goes to the
+    # backlog on both kinds). ethtool -S shows queues in use only, so the
+    # counts are read with the final numbers.
+    for ns, dev in ((a, "ra"), (b, "rb")):
+        run(f"ip netns exec {ns} ethtool -L {dev} rx 2 tx 2")
+    wait_until(lambda: all(run(f"ip netns exec {ns} cat /sys/class/net/{dev}/carrier").strip() == "1"
+                           for ns, dev in ((a, "ra"), (b, "rb"))), timeout=30, what="carrier")
+    ping_ok(a, "10.9.0.2")
+    # The transfers' connections are closed or in TIME_WAIT, which sends
+    # nothing unasked (a FIN or ACK resent after a carrier flap would land
+    # in the count below).
+    wait_until(lambda: not any(run(f"ip netns exec {ns} ss -Htan exclude time-wait '( sport >= :5301 and sport <= :5304 ) "
+                                   f"or ( dport >= :5301 and dport <= :5304 )'").strip() for ns in (a, b)),
+               timeout=120, what="the transfers' TCP sockets closed")
+    taken1 = queue_packets(b, "rb")
     sink = UdpSink(b, "10.9.0.2", 9998, 500)
     udp_send(a, "10.9.0.2", 9998, 500, reps=100)
     udp = sink.result()
-    napi = queue_packets(b, "rb")
+    taken2 = queue_packets(b, "rb")
     ping_ok(b, "10.9.0.1")
-    return {"transfers intact": intact, "udp (intact, corrupt, dup)": udp,
-            "NAPI queues counted packets": napi > 0}, changes
+    return {"transfers intact": intact, "NAPI queues took packets during the transfers": taken_t > taken0,
+            "udp (intact, corrupt, dup)": udp, "NAPI queues took the udp datagrams": taken2 - taken1}, changes
 
 
 def test_channel_changes_under_traffic_like_veth(rveth, netns):
@@ -618,8 +698,8 @@ def test_channel_changes_under_traffic_like_veth(rveth, netns):
         res[kind], changes = channel_stress(kind, netns)
         print(kind, res[kind], f"{changes} channel changes")
     same_as_veth("channel changes under traffic, GRO on", res["rveth"], res["veth"])
-    assert res["rveth"] == {"transfers intact": [True] * 4, "udp (intact, corrupt, dup)": (500, 0, 0),
-                            "NAPI queues counted packets": True}
+    assert res["rveth"] == {"transfers intact": [True] * 4, "NAPI queues took packets during the transfers": True,
+                            "udp (intact, corrupt, dup)": (500, 0, 0), "NAPI queues took the udp datagrams": 500}
 
 
 @pytest.mark.parametrize("what", ["pair", "netns", "rmmod"])
