@@ -234,7 +234,7 @@ def steered(kind, netns):
     one, at two again, then steered to queue 0. Per step, what rb's socket
     got intact and what each of rb's NAPI queues took (ethtool -S shows
     the queues in use)."""
-    from util import UdpSink, permanent_neighbours, udp_send
+    from util import UdpSink, ethtool_stats, permanent_neighbours, ping_ok, udp_send
     a, b = netns.new("sa"), netns.new("sb")
     make_pair(kind, a, b, ipv6=False)
     run(f"ip netns exec {a} ethtool -K ra tso off")
@@ -244,15 +244,14 @@ def steered(kind, netns):
     for ns, dev in ((a, "ra"), (b, "rb")):
         wait_until(lambda: carrier(ns, dev), 30, what=f"{dev} carrier")
         sync_link(ns, dev)
-    wait_until(lambda: subprocess.run(f"ip netns exec {a} ping -c1 -W1 10.9.0.2", shell=True,
-                                      capture_output=True).returncode == 0, 30, what="ping")
+    ping_ok(a, "10.9.0.2")
     permanent_neighbours([(a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")])
     run(f"ip netns exec {a} tc qdisc add dev ra clsact")
     run(f"ip netns exec {a} tc filter add dev ra egress prio 1 handle 1 basic action skbedit queue_mapping 1")
 
     def per_queue():
-        out = run(f"ip netns exec {b} ethtool -S rb")
-        return {int(m[1]): int(m[2]) for m in re.finditer(r"rx_queue_(\d+)_xdp_packets: (\d+)", out)}
+        return {int(m[1]): v for k, v in ethtool_stats(b, "rb").items()
+                if (m := re.fullmatch(r"rx_queue_(\d+)_xdp_packets", k))}
 
     steps = []
     for i, (rx, txq) in enumerate(((2, 1), (1, 1), (2, 1), (2, 0))):

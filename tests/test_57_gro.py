@@ -17,8 +17,8 @@ import pytest
 import rtnl
 
 from conftest import load_kernel_module, load_rveth, load_veth, same_as_veth, unload_rveth
-from util import (UdpSink, ethtool_g, make_pair, nstat, permanent_neighbours, run, stats, stats64, tcp_transfer,
-                  udp_arrived, udp_send, wait_until)
+from util import (TraceEvents, UdpSink, ethtool_g, ethtool_stats, ifindex, make_pair, nstat, permanent_neighbours,
+                  ping_ok, run, stats, stats64, tcp_transfer, udp_arrived, udp_send, wait_until)
 
 
 def feat(ns, dev, name="generic-receive-offload"):
@@ -35,15 +35,9 @@ def ethtool_K(ns, dev, args):
     run(f"{pre}ethtool -K {dev} {args}")
 
 
-def ethtool_S(ns, dev):
-    pre = f"ip netns exec {ns} " if ns else ""
-    out = run(f"{pre}ethtool -S {dev}")
-    return {k.strip(): int(v) for k, v in (l.split(":") for l in out.splitlines()[1:])}
-
-
 def queue_packets(ns, dev):
     """Frames `dev`'s NAPI queues took, all queues."""
-    return sum(v for k, v in ethtool_S(ns, dev).items() if k.endswith("_xdp_packets"))
+    return sum(v for k, v in ethtool_stats(ns, dev).items() if k.endswith("_xdp_packets"))
 
 
 def napi_threads(dev):
@@ -99,14 +93,6 @@ def quiet_stats(ns, dev, keys=("rx_packets", "tx_packets", "rx_dropped", "tx_dro
     return wait_until(stable, timeout=60, what=f"{dev} counters to settle")
 
 
-def ping_ok(ns, addr, timeout=30):
-    """The stall detector: a ping gets through within `timeout`."""
-    def once():
-        return subprocess.run(f"ip netns exec {ns} ping -c1 -W1 {addr}", shell=True,
-                              capture_output=True).returncode == 0
-    return wait_until(once, timeout=timeout, what=f"ping {addr} from {ns}")
-
-
 def test_gro_flags_like_veth(rveth, netns):
     """GRO of both ends after `ethtool -K`, down/up, a change of the peer,
     and moving an end to another namespace."""
@@ -151,7 +137,7 @@ def test_per_queue_stats_names(rveth, netns):
         a, b = netns.new("sa"), netns.new("sb")
         make_pair(kind, a, b, ipv6=False)
         run(f"ip netns exec {a} ethtool -L ra rx 2 tx 2")
-        names[kind] = list(ethtool_S(a, "ra"))
+        names[kind] = list(ethtool_stats(a, "ra"))
         run(f"ip -n {a} link del dev ra")
     q = [n for n in names["rveth"] if n.startswith(("rx_queue_", "tx_queue_"))]
     rxq = [n for n in q if n.startswith("rx_queue_")]
@@ -212,7 +198,7 @@ def udp_gso_received(kind, netns, gro):
     subprocess.run(["ip", "netns", "exec", a, sys.executable, "-c", UDP_GSO_SEND], check=True, timeout=60)
     out, _ = sink.communicate(timeout=120)
     got = nstat(b).get("IpInReceives", 0) - before
-    st = ethtool_S(b, "rb")
+    st = ethtool_stats(b, "rb")
     napi = sum(v for k, v in st.items() if k.startswith("rx_queue_") and k.endswith("_xdp_packets"))
     run(f"ip -n {a} link del dev ra")
     return got, int(out.split()[-1]), napi
@@ -251,7 +237,7 @@ def test_tcp_with_gro(kind, netns, sender_tso):
     (sent, h1), (recvd, h2) = tcp_transfer(b, a, "10.9.0.2", 8 << 20)
     assert (sent, h1) == (recvd, h2) and int(recvd) == 8 << 20
     sa, sb = quiet_stats(a, "ra"), quiet_stats(b, "rb")
-    sta, stb = ethtool_S(a, "ra"), ethtool_S(b, "rb")
+    sta, stb = ethtool_stats(a, "ra"), ethtool_stats(b, "rb")
     if kind == "rveth":
         # No qdisc: a full ring drops (TCP resends). Those are the only
         # drops, each counted once by the receiving queue.
@@ -401,7 +387,7 @@ def test_gro_toggle_under_traffic(kind, netns):
     if kind == "rveth":
         # The protocol ran: rb's rings were found full (veth has no such
         # counter).
-        full = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_ring_full"))
+        full = sum(v for k, v in ethtool_stats(b, "rb").items() if k.endswith("_ring_full"))
         requeues = qdisc_stats("ra", ns=a)["requeues"]
         print("rb ring-full events:", full, "ra qdisc requeues:", requeues)
         assert full > 0, "the flood filled a ring of rb"
@@ -575,9 +561,9 @@ def test_ring_size(rveth, netns):
     assert ethtool_g(b, "rb") == (4096, 1), "kept across down/up"
     # The size is the ring's, not only a number ethtool reads back: a
     # one-entry ring is found full by two floods from two CPUs.
-    full0 = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_ring_full"))
+    full0 = sum(v for k, v in ethtool_stats(b, "rb").items() if k.endswith("_ring_full"))
     wait_all(flood(a, "10.9.0.2", 3))
-    full = sum(v for k, v in ethtool_S(b, "rb").items() if k.endswith("_ring_full")) - full0
+    full = sum(v for k, v in ethtool_stats(b, "rb").items() if k.endswith("_ring_full")) - full0
     print("ring-full events with a 1-entry ring:", full)
     assert full > 0, "the 1-entry ring (set while down) was found full"
 
@@ -807,7 +793,14 @@ def backpressure(kind, netns, qdisc, n):
         run(f"ip link set dev {A} up")
         wait_until(lambda: stats(b, B) is not None and "LOWER_UP" in
                    json.loads(run(f"ip -n {b} -j link show dev {B}"))[0]["flags"], what="carrier")
-        out = pktgen(A, n, "queue_xmit" if qdisc else "start_xmit")
+        # The queue stop itself, seen by the core, not inferred from
+        # counters: while A's transmit queue is stopped (DRV_XOFF, bit 0 of
+        # txq_state) the qdisc keeps the requeued frame and each run of it
+        # logs a qdisc:qdisc_dequeue event with that bit set. A driver that
+        # returned NETDEV_TX_BUSY without stopping the queue would make the
+        # same requeues and ring-full counts but no such event.
+        with TraceEvents("qdisc/qdisc_dequeue", f"ifindex == {ifindex(None, A)} && txq_state & 1") as xoff:
+            out = pktgen(A, n, "queue_xmit" if qdisc else "start_xmit")
         # pktgen counts a frame the driver or the qdisc dropped as an error
         # and sends it again until `n` went through.
         sofar = int(re.search(r"pkts-sofar: (\d+)", out).group(1))
@@ -820,9 +813,10 @@ def backpressure(kind, netns, qdisc, n):
         otherhost = stats64(b, B)["rx_otherhost_dropped"]
         res = {"rx": sb["rx_packets"], "pair_drops": sa["tx_dropped"], "qdisc_drops": q["drops"],
                "requeues": q["requeues"], "otherhost": otherhost, "sent": sofar,
+               "dequeues_while_stopped": len(xoff.lines),
                "errors": errors,
                # rveth only: transmits that found B's ring full.
-               "ring_full": sum(v for k, v in ethtool_S(b, B).items() if k.endswith("_ring_full"))}
+               "ring_full": sum(v for k, v in ethtool_stats(b, B).items() if k.endswith("_ring_full"))}
         # Stall detector: 100 more frames cross.
         pktgen(A, 100, "queue_xmit" if qdisc else "start_xmit")
         wait_until(lambda: stats(b, B)["rx"]["packets"] >= res["rx"] + 100,
@@ -836,10 +830,10 @@ def backpressure(kind, netns, qdisc, n):
 @pytest.mark.parametrize("qdisc", [True, False], ids=["pfifo", "noqueue"])
 def test_backpressure_like_veth(rveth, netns, qdisc):
     """With a qdisc, a full ring stops the queue (NETDEV_TX_BUSY, the qdisc
-    requeues) and the pair loses nothing: every frame crossed or was
-    dropped by the qdisc, counted. Without one the pair drops and counts.
-    Either way traffic never stalls. Conservation holds exactly on both
-    kinds."""
+    requeues; the qdisc_dequeue tracepoint shows the queue stopped) and
+    the pair loses nothing: every frame crossed or was dropped by the
+    qdisc, counted. Without one the pair drops and counts. Either way
+    traffic never stalls. Conservation holds exactly on both kinds."""
     load_veth()
     n = 20000
     res = {kind: backpressure(kind, netns, qdisc, n) for kind in ("veth", "rveth")}
@@ -852,6 +846,8 @@ def test_backpressure_like_veth(rveth, netns, qdisc):
         assert r["after"] == 100, (kind, r)
         if qdisc:
             assert r["pair_drops"] == 0, (kind, r)
+            # The driver stopped the queue (the core saw it stopped).
+            assert r["dequeues_while_stopped"] > 0, (kind, r)
     # rveth counts what veth cannot show: the flood did fill the ring (else
     # this test proved nothing about backpressure), each full ring either
     # dropped the frame (no qdisc: exactly the pair's drops) or stopped the
@@ -866,8 +862,12 @@ def test_backpressure_like_veth(rveth, netns, qdisc):
     else:
         assert r["ring_full"] == r["pair_drops"], r
     def outcome(r):
-        return {"all sent frames arrived": r["sent"] == r["rx"] == n,
-                "conserved": r["rx"] + r["pair_drops"] + r["qdisc_drops"] == n + r["errors"],
-                "pair drops": r["pair_drops"] > 0, "stalled": r["after"] != 100}
+        o = {"all sent frames arrived": r["sent"] == r["rx"] == n,
+             "conserved": r["rx"] + r["pair_drops"] + r["qdisc_drops"] == n + r["errors"],
+             "pair drops": r["pair_drops"] > 0, "stalled": r["after"] != 100}
+        if qdisc:
+            # (Without a qdisc nothing dequeues: no event either way.)
+            o["queue seen stopped"] = r["dequeues_while_stopped"] > 0
+        return o
     same_as_veth("backpressure: delivery, conservation, pair drops, stall",
                  outcome(res["rveth"]), outcome(res["veth"]))

@@ -22,8 +22,8 @@ import struct
 import rtnl
 from conftest import load_veth, same_as_veth, unload_rveth
 from stress import FLOOD, Proc
-from util import (UdpSink, ethtool_g, ifindex, mac_of, make_pair, ns_python, nstat, permanent_neighbours, run,
-                  stats, stats64, udp_arrived, udp_send, wait_until)
+from util import (TraceEvents, UdpSink, ethtool_g, ifindex, mac_of, make_pair, ns_python, nstat,
+                  permanent_neighbours, run, stats, stats64, udp_arrived, udp_send, wait_until)
 
 PROGS = os.path.join(os.path.dirname(__file__), "xdp", "progs.c")
 BUILD = "/tmp/rveth-xdp"
@@ -77,56 +77,9 @@ IP_COUNTED = {
 }
 
 
-TRACEFS = "/sys/kernel/tracing"
-
-
-def have_event_tracing():
-    """Whether the kernel has trace events (CONFIG_EVENT_TRACING): the
-    debug kernel has, the default test kernel has no tracing at all."""
-    return "tracefs" in open("/proc/filesystems").read()
-
-
-class TraceEvents:
-    """The lines trace event `event` ("system/name") logged while the block
-    ran (`lines`); None on a kernel without trace events. A trace instance
-    of its own: its own buffer and switches, whatever the global ones."""
-
-    serial = 0
-
-    def __init__(self, event):
-        self.event = event
-        self.lines = None
-
-    def __enter__(self):
-        if not have_event_tracing():
-            return self
-        if not os.path.exists(f"{TRACEFS}/instances"):
-            run(f"mount -t tracefs nodev {TRACEFS}")
-        TraceEvents.serial += 1
-        self.dir = f"{TRACEFS}/instances/rveth-test-{os.getpid()}-{TraceEvents.serial}"
-        os.mkdir(self.dir)
-        with open(f"{self.dir}/events/{self.event}/enable", "w") as f:
-            f.write("1")
-        return self
-
-    def __exit__(self, *exc):
-        if not have_event_tracing():
-            return False
-        try:
-            with open(f"{self.dir}/events/{self.event}/enable", "w") as f:
-                f.write("0")
-            name = self.event.split("/")[1] + ":"
-            with open(f"{self.dir}/trace") as f:
-                self.lines = [line.strip() for line in f if name in line]
-        finally:
-            os.rmdir(self.dir)
-        return False
-
-
 class XdpExceptions(TraceEvents):
     """Counts xdp:xdp_exception events of one device while the block runs
-    (the tracepoint veth and rveth fire for XDP_ABORTED); None on a kernel
-    without trace events."""
+    (the tracepoint veth and rveth fire for XDP_ABORTED)."""
 
     def __init__(self, ns, dev):
         super().__init__("xdp/xdp_exception")
@@ -135,8 +88,7 @@ class XdpExceptions(TraceEvents):
 
     def __exit__(self, *exc):
         super().__exit__(*exc)
-        if self.lines is not None:
-            self.count = sum(1 for line in self.lines if f"ifindex={self.ifindex}" in line.split())
+        self.count = sum(1 for line in self.lines if f"ifindex={self.ifindex}" in line.split())
         return False
 
 
@@ -188,8 +140,7 @@ def udp_through(kind, netns, name):
 def test_verdicts_like_veth(rveth, netns, name):
     """PASS and adjust-head-and-back deliver all N intact; DROP and ABORTED
     deliver none and count N in xdp_drops, ABORTED also N xdp_exception
-    trace events (counted on a kernel with trace events, the debug one:
-    the default test kernel has no tracing); a program that cuts the tail
+    trace events (on both test kernels); a program that cuts the tail
     makes every datagram arrive truncated at the receiver's IP layer, and
     one that grows the front by an Ethernet header makes every one a
     header error there (it ran, and PASS carried its change into the skb);
@@ -206,10 +157,7 @@ def test_verdicts_like_veth(rveth, netns, name):
     else:
         assert got[0] == 0
         assert counters["xdp_drops"] == N
-        if have_event_tracing():
-            assert counters["xdp_exception events"] == (N if name == "xdp_aborted" else 0)
-        else:
-            print("no trace events in this kernel: xdp_exception not counted")
+        assert counters["xdp_exception events"] == (N if name == "xdp_aborted" else 0)
 
 
 def tx_round_trip(kind, netns, at_a, wait=60):
@@ -314,15 +262,14 @@ def xdp_attach_errno(ns, dev, name):
 def refusal(kind, netns, setup):
     """The refused attach's (errno, extack), and the messages the
     netlink:netlink_extack tracepoint saw meanwhile (NL_SET_ERR_MSG()
-    fires it; None without trace events), module prefix removed."""
+    fires it), module prefix removed."""
     a, b = netns.new("xa"), netns.new("xb")
     make_pair(kind, a, b, ipv6=False)
     setup(a, b)
     with TraceEvents("netlink/netlink_extack") as ev:
         res = xdp_attach_errno(b, "rb", "xdp_pass")
-    msgs = None if ev.lines is None else [
-        re.sub(r"^.*netlink_extack: msg=", "", line).replace("rveth: ", "").replace("veth: ", "")
-        for line in ev.lines]
+    msgs = [re.sub(r"^.*netlink_extack: msg=", "", line).replace("rveth: ", "").replace("veth: ", "")
+            for line in ev.lines]
     return res, msgs
 
 
@@ -331,8 +278,7 @@ def test_attach_refusals_like_veth(rveth, netns, case):
     """A peer MTU above a page (ERANGE) and fewer receive queues than the
     peer's transmit queues (ENOSPC) are refused with veth's message (the
     module prefix aside), which also reaches the netlink:netlink_extack
-    tracepoint as veth's does (on a kernel with trace events, the debug
-    one)."""
+    tracepoint as veth's does."""
     load_veth()
 
     def setup(a, b):
@@ -347,10 +293,7 @@ def test_attach_refusals_like_veth(rveth, netns, case):
     same_as_veth(f"XDP attach refused: {case}", res["rveth"], res["veth"])
     (err, extack), traced = res["rveth"]
     assert err == {"peer_mtu": errno.ERANGE, "queues": errno.ENOSPC}[case]
-    if have_event_tracing():
-        assert extack in traced, (extack, traced)
-    else:
-        print("no trace events in this kernel: netlink_extack not checked")
+    assert extack in traced, (extack, traced)
 
 
 def test_delete_with_program_under_traffic(rveth, netns):

@@ -174,7 +174,8 @@ def ip_plugin(args, check=True):
 
 
 def ethtool_stats(ns, dev):
-    out = run(f"ip netns exec {ns} ethtool -S {dev}")
+    """`ethtool -S dev` in namespace `ns` (None: this one), as a dict."""
+    out = run(f"ip netns exec {ns} ethtool -S {dev}" if ns else f"ethtool -S {dev}")
     return {k.strip(): int(v) for k, v in (l.split(":") for l in out.splitlines()[1:])}
 
 
@@ -192,6 +193,15 @@ def wait_until(cond, timeout=60, interval=0.05, what=None):
         if time.monotonic() > end:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or cond.__name__}")
         time.sleep(interval)
+
+
+def ping_ok(ns, addr, timeout=30):
+    """A ping from namespace `ns` to `addr` gets through within `timeout`
+    seconds (one probe per try, retried: the first may wait for ARP)."""
+    def once():
+        return subprocess.run(f"ip netns exec {ns} ping -c1 -W1 {addr}", shell=True,
+                              capture_output=True).returncode == 0
+    return wait_until(once, timeout=timeout, what=f"ping {addr} from {ns}")
 
 
 def nstat(ns):
@@ -502,3 +512,53 @@ def sync_link(ns, dev):
     drops what is sent (counted as the core's tx_dropped, send() succeeds);
     one whose carrier just went off still hands frames to the driver."""
     stats64(ns, dev)
+
+
+TRACEFS = "/sys/kernel/tracing"
+
+
+class TraceEvents:
+    """The lines trace event `event` ("system/name") logged while the block
+    ran (`lines`), only those `filter` (ftrace's filter syntax, e.g.
+    "ifindex == 5 && txq_state & 1") lets through. A trace instance of its
+    own: its own buffer and switches, whatever the global ones. Both test
+    kernels have trace events (CONFIG_ENABLE_DEFAULT_TRACERS in
+    kernel/rveth.config): a kernel without them fails here rather than
+    leaving a check out."""
+
+    serial = 0
+
+    def __init__(self, event, filter=None):
+        self.event = event
+        self.filter = filter
+        self.lines = None
+
+    def __enter__(self):
+        assert "tracefs" in open("/proc/filesystems").read(), \
+            "this kernel has no trace events (CONFIG_EVENT_TRACING): kernel/rveth.config turns them on"
+        if not os.path.exists(f"{TRACEFS}/instances"):
+            run(f"mount -t tracefs nodev {TRACEFS}")
+        TraceEvents.serial += 1
+        self.dir = f"{TRACEFS}/instances/rveth-test-{os.getpid()}-{TraceEvents.serial}"
+        os.mkdir(self.dir)
+        try:
+            if self.filter:
+                with open(f"{self.dir}/events/{self.event}/filter", "w") as f:
+                    f.write(self.filter)
+            with open(f"{self.dir}/events/{self.event}/enable", "w") as f:
+                f.write("1")
+        except OSError:
+            os.rmdir(self.dir)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            with open(f"{self.dir}/events/{self.event}/enable", "w") as f:
+                f.write("0")
+            name = self.event.split("/")[1] + ":"
+            with open(f"{self.dir}/trace") as f:
+                self.lines = [line.strip() for line in f if name in line]
+        finally:
+            os.rmdir(self.dir)
+        return False
