@@ -22,7 +22,7 @@ import struct
 import rtnl
 from conftest import load_veth, same_as_veth, unload_rveth
 from stress import FLOOD, Proc
-from util import (TraceEvents, UdpSink, ethtool_g, ifindex, mac_of, make_pair, ns_python, nstat,
+from util import (TraceEvents, UdpSink, ethtool_g, ethtool_stats, ifindex, mac_of, make_pair, ns_python, nstat,
                   permanent_neighbours, run, stats, stats64, udp_arrived, udp_send, wait_until)
 
 PROGS = os.path.join(os.path.dirname(__file__), "xdp", "progs.c")
@@ -47,16 +47,11 @@ def detach(ns, dev):
     run(f"ip -n {ns} link set dev {dev} xdpdrv off")
 
 
-def ethtool_S(ns, dev):
-    out = run(f"ip netns exec {ns} ethtool -S {dev}")
-    return {k.strip(): int(v) for k, v in (l.split(":") for l in out.splitlines()[1:])}
-
-
 def xdp_counters(ns, dev):
     """veth's per-queue XDP counters of `dev`, summed over its queues."""
     names = ("xdp_packets", "drops", "xdp_redirect", "xdp_drops", "xdp_tx", "xdp_tx_errors")
     out = dict.fromkeys(names, 0)
-    for k, v in ethtool_S(ns, dev).items():
+    for k, v in ethtool_stats(ns, dev).items():
         m = re.fullmatch(r"rx_queue_\d+_(.+)", k)
         if m and m.group(1) in out:
             out[m.group(1)] += v
@@ -422,7 +417,7 @@ def map_set(ns, mid, key, value):
 
 
 def tx_queue_sum(ns, dev, name):
-    return sum(v for k, v in ethtool_S(ns, dev).items() if re.fullmatch(rf"tx_queue_\d+_{name}", k))
+    return sum(v for k, v in ethtool_stats(ns, dev).items() if re.fullmatch(rf"tx_queue_\d+_{name}", k))
 
 
 def redirect_devmap(kind, netns, at_peer):
@@ -467,7 +462,7 @@ def redirect_devmap(kind, netns, at_peer):
     res = (got, (crb["xdp_packets"], crb["xdp_redirect"], crb["drops"]),
            (tx_queue_sum(r, "sa", "xdp_xmit"), tx_queue_sum(r, "sa", "xdp_xmit_errors")),
            (xdp_counters(d, "sb")["xdp_packets"], stats(d, "sb")["rx"]["packets"]))
-    to_stack = ethtool_S(r, "sa")["xdp_xmit_to_stack"] if kind == "rveth" else None
+    to_stack = ethtool_stats(r, "sa")["xdp_xmit_to_stack"] if kind == "rveth" else None
     detach(r, "rb")
     if at_peer == "prog":
         detach(d, "sb")
@@ -721,7 +716,7 @@ def accounted(a, b):
     """Where the datagrams a sent to b went: (reached b's UDP layer,
     dropped by rb's program, dropped by the pair, freed from rb's rings
     when NAPI went off: rveth's `rx_queue_N_flushed`, veth counts none)."""
-    q = ethtool_S(b, "rb")
+    q = ethtool_stats(b, "rb")
     flushed = sum(v for k, v in q.items() if re.fullmatch(r"rx_queue_\d+_flushed", k))
     return (udp_arrived(b), xdp_counters(b, "rb")["xdp_drops"], stats64(a, "ra")["tx_dropped"],
             flushed)
