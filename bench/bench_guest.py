@@ -493,6 +493,8 @@ def main():
                          "TCP stream with sender TSO off, UDP GSO forwarding), --rounds rounds")
     ap.add_argument("--only-xdp-pass", action="store_true",
                     help="just the row with an XDP_PASS program (TCP stream), --rounds rounds")
+    ap.add_argument("--only-scale", action="store_true",
+                    help="just the scale row, --scale-rounds rounds")
     ap.add_argument("--scale-pairs", type=int, default=1000)
     ap.add_argument("--scale-rounds", type=int, default=7,
                     help="rounds of the scale row (0: none)")
@@ -537,8 +539,8 @@ def main():
                 record(row, kind, fn(pairs[kind], a.pktgen_count))
 
     # Rows that one of the --only options leaves out.
-    no_pktgen = a.only_gro or a.only_xdp_pass
-    no_sockets = a.only_gro or a.only_xdp_pass
+    no_pktgen = a.only_gro or a.only_xdp_pass or a.only_scale
+    no_sockets = a.only_gro or a.only_xdp_pass or a.only_scale
     if not no_pktgen:
         pktgen_rounds_of("pktgen 64B crossing", pktgen)
     # XDP (issue 13), each row a program at end b acting on what pktgen
@@ -562,7 +564,7 @@ def main():
                          lambda p, n: targets[p.kind].measure(n))
         for t in targets.values():
             t.remove()
-    if a.only_pktgen or a.only_xdp:
+    if a.only_pktgen or a.only_xdp or a.only_scale:
         tests_rounds = 0
     else:
         tests_rounds = a.rounds
@@ -593,7 +595,7 @@ def main():
     if a.only_gro:
         # The GRO-off baselines of the gains (report.GAINS), nothing else.
         run_rounds([t for t in tests if t[0] in ("UDP 64B pps", "2 senders UDP 64B")])
-    elif not a.only_xdp_pass:
+    elif not (a.only_xdp_pass or a.only_scale):
         run_rounds(tests, loopback=True)
     # Marked traffic from both vCPUs: veth scrubs mark and priority; rveth
     # with `classid mark` does the same and counts both per CPU.
@@ -607,7 +609,7 @@ def main():
             finally:
                 marked(p, False)
     gro_napi = {}
-    if not a.only_xdp_pass:
+    if not (a.only_xdp_pass or a.only_scale):
         # veth's GRO mode (issue 12): `gro on` at the receiving end puts NAPI on
         # its queues. The sender's TSO is off in these rows, else TCP skbs are
         # not eligible for the NAPI path (veth_skb_is_eligible_for_gro) and the
@@ -647,7 +649,7 @@ def main():
     # and every packet is copied into the receiver's page pool (the path
     # xdp-tutorial#292 reports veth at 45 -> 8 Gbit/s on).
     xdp_pass_packets = {}
-    if not a.only_gro:
+    if not (a.only_gro or a.only_scale):
         for kind, p in pairs.items():
             xdp_pass_packets[kind] = -queue_sum(p.ns_b, p.b, "xdp_packets")
             xdp_attach(p.ns_b, p.b, "xdp_pass")
@@ -666,7 +668,7 @@ def main():
             record("TCP stream MTU 65535", kind, tcp_stream(pairs[kind], a.seconds))
 
     scale_row = f"scale: {a.scale_pairs} pairs, 2+2 queues per end"
-    for r in range(a.scale_rounds if not (a.only_pktgen or a.only_xdp or no_sockets) else 0):
+    for r in range(a.scale_rounds if a.only_scale or not (a.only_pktgen or a.only_xdp or no_sockets) else 0):
         for kind in round_order(scale_row, r):
             log(f"round {r + 1}/{a.scale_rounds}: {scale_row}, {kind}")
             record(scale_row, kind, scale(kind, a.scale_pairs))

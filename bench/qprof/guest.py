@@ -55,6 +55,13 @@ def setup(row):
             b.xdp_attach(p.ns_b, p.b, "xdp_tx")
         elif row == "xdp_redirect":
             targets[kind] = b.RedirectTarget(p)
+        elif row == "gro":
+            # The GRO rows' path without a program: a's TSO off makes the
+            # frames eligible for b's NAPI (veth_skb_is_eligible_for_gro),
+            # b's poll hands them to GRO, which flushes them to the IP
+            # layer (foreign MAC: dropped as PACKET_OTHERHOST).
+            b.sh(f"ethtool -K {p.a} tso off")
+            b.sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro on")
 
 
 def teardown(row):
@@ -63,6 +70,10 @@ def teardown(row):
     if row == "xdp_tx":
         for p in pairs.values():
             b.xdp_attach(None, p.a, None)
+    if row == "gro":
+        for p in pairs.values():
+            b.sh(f"ip netns exec {p.ns_b} ethtool -K {p.b} gro off")
+            b.sh(f"ethtool -K {p.a} tso on")
     for t in targets.values():
         t.remove()
     targets.clear()
@@ -73,7 +84,7 @@ for row in a.rows.split(","):
     if row == "xdp_redirect":
         fns = {kind: targets[kind].measure for kind in pairs}
     else:
-        f = {"pktgen": b.pktgen, "xdp_pass": b.pktgen, "xdp_drop": b.xdp_drop, "xdp_tx": b.xdp_tx}[row]
+        f = {"pktgen": b.pktgen, "gro": b.pktgen, "xdp_pass": b.pktgen, "xdp_drop": b.xdp_drop, "xdp_tx": b.xdp_tx}[row]
         fns = {kind: (lambda c, p=pairs[kind], f=f: f(p, c)) for kind in pairs}
     b.sh(f"cat /proc/kallsyms > {a.dir}/kallsyms")
     for kind in pairs:

@@ -5,7 +5,7 @@
 # or `make bench`; needs gcc and, for the report, capstone (installed into
 # the project's venv on first use).
 #   bench/qprof/run.sh [ROWS] [COUNT]
-#     (ROWS: comma-separated, of pktgen, xdp_drop, xdp_pass, xdp_tx, xdp_redirect)
+#     (ROWS: comma-separated, of pktgen, gro, xdp_drop, xdp_pass, xdp_tx, xdp_redirect)
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 source "$TOP/scripts/lib.sh"
