@@ -79,21 +79,63 @@ def teardown(row):
     targets.clear()
 
 
+class Scale:
+    """The scale row's creation: `count` pairs with 2+2 queues per end,
+    over one rtnetlink socket, in a namespace made before the snapshot
+    (`prepare`), so that the sample holds the pairs' creation alone;
+    deleted after the snapshot (`done`), which waits until the kernel's
+    memory is back to where it was, so that the namespace's teardown (a
+    workqueue) is not charged to the next sample."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.r = None
+        self.base = 0
+
+    def prepare(self):
+        self.base = b.settled_kernel_kb()
+        b.sh("ip netns add bn_qscale")
+        self.r = b.rtnl.Rtnl("bn_qscale")
+
+    def __call__(self, count):
+        q = {"numtxqueues": 2, "numrxqueues": 2}
+        for i in range(count):
+            self.r.newlink(b.rtnl.pair_msg(kind=self.kind, name=f"s{i}", peer={"name": f"t{i}", **q}, **q))
+        return {"pairs": count}
+
+    def done(self):
+        self.r.close()
+        b.sh("ip netns del bn_qscale")
+        t_end = time.monotonic() + 120
+        while b.kernel_kb() > self.base + 512 and time.monotonic() < t_end:
+            time.sleep(0.5)
+        b.settled_kernel_kb()
+
+
 for row in a.rows.split(","):
     setup(row)
     if row == "xdp_redirect":
         fns = {kind: targets[kind].measure for kind in pairs}
+    elif row == "scale":
+        fns = {kind: Scale(kind) for kind in pairs}
     else:
         f = {"pktgen": b.pktgen, "gro": b.pktgen, "xdp_pass": b.pktgen, "xdp_drop": b.xdp_drop, "xdp_tx": b.xdp_tx}[row]
         fns = {kind: (lambda c, p=pairs[kind], f=f: f(p, c)) for kind in pairs}
     b.sh(f"cat /proc/kallsyms > {a.dir}/kallsyms")
+    def hook(kind, name):
+        getattr(fns[kind], name, lambda: None)()
+
     for kind in pairs:
-        fns[kind](5000)
+        hook(kind, "prepare")
+        fns[kind](5000 if row != "scale" else a.count)
+        hook(kind, "done")
     for r in range(2):
         for kind in pairs:
+            hook(kind, "prepare")
             snap(f"{row}-{kind}-{r}-pre")
             res = fns[kind](a.count)
             snap(f"{row}-{kind}-{r}-post")
+            hook(kind, "done")
             print(f"qprof: {row} {kind} round {r}: {res}", flush=True)
     teardown(row)
 print("QPROF-DONE", flush=True)

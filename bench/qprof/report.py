@@ -125,7 +125,8 @@ def own(kind):
 
 
 for row in rows:
-    print(f"== {row}: per packet ({count} packets a sample, two rounds)")
+    unit = "pair" if row == "scale" else "packet"
+    print(f"== {row}: per {unit} ({count} {unit}s a sample, two rounds)")
     print(f"{'':8} {'insns':>15} {'TBs':>13} {'expensive exits':>17} {'of them the driver':>20}"
           f" {'driver jcc x-page (<=)':>24}")
     last = {}

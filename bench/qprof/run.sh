@@ -5,7 +5,8 @@
 # or `make bench`; needs gcc and, for the report, capstone (installed into
 # the project's venv on first use).
 #   bench/qprof/run.sh [ROWS] [COUNT]
-#     (ROWS: comma-separated, of pktgen, gro, xdp_drop, xdp_pass, xdp_tx, xdp_redirect)
+#     (ROWS: comma-separated, of pktgen, gro, xdp_drop, xdp_pass, xdp_tx, xdp_redirect,
+#      scale: COUNT pairs created, per pair)
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 source "$TOP/scripts/lib.sh"
