@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 use kernel::prelude::*;
+use kernel::sync::atomic::{Atomic, Relaxed};
 
 use crate::policy::TxPolicy;
 
@@ -18,6 +19,11 @@ pub(crate) struct RvethPriv {
     /// Metadata policy of this end's transmit direction, set in `newlink`
     /// before the device is registered and never changed.
     pub(crate) policy: TxPolicy,
+    /// Packets this end did not deliver (peer gone or down, MTU, backlog or
+    /// ring full): one device-wide atomic, as veth's `dropped`, so that
+    /// creating a device allocates no per-CPU counters and a drop is never
+    /// lost to a failed allocation.
+    dropped: Atomic<u64>,
 }
 
 impl RvethPriv {
@@ -25,16 +31,26 @@ impl RvethPriv {
     pub(crate) const fn new() -> Self {
         Self {
             policy: TxPolicy::DEFAULT,
+            dropped: Atomic::new(0),
         }
+    }
+
+    /// Counts a packet this end did not deliver.
+    pub(crate) fn count_dropped(&self) {
+        self.dropped.add(1, Relaxed);
+    }
+
+    /// The packets this end did not deliver.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Relaxed)
     }
 }
 
-/// The per-CPU counters of each end (`Device::counters`), for what the end
-/// transmits; `ethtool -S` shows them by these names.
+/// The per-CPU metadata counters of each end (`Device::counters`, allocated
+/// on the first packet with metadata), for what the end transmits;
+/// `ethtool -S` shows them by these names.
 #[derive(Clone, Copy)]
 pub(crate) enum Counter {
-    /// Packets not delivered (peer gone or down, MTU, backlog).
-    Dropped,
     /// Packets whose socket had a net_cls classid.
     Classid,
     /// ... of which the classid was written into mark or priority.
@@ -50,11 +66,10 @@ pub(crate) enum Counter {
 }
 
 /// The number of [`Counter`]s.
-pub(crate) const COUNTERS: usize = 7;
+pub(crate) const COUNTERS: usize = 6;
 
 /// `ethtool -S` names of the counters, in [`Counter`] order.
 pub(crate) const COUNTER_NAMES: [&CStr; COUNTERS] = [
-    c"tx_dropped",
     c"tx_meta_classid",
     c"tx_meta_classid_carried",
     c"tx_meta_mark",
@@ -63,21 +78,21 @@ pub(crate) const COUNTER_NAMES: [&CStr; COUNTERS] = [
     c"tx_meta_priority_cleared",
 ];
 
-/// All `ethtool -S` names: the peer's ifindex, the counters, then the
-/// frames redirected into this end that the peer took as skbs (NAPI off
-/// there; [`crate::net::link::Driver::XDP_XMIT_TO_STACK`]).
+/// All `ethtool -S` names: the peer's ifindex, the drops, the counters,
+/// then the frames redirected into this end that the peer took as skbs
+/// (NAPI off there; [`crate::net::link::Driver::XDP_XMIT_TO_STACK`]).
 pub(crate) const ETHTOOL_STATS: &[&CStr] = &[
     c"peer_ifindex",
+    c"tx_dropped",
     COUNTER_NAMES[0],
     COUNTER_NAMES[1],
     COUNTER_NAMES[2],
     COUNTER_NAMES[3],
     COUNTER_NAMES[4],
     COUNTER_NAMES[5],
-    COUNTER_NAMES[6],
     c"xdp_xmit_to_stack",
 ];
 
-// `crate::xmit::ethtool_stats` fills the peer's ifindex, the counters and
-// `xdp_xmit_to_stack`, in this order.
-const _: () = assert!(ETHTOOL_STATS.len() == COUNTERS + 2);
+// `crate::xmit::ethtool_stats` fills the peer's ifindex, the drops, the
+// counters and `xdp_xmit_to_stack`, in this order.
+const _: () = assert!(ETHTOOL_STATS.len() == COUNTERS + 3);

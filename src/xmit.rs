@@ -7,7 +7,8 @@
 //! (the BH-disabled transmit context is a read section: `rcu_dereference_bh`),
 //! the skb is forwarded the way `dev_forward_skb()` does it, and the packet
 //! is counted in the sender's per-CPU tstats (the peer's rx counters are the
-//! sender's tx counters, see [`get_stats64`]). Drops are counted per CPU.
+//! sender's tx counters, see [`get_stats64`]). Drops are counted in one
+//! device-wide atomic, as veth counts them.
 //!
 //! Out-of-line calls per delivered packet without metadata:
 //! `__dev_forward_skb` and `__netif_rx` (veth makes the same two; a packet
@@ -123,10 +124,10 @@ fn add_metadata_counts(counts: u32, dev: &Device<RvethPriv>, bh: &BhDisabled) {
 pub(crate) fn xmit(mut skb: SkBuff, dev: &Device<RvethPriv>, bh: &BhDisabled) -> Tx {
     // BH is disabled: an RCU read section already, no rcu_read_lock needed.
     let Some(peer) = dev.peer_bh(bh) else {
-        return drop_counted(dev, bh, skb.dropped());
+        return drop_counted(dev, skb.dropped());
     };
     if !skb.may_pull(ETH_HLEN) {
-        return drop_counted(dev, bh, skb.dropped());
+        return drop_counted(dev, skb.dropped());
     }
     let napi = peer
         .napi_target(&skb, bh)
@@ -172,7 +173,7 @@ fn deliver(
     // peer's rx_dropped counted by the core.
     let mut skb = match skb.forward_to(peer) {
         Ok(skb) => skb,
-        Err(dropped) => return drop_counted(dev, bh, dropped),
+        Err(dropped) => return drop_counted(dev, dropped),
     };
     let counts = cross(&mut skb);
     // Delivered to the backlog: counted in this end's tstats by the same
@@ -189,7 +190,7 @@ fn deliver(
         }
         TxOutcome::Dropped => {
             count_metadata(counts, dev, bh);
-            drop_counted(dev, bh, tx)
+            drop_counted(dev, tx)
         }
         // The core retries it: counted then.
         TxOutcome::Busy => tx,
@@ -216,12 +217,12 @@ pub(crate) fn poll<'a>(mut ctx: NapiPoll<'a, RvethPriv>) -> PollDone<'a> {
 }
 
 /// Counts a packet `start_xmit` did not deliver.
-fn drop_counted(dev: &Device<RvethPriv>, bh: &BhDisabled, tx: Tx) -> Tx {
-    dev.counters().local(bh).add(Counter::Dropped as usize, 1);
+fn drop_counted(dev: &Device<RvethPriv>, tx: Tx) -> Tx {
+    dev.priv_data().count_dropped();
     tx
 }
 
-/// The sums of an end's per-CPU counters, in [`Counter`] order.
+/// The sums of an end's per-CPU metadata counters, in [`Counter`] order.
 fn counters(dev: &Device<RvethPriv>) -> [u64; COUNTERS] {
     let mut sums = [0; COUNTERS];
     dev.counters().sum(&mut sums);
@@ -237,7 +238,7 @@ fn counters(dev: &Device<RvethPriv>) -> [u64; COUNTERS] {
 /// drops (veth's accounting, including its crossed `xdp_tx_errors`).
 pub(crate) fn get_stats64(dev: &Device<RvethPriv>, stats: &mut LinkStats64) {
     dev.fetch_tstats(stats);
-    stats.add_tx_dropped(counters(dev)[Counter::Dropped as usize]);
+    stats.add_tx_dropped(dev.priv_data().dropped());
     stats.add_tx_dropped(dev.xdp_xmit_dropped());
     let rx = dev.rx_queue_totals();
     stats.add_tx_dropped(rx.xdp_tx_err);
@@ -262,9 +263,13 @@ pub(crate) fn ethtool_stats(dev: &Device<RvethPriv>, values: &mut [u64]) {
         let guard = rcu::read_lock();
         dev.peer(&guard).map_or(0, |p| p.ifindex())
     };
-    let stats = core::iter::once(u64::try_from(peer_ifindex).unwrap_or(0))
-        .chain(counters(dev))
-        .chain(core::iter::once(dev.xdp_xmit_to_stack()));
+    let stats = [
+        u64::try_from(peer_ifindex).unwrap_or(0),
+        dev.priv_data().dropped(),
+    ]
+    .into_iter()
+    .chain(counters(dev))
+    .chain(core::iter::once(dev.xdp_xmit_to_stack()));
     for (v, s) in values.iter_mut().zip(stats) {
         *v = s;
     }

@@ -25,13 +25,14 @@ use super::{
 /// The private area of a device of a [`super::link::Driver`]: what
 /// `netdev_priv()` points to.
 ///
-/// The adapters of [`super::link`] own its layout: the per-CPU counters they
-/// allocate in `ndo_init` and free in `priv_destructor`, the peer slot they
+/// The adapters of [`super::link`] own its layout: the per-CPU counters
+/// (allocated on their first add, freed in `priv_destructor`), the receive
+/// queues they allocate in `ndo_init`, the peer slot they
 /// fill in `newlink` and empty in `dellink`, then the driver's data. The
 /// driver reaches only `data` (and reads the peer through [`Device::peer`]).
 #[repr(C)]
 pub(super) struct PrivArea<P> {
-    /// NULL until `ndo_init`, NULL again after `priv_destructor`.
+    /// Not allocated until their first add, freed by `priv_destructor`.
     pub(super) counters: Counters,
     /// The receive queues (NAPI, rings): none until `ndo_init`, none again
     /// after `priv_destructor`.
@@ -88,9 +89,9 @@ pub(super) unsafe fn dev_net(dev: *const bindings::net_device) -> *mut bindings:
 ///   a [`PrivArea<P>`] whose data is initialised for as long as the device
 ///   exists.
 /// - It has been registered: its per-CPU tstats (`pcpu_stat_type ==
-///   NETDEV_PCPU_STAT_TSTATS`, forced by the `setup` adapter) and the
-///   counters of its [`PrivArea`] are allocated for as long as a reference
-///   to it exists.
+///   NETDEV_PCPU_STAT_TSTATS`, forced by the `setup` adapter) are allocated,
+///   and the counters of its [`PrivArea`] are not freed, for as long as a
+///   reference to it exists.
 /// - Netpoll is off for it (`IFF_DISABLE_NETPOLL`, forced by the `setup`
 ///   adapter), so its transmit never runs in hard-IRQ context and nothing
 ///   there writes its per-CPU tstats.
@@ -139,7 +140,8 @@ impl<P> Device<P> {
         &self.area().data
     }
 
-    /// The device's per-CPU counters ([`super::link::Driver::PCPU_COUNTERS`]).
+    /// The device's per-CPU counters ([`super::link::Driver::PCPU_COUNTERS`],
+    /// allocated on their first add).
     pub(crate) fn counters(&self) -> &Counters {
         &self.area().counters
     }

@@ -131,10 +131,14 @@ bool rveth_pskb_may_pull(struct sk_buff *skb, unsigned int len)
 	return pskb_may_pull(skb, len);
 }
 
-/* alloc_percpu is a macro (allocation profiling hooks). */
-void __percpu *rveth_alloc_percpu(size_t size, size_t align)
+/*
+ * alloc_percpu_gfp() is a macro (allocation profiling hooks). Atomic and
+ * quiet, as netdev_core_stats_alloc(): src/net/percpu.rs allocates a
+ * device's counters on their first add, on the data path.
+ */
+void __percpu *rveth_alloc_percpu_atomic(size_t size, size_t align)
 {
-	return __alloc_percpu_gfp(size, align, GFP_KERNEL);
+	return __alloc_percpu_gfp(size, align, GFP_ATOMIC | __GFP_NOWARN);
 }
 
 /*

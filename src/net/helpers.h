@@ -34,7 +34,7 @@ void rveth_eth_hw_addr_random(struct net_device *dev);
 
 bool rveth_pskb_may_pull(struct sk_buff *skb, unsigned int len);
 
-void __percpu *rveth_alloc_percpu(size_t size, size_t align);
+void __percpu *rveth_alloc_percpu_atomic(size_t size, size_t align);
 void *rveth_this_cpu_ptr(void __percpu *ptr);
 void *rveth_per_cpu_ptr(void __percpu *ptr, unsigned int cpu);
 unsigned int rveth_next_possible_cpu(int cpu);

@@ -135,7 +135,8 @@ pub(crate) trait Driver: Sized + 'static {
     const INFO_POLICY: &'static [Policy];
     /// Names of the `ethtool -S` counters.
     const ETHTOOL_STATS: &'static [&'static CStr] = &[];
-    /// Number of per-CPU `u64` counters of each device ([`Device::counters`]).
+    /// Number of per-CPU `u64` counters of each device ([`Device::counters`],
+    /// allocated on their first add).
     const PCPU_COUNTERS: usize = 0;
     /// Space [`Driver::fill_info`] needs at most (`get_size`).
     const INFO_SIZE: usize = 0;
@@ -679,7 +680,7 @@ impl<T: Driver> Adapter<T> {
         // not yet initialised.
         unsafe {
             area.write(PrivArea {
-                counters: Counters::none(),
+                counters: Counters::new(T::PCPU_COUNTERS),
                 rxq: RxQueues::none(),
                 peer: PeerSlot::new(),
                 data: T::init_priv(),
@@ -706,7 +707,6 @@ impl<T: Driver> Adapter<T> {
         // can take the locks (as `veth_dev_init()` does).
         unsafe { bindings::rveth_netdev_lockdep_set_classes(dev) };
         from_result(|| {
-            let counters = Counters::alloc(T::PCPU_COUNTERS)?;
             let poll: Option<napi::PollFn> = if T::HAS_POLL {
                 Some(Self::napi_poll)
             } else {
@@ -714,25 +714,13 @@ impl<T: Driver> Adapter<T> {
             };
             // SAFETY: `dev` is valid; `num_rx_queues` is fixed at allocation.
             let n = unsafe { (*dev).num_rx_queues };
-            let rxq = match RxQueues::alloc(dev, n, poll, T::XDP_XMIT_TO_STACK) {
-                Ok(q) => q,
-                Err(e) => {
-                    let mut counters = counters;
-                    // SAFETY: Just allocated, not yet visible to anyone.
-                    unsafe { counters.free() };
-                    return Err(e);
-                }
-            };
+            let rxq = RxQueues::alloc(dev, n, poll, T::XDP_XMIT_TO_STACK)?;
             // `ndo_init` runs once per registration, and a device that failed
-            // registration is freed: the counters and queues are still
-            // `none()`.
+            // registration is freed: the queues are still `none()`. The
+            // counters are allocated on their first add (see `Counters`).
             // SAFETY: The device is being registered under RTNL, not yet
             // visible to readers; its private area was initialised by `setup`.
-            unsafe {
-                let area = priv_area::<T::Priv>(dev);
-                (*area).counters = counters;
-                (*area).rxq = rxq;
-            }
+            unsafe { (*priv_area::<T::Priv>(dev)).rxq = rxq };
             Ok(0)
         })
     }

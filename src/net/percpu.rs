@@ -14,7 +14,7 @@
 
 use core::ptr;
 
-use kernel::prelude::*;
+use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed};
 
 use super::{bindings, BhDisabled};
 
@@ -22,76 +22,112 @@ use super::{bindings, BhDisabled};
 // kernels (32-bit ones need the seqcount of `u64_stats_sync`).
 const _: () = assert!(usize::BITS == 64);
 
-/// A block of per-CPU `u64` counters, allocated by the adapters of
-/// [`super::link`] in `ndo_init` and freed in `priv_destructor`.
+/// A block of per-CPU `u64` counters of a device, allocated on first use.
+///
+/// Creating a device allocates nothing here: the block is allocated by the
+/// first [`Counters::local`], on the data path (bottom halves disabled), as
+/// the core allocates a device's `core_stats` (`netdev_core_stats_inc()`):
+/// `GFP_ATOMIC`, published with a cmpxchg (a CPU that loses the race frees
+/// its block and counts in the winner's), and freed only with the device
+/// (the `priv_destructor` adapter of [`super::link`]). A device that never
+/// counts never pays for a per-CPU allocation of its own (the core's
+/// per-CPU tstats are its only one, as for veth). If the allocation fails,
+/// that add is lost (as the core's `core_stats` counts are), and the next
+/// add tries again.
 ///
 /// # Invariants
 ///
-/// `pcpu` is NULL (not allocated: `len == 0`) or a per-CPU allocation of
-/// `len` zero-initialised `u64`s for every possible CPU.
+/// - `pcpu` is NULL (not allocated yet) or a per-CPU allocation of `len`
+///   `u64`s for every possible CPU, zeroed before it was published.
+/// - Once non-NULL, `pcpu` does not change until [`Counters::free`], which
+///   only runs when no other reference to `self` is in use.
 pub(crate) struct Counters {
-    pcpu: *mut u64,
+    pcpu: Atomic<*mut u64>,
     len: usize,
 }
 
-// SAFETY: The counters are only written with `local_add` (one `addq` or
-// an atomic add) and read with word-sized volatile reads, from any CPU, as
-// `u64_stats_t` is.
-unsafe impl Sync for Counters {}
-// SAFETY: See `Sync`.
-unsafe impl Send for Counters {}
-
 impl Counters {
-    /// No counters (before `ndo_init`).
-    pub(super) const fn none() -> Self {
-        // INVARIANT: NULL with `len == 0`.
+    /// Counters of `len` `u64`s per CPU, not allocated yet.
+    pub(super) const fn new(len: usize) -> Self {
+        // INVARIANT: NULL.
         Self {
-            pcpu: ptr::null_mut(),
-            len: 0,
-        }
-    }
-
-    /// Allocates `len` zeroed counters per possible CPU.
-    pub(super) fn alloc(len: usize) -> Result<Self> {
-        if len == 0 {
-            return Ok(Self::none());
-        }
-        let size = len.checked_mul(core::mem::size_of::<u64>()).ok_or(ENOMEM)?;
-        // SAFETY: Any size is valid; the allocation is zeroed.
-        let pcpu = unsafe { bindings::rveth_alloc_percpu(size, core::mem::align_of::<u64>()) };
-        if pcpu.is_null() {
-            return Err(ENOMEM);
-        }
-        // INVARIANT: A zeroed per-CPU allocation of `len` `u64`s.
-        Ok(Self {
-            pcpu: pcpu.cast(),
+            pcpu: Atomic::new(ptr::null_mut()),
             len,
-        })
+        }
     }
 
-    /// Frees the counters; they are [`Counters::none`] afterwards.
+    /// The published block, NULL if none yet.
+    ///
+    /// `Acquire` pairs with the cmpxchg that published it, so the block's
+    /// zeroing is seen before any access through the pointer (on x86 a
+    /// plain load, as the core's `READ_ONCE()` of `core_stats`).
+    fn block(&self) -> *mut u64 {
+        self.pcpu.load(Acquire)
+    }
+
+    /// Allocates and publishes the block (the first add's slow path);
+    /// returns the published block, or NULL if the allocation failed.
+    #[cold]
+    #[inline(never)]
+    fn alloc_block(&self) -> *mut u64 {
+        // No overflow: `len <= 1024`, checked when the link kind is
+        // registered.
+        let size = self.len * core::mem::size_of::<u64>();
+        let align = core::mem::align_of::<u64>();
+        // SAFETY: Any size is valid; the allocation is zeroed, and
+        // `GFP_ATOMIC` may be used with bottom halves disabled.
+        let new = unsafe { bindings::rveth_alloc_percpu_atomic(size, align) }.cast::<u64>();
+        if new.is_null() {
+            return new;
+        }
+        // `Full`: the zeroing of `new` happens before the publication (the
+        // readers' `Acquire` pairs with it), as the core's cmpxchg().
+        // INVARIANT: A zeroed allocation of `len` `u64`s replaces NULL,
+        // once.
+        match self.pcpu.cmpxchg(ptr::null_mut(), new, Full) {
+            Ok(_) => new,
+            Err(published) => {
+                // SAFETY: `new` was allocated above and never published,
+                // so nothing else refers to it; `free_percpu()` may be
+                // called in atomic context.
+                unsafe { bindings::free_percpu(new.cast()) };
+                published
+            }
+        }
+    }
+
+    /// Frees the counters; they are not allocated afterwards.
     ///
     /// # Safety
     ///
     /// No other reference to `self` may be in use (the device is being
     /// destroyed).
     pub(super) unsafe fn free(&mut self) {
-        if !self.pcpu.is_null() {
-            // SAFETY: Allocated by `alloc` (type invariant) and not in use.
-            unsafe { bindings::free_percpu(self.pcpu.cast()) };
+        let pcpu = self.pcpu.xchg(ptr::null_mut(), Relaxed);
+        if !pcpu.is_null() {
+            // SAFETY: Allocated by `alloc_block` (type invariant) and not
+            // in use (see above).
+            unsafe { bindings::free_percpu(pcpu.cast()) };
         }
-        *self = Self::none();
     }
 
     /// This CPU's copy, to count in while `bh` shows that bottom halves are
     /// disabled (so the task cannot migrate; only tasks on this CPU write
-    /// the copy, each add with [`local_add`]).
+    /// the copy, each add with [`local_add`]). Allocates the counters the
+    /// first time (see [`Counters`]); if that fails, the adds made through
+    /// this copy are lost.
     pub(crate) fn local<'a>(&'a self, bh: &'a BhDisabled) -> Local<'a> {
-        let base = if self.pcpu.is_null() {
+        let mut pcpu = self.block();
+        if pcpu.is_null() && self.len != 0 {
+            pcpu = self.alloc_block();
+        }
+        let base = if pcpu.is_null() {
             ptr::null_mut()
         } else {
-            this_cpu_ptr(self.pcpu, bh)
+            this_cpu_ptr(pcpu, bh)
         };
+        // INVARIANT: NULL, or this CPU's copy of the published block, which
+        // stays allocated while `self` is referenced.
         Local {
             base,
             len: self.len,
@@ -99,9 +135,11 @@ impl Counters {
         }
     }
 
-    /// Sums every CPU's copy into `out` (counter `i` into `out[i]`).
+    /// Sums every CPU's copy into `out` (counter `i` into `out[i]`);
+    /// nothing if the counters were never allocated (all zero).
     pub(crate) fn sum(&self, out: &mut [u64]) {
-        if self.pcpu.is_null() {
+        let pcpu = self.block();
+        if pcpu.is_null() {
             return;
         }
         let n = out.len().min(self.len);
@@ -112,8 +150,9 @@ impl Counters {
             if next >= kernel::cpu::nr_cpu_ids() {
                 break;
             }
-            // SAFETY: `next` is a possible CPU, so its copy exists.
-            let base = unsafe { bindings::rveth_per_cpu_ptr(self.pcpu.cast(), next).cast::<u64>() };
+            // SAFETY: `next` is a possible CPU, so its copy of the published
+            // block exists (type invariant).
+            let base = unsafe { bindings::rveth_per_cpu_ptr(pcpu.cast(), next).cast::<u64>() };
             for (i, o) in out[..n].iter_mut().enumerate() {
                 // SAFETY: `i < len`: inside this CPU's copy; a word-sized
                 // volatile read (READ_ONCE) of a counter its CPU may be
@@ -290,7 +329,6 @@ pub(super) unsafe fn local_add(p: *mut u64, v: u64) {
     }
     #[cfg(not(all(target_arch = "x86_64", not(CONFIG_UML))))]
     {
-        use kernel::sync::atomic::{Atomic, Relaxed};
         // SAFETY: `p` is valid and aligned for the call (see above) and
         // only ever accessed atomically or by word-sized reads.
         unsafe { Atomic::<u64>::from_ptr(p) }.add(v, Relaxed);
