@@ -19,8 +19,8 @@ pub(crate) struct RvethPriv {
     /// Metadata policy of this end's transmit direction, set in `newlink`
     /// before the device is registered and never changed.
     pub(crate) policy: TxPolicy,
-    /// Packets this end did not deliver (peer gone or down, MTU, backlog or
-    /// ring full): one device-wide atomic, as veth's `dropped`, so that
+    /// Packets this end did not deliver (peer gone or down, header too
+    /// short, MTU, backlog or ring full): one device-wide atomic, as veth's `dropped`, so that
     /// creating a device allocates no per-CPU counters and a drop is never
     /// lost to a failed allocation.
     dropped: Atomic<u64>,

@@ -13,11 +13,12 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
 from conftest import load_veth, same_as_veth
-from util import ethtool_stats, ip_plugin, make_pair, nstat, run, wait_until
+from util import TraceEvents, ethtool_stats, ip_plugin, make_pair, nstat, run, wait_until
 
 CLASSID = 0x00010010
 N = 40
@@ -235,39 +236,55 @@ def test_cgroup_classifier_on_host(rveth, netns, netcls, bridge, kind):
 
 
 # One marking sender per CPU, started together: each pins itself to its CPU,
-# says it is ready, spins until the go file appears, then sends.
+# says it is ready and spins on the monotonic clock (no system call) until
+# the common start time, so that their first packets cross at once.
 CPU_SENDER = r"""
-import os, socket, sys
-cpu, mark, n, dst, go = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+import os, socket, sys, time
+cpu, mark, n, dst, go = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
 os.sched_setaffinity(0, {cpu})
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
 print('ready', flush=True)
-while not os.path.exists(go):
+while time.clock_gettime(time.CLOCK_MONOTONIC) < go:
     pass
 for i in range(n):
     s.sendto(b'x' * 64, (dst, 9000))
 """
 
 
-def test_meta_counters_exact_from_every_cpu(rveth, netns, tmp_path):
-    """Marked datagrams sent at once from every CPU into fresh pairs: each
-    packet is counted once in `ethtool -S`, whichever CPU sent it and
-    although the senders' first packets race to allocate the per-CPU
-    counters (an end allocates them on its first packet with metadata,
-    src/net/percpu.rs), and veth and rveth deliver the same number. veth
-    has no such counters; the delivered counts are compared. Three fresh
-    pairs per kind, so three first-packet races each."""
+def module_pcpu_allocs(ev, kind):
+    """The per-CPU allocations the module `kind` made itself, from the lines
+    of the `percpu_alloc_percpu` trace event (the call site is printed as
+    `symbol+off/size [module]`)."""
+    return [line for line in ev.lines if f"[{kind}]" in line]
+
+
+def test_meta_counters_exact_from_every_cpu(rveth, netns):
+    """An end allocates its per-CPU metadata counters on its first packet
+    with metadata, not when it is created (src/net/percpu.rs), so that a
+    pair costs the per-CPU allocator what a veth pair costs. Checked with
+    the `percpu_alloc_percpu` trace event: neither module allocates per-CPU
+    memory itself while a pair is created (the core's tstats are the
+    core's). Then marked datagrams are sent at once from every CPU into the
+    fresh pair: the senders' first packets race to allocate (a CPU that
+    loses frees its block and counts in the winner's); every packet is
+    counted once in `ethtool -S`, and veth and rveth deliver the same
+    number. Three fresh pairs per kind."""
     load_veth()
     cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.skip("needs two CPUs for the senders' race")
     n = 300
     total = n * len(cpus)
-    delivered = {}
+    seen = {}
     for kind in ("veth", "rveth"):
-        delivered[kind] = []
+        seen[kind] = {"created": [], "delivered": []}
+        allocs = []
         for r in range(3):
             a, b = netns.new(f"{kind[0]}a{r}"), netns.new(f"{kind[0]}b{r}")
-            make_pair(kind, a, b, ipv6=False)
+            with TraceEvents("percpu/percpu_alloc_percpu") as created:
+                make_pair(kind, a, b, ipv6=False)
+            seen[kind]["created"].append(len(module_pcpu_allocs(created, kind)))
             for ns, dev, ip_, pns, pdev in ((a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")):
                 mac = json.loads(run(f"ip -n {pns} -j link show dev {pdev}"))[0]["address"]
                 run(f"ip -n {ns} neigh replace {ip_} lladdr {mac} dev {dev} nud permanent")
@@ -275,24 +292,37 @@ def test_meta_counters_exact_from_every_cpu(rveth, netns, tmp_path):
                 st0 = ethtool_stats(a, "ra")
                 assert st0["tx_meta_mark"] == 0 and st0["tx_dropped"] == 0, st0
             before = nstat(b).get("IpInReceives", 0)
-            go = tmp_path / f"go-{kind}-{r}"
-            senders = [subprocess.Popen(["ip", "netns", "exec", a, sys.executable, "-c", CPU_SENDER,
-                                         str(cpu), str(CLASSID), str(n), "10.9.0.2", str(go)],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                       for cpu in cpus]
-            for p in senders:
-                assert p.stdout.readline().strip() == "ready", p.stderr.read()
-            go.touch()
-            for p in senders:
-                assert p.wait(timeout=300) == 0, p.stderr.read()
+            go = time.clock_gettime(time.CLOCK_MONOTONIC) + 2.0
+            with TraceEvents("percpu/percpu_alloc_percpu") as sent:
+                senders = [subprocess.Popen(["ip", "netns", "exec", a, sys.executable, "-c", CPU_SENDER,
+                                             str(cpu), str(CLASSID), str(n), "10.9.0.2", str(go)],
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           for cpu in cpus]
+                for p in senders:
+                    assert p.stdout.readline().strip() == "ready", p.stderr.read()
+                assert time.clock_gettime(time.CLOCK_MONOTONIC) < go, "senders started too late"
+                for p in senders:
+                    assert p.wait(timeout=300) == 0, p.stderr.read()
+            allocs.append(len(module_pcpu_allocs(sent, kind)))
             got = wait_until(lambda: (lambda v: v if v >= total else None)(
                 nstat(b).get("IpInReceives", 0) - before), timeout=60, what=f"{total} packets at rb")
-            delivered[kind].append(got)
+            seen[kind]["delivered"].append(got)
             if kind == "rveth":
                 st = ethtool_stats(a, "ra")
                 # The pair crosses namespaces: every mark is cleared.
                 assert (st["tx_meta_mark"], st["tx_meta_mark_cleared"], st["tx_dropped"]) == \
                     (total, total, 0), st
+        # rveth allocates its counters once per end that sent marked
+        # packets, plus one per CPU that lost the race (freed at once);
+        # veth has no such counters.
+        if kind == "rveth":
+            assert all(1 <= x <= len(cpus) for x in allocs), allocs
+            print(f"rveth per-CPU allocations while sending, per pair: {allocs}")
+        else:
+            assert allocs == [0, 0, 0], allocs
+    same_as_veth("per-CPU allocations of the driver module while a pair is created",
+                 seen["rveth"]["created"], seen["veth"]["created"])
+    assert seen["rveth"]["created"] == [0, 0, 0], seen
     same_as_veth("packets delivered from marking senders on every CPU",
-                 delivered["rveth"], delivered["veth"])
-    assert delivered["rveth"] == [total] * 3, delivered
+                 seen["rveth"]["delivered"], seen["veth"]["delivered"])
+    assert seen["rveth"]["delivered"] == [total] * 3, seen

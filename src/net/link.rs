@@ -680,7 +680,7 @@ impl<T: Driver> Adapter<T> {
         // not yet initialised.
         unsafe {
             area.write(PrivArea {
-                counters: Counters::new(T::PCPU_COUNTERS),
+                counters: const { Counters::new(T::PCPU_COUNTERS) },
                 rxq: RxQueues::none(),
                 peer: PeerSlot::new(),
                 data: T::init_priv(),
@@ -1243,8 +1243,7 @@ impl<T: Driver> Registration<T> {
             assert!(core::mem::align_of::<PrivArea<T::Priv>>() <= bindings::NETDEV_ALIGN as usize);
             assert!(!core::mem::needs_drop::<T::Priv>());
             assert!(info_policy_ok(T::INFO_POLICY));
-            // pcpu_alloc() warns above PCPU_MIN_UNIT_SIZE / 2 (32 KiB).
-            assert!(T::PCPU_COUNTERS <= 1024);
+            assert!(T::PCPU_COUNTERS <= percpu::MAX_COUNTERS);
         };
         // SAFETY: All-zero is a valid, empty `rtnl_link_ops`.
         let mut ops: bindings::rtnl_link_ops = unsafe { core::mem::zeroed() };

@@ -30,13 +30,20 @@ const _: () = assert!(usize::BITS == 64);
 /// `GFP_ATOMIC`, published with a cmpxchg (a CPU that loses the race frees
 /// its block and counts in the winner's), and freed only with the device
 /// (the `priv_destructor` adapter of [`super::link`]). A device that never
-/// counts never pays for a per-CPU allocation of its own (the core's
-/// per-CPU tstats are its only one, as for veth). If the allocation fails,
-/// that add is lost (as the core's `core_stats` counts are), and the next
-/// add tries again.
+/// counts makes no per-CPU allocation beyond what the core makes for it
+/// (for a device that forces tstats, as veth does, the same as veth's). If
+/// the allocation fails, that add is lost and the next add tries again, as
+/// with the core's `core_stats`: an atomic per-CPU allocation fails only
+/// while no populated chunk has room, and the failed attempt schedules the
+/// allocator's work that populates more.
+///
+/// `Send` and `Sync` come from the `Atomic` pointer: the block it points to
+/// is only written by [`local_add`] on the CPU that owns a copy and read
+/// with word-sized volatile reads, as `u64_stats_t` is.
 ///
 /// # Invariants
 ///
+/// - `len <= MAX_COUNTERS`.
 /// - `pcpu` is NULL (not allocated yet) or a per-CPU allocation of `len`
 ///   `u64`s for every possible CPU, zeroed before it was published.
 /// - Once non-NULL, `pcpu` does not change until [`Counters::free`], which
@@ -46,10 +53,20 @@ pub(crate) struct Counters {
     len: usize,
 }
 
+/// The most counters a device may have: `pcpu_alloc()` warns above
+/// `PCPU_MIN_UNIT_SIZE / 2` (32 KiB) per CPU.
+pub(super) const MAX_COUNTERS: usize = 1024;
+
 impl Counters {
     /// Counters of `len` `u64`s per CPU, not allocated yet.
+    ///
+    /// # Panics
+    ///
+    /// If `len > MAX_COUNTERS` (at compile time where it is evaluated in a
+    /// const context, as the link kind's registration does).
     pub(super) const fn new(len: usize) -> Self {
-        // INVARIANT: NULL.
+        assert!(len <= MAX_COUNTERS);
+        // INVARIANT: NULL, and `len` is checked above.
         Self {
             pcpu: Atomic::new(ptr::null_mut()),
             len,
@@ -65,35 +82,32 @@ impl Counters {
         self.pcpu.load(Acquire)
     }
 
-    /// Allocates and publishes the block (the first add's slow path);
-    /// returns the published block, or NULL if the allocation failed.
+    /// Allocates and publishes the block (the first add's slow path,
+    /// `netdev_core_stats_alloc()`); returns the published block: this
+    /// call's, another CPU's that won the race, or NULL if none is
+    /// published and the allocation failed.
     #[cold]
     #[inline(never)]
     fn alloc_block(&self) -> *mut u64 {
-        // No overflow: `len <= 1024`, checked when the link kind is
-        // registered.
+        // No overflow: `len <= MAX_COUNTERS` (type invariant).
         let size = self.len * core::mem::size_of::<u64>();
         let align = core::mem::align_of::<u64>();
-        // SAFETY: Any size is valid; the allocation is zeroed, and
-        // `GFP_ATOMIC` may be used with bottom halves disabled.
+        // SAFETY: Any size is valid; the allocation is zeroed; `GFP_ATOMIC`
+        // may be used in any context but NMI, which never counts here.
         let new = unsafe { bindings::rveth_alloc_percpu_atomic(size, align) }.cast::<u64>();
-        if new.is_null() {
-            return new;
-        }
-        // `Full`: the zeroing of `new` happens before the publication (the
+        // `Full`: the zeroing of `new` happens before its publication (the
         // readers' `Acquire` pairs with it), as the core's cmpxchg().
         // INVARIANT: A zeroed allocation of `len` `u64`s replaces NULL,
         // once.
-        match self.pcpu.cmpxchg(ptr::null_mut(), new, Full) {
-            Ok(_) => new,
-            Err(published) => {
-                // SAFETY: `new` was allocated above and never published,
-                // so nothing else refers to it; `free_percpu()` may be
-                // called in atomic context.
-                unsafe { bindings::free_percpu(new.cast()) };
-                published
-            }
+        if !new.is_null() && self.pcpu.cmpxchg(ptr::null_mut(), new, Full).is_err() {
+            // SAFETY: `new` was allocated above and never published, so
+            // nothing else refers to it; `free_percpu()` may be called in
+            // atomic context.
+            unsafe { bindings::free_percpu(new.cast()) };
         }
+        // Whatever is published now, read as every reader reads it (a
+        // failed cmpxchg orders nothing).
+        self.block()
     }
 
     /// Frees the counters; they are not allocated afterwards.
@@ -103,6 +117,9 @@ impl Counters {
     /// No other reference to `self` may be in use (the device is being
     /// destroyed).
     pub(super) unsafe fn free(&mut self) {
+        // A later `local` (which the contract above rules out) would then
+        // allocate nothing.
+        self.len = 0;
         let pcpu = self.pcpu.xchg(ptr::null_mut(), Relaxed);
         if !pcpu.is_null() {
             // SAFETY: Allocated by `alloc_block` (type invariant) and not
