@@ -252,11 +252,11 @@ for i in range(n):
 """
 
 
-def module_pcpu_allocs(ev, kind):
-    """The per-CPU allocations the module `kind` made itself, from the lines
-    of the `percpu_alloc_percpu` trace event (the call site is printed as
+def module_pcpu_allocs(lines, kind):
+    """The per-CPU allocations the module `kind` made itself, from lines of
+    the `percpu_alloc_percpu` trace event (the call site is printed as
     `symbol+off/size [module]`)."""
-    return [line for line in ev.lines if f"[{kind}]" in line]
+    return [line for line in lines if f"[{kind}]" in line]
 
 
 def test_meta_counters_exact_from_every_cpu(rveth, netns):
@@ -275,16 +275,29 @@ def test_meta_counters_exact_from_every_cpu(rveth, netns):
     if len(cpus) < 2:
         pytest.skip("needs two CPUs for the senders' race")
     n = 300
-    total = n * len(cpus)
     seen = {}
+    # One trace instance for the whole test, read and emptied per phase.
+    with TraceEvents("percpu/percpu_alloc_percpu") as ev:
+        run_pairs(netns, cpus, n, ev, seen)
+    same_as_veth("per-CPU allocations of the driver module while a pair is created",
+                 seen["rveth"]["created"], seen["veth"]["created"])
+    assert seen["rveth"]["created"] == [0, 0, 0], seen
+    same_as_veth("packets delivered from marking senders on every CPU",
+                 seen["rveth"]["delivered"], seen["veth"]["delivered"])
+    assert seen["rveth"]["delivered"] == [n * len(cpus)] * 3, seen
+
+
+def run_pairs(netns, cpus, n, ev, seen):
+    """test_meta_counters_exact_from_every_cpu's three pairs per kind."""
+    total = n * len(cpus)
     for kind in ("veth", "rveth"):
         seen[kind] = {"created": [], "delivered": []}
         allocs = []
         for r in range(3):
             a, b = netns.new(f"{kind[0]}a{r}"), netns.new(f"{kind[0]}b{r}")
-            with TraceEvents("percpu/percpu_alloc_percpu") as created:
-                make_pair(kind, a, b, ipv6=False)
-            seen[kind]["created"].append(len(module_pcpu_allocs(created, kind)))
+            ev.take()
+            make_pair(kind, a, b, ipv6=False)
+            seen[kind]["created"].append(len(module_pcpu_allocs(ev.take(), kind)))
             for ns, dev, ip_, pns, pdev in ((a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")):
                 mac = json.loads(run(f"ip -n {pns} -j link show dev {pdev}"))[0]["address"]
                 run(f"ip -n {ns} neigh replace {ip_} lladdr {mac} dev {dev} nud permanent")
@@ -293,17 +306,17 @@ def test_meta_counters_exact_from_every_cpu(rveth, netns):
                 assert st0["tx_meta_mark"] == 0 and st0["tx_dropped"] == 0, st0
             before = nstat(b).get("IpInReceives", 0)
             go = time.clock_gettime(time.CLOCK_MONOTONIC) + 2.0
-            with TraceEvents("percpu/percpu_alloc_percpu") as sent:
-                senders = [subprocess.Popen(["ip", "netns", "exec", a, sys.executable, "-c", CPU_SENDER,
-                                             str(cpu), str(CLASSID), str(n), "10.9.0.2", str(go)],
-                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                           for cpu in cpus]
-                for p in senders:
-                    assert p.stdout.readline().strip() == "ready", p.stderr.read()
-                assert time.clock_gettime(time.CLOCK_MONOTONIC) < go, "senders started too late"
-                for p in senders:
-                    assert p.wait(timeout=300) == 0, p.stderr.read()
-            allocs.append(len(module_pcpu_allocs(sent, kind)))
+            ev.take()
+            senders = [subprocess.Popen(["ip", "netns", "exec", a, sys.executable, "-c", CPU_SENDER,
+                                         str(cpu), str(CLASSID), str(n), "10.9.0.2", str(go)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                       for cpu in cpus]
+            for p in senders:
+                assert p.stdout.readline().strip() == "ready", p.stderr.read()
+            assert time.clock_gettime(time.CLOCK_MONOTONIC) < go, "senders started too late"
+            for p in senders:
+                assert p.wait(timeout=300) == 0, p.stderr.read()
+            allocs.append(len(module_pcpu_allocs(ev.take(), kind)))
             got = wait_until(lambda: (lambda v: v if v >= total else None)(
                 nstat(b).get("IpInReceives", 0) - before), timeout=60, what=f"{total} packets at rb")
             seen[kind]["delivered"].append(got)
@@ -320,9 +333,3 @@ def test_meta_counters_exact_from_every_cpu(rveth, netns):
             print(f"rveth per-CPU allocations while sending, per pair: {allocs}")
         else:
             assert allocs == [0, 0, 0], allocs
-    same_as_veth("per-CPU allocations of the driver module while a pair is created",
-                 seen["rveth"]["created"], seen["veth"]["created"])
-    assert seen["rveth"]["created"] == [0, 0, 0], seen
-    same_as_veth("packets delivered from marking senders on every CPU",
-                 seen["rveth"]["delivered"], seen["veth"]["delivered"])
-    assert seen["rveth"]["delivered"] == [total] * 3, seen

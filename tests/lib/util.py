@@ -539,8 +539,22 @@ class TraceEvents:
         if not os.path.exists(f"{TRACEFS}/instances"):
             run(f"mount -t tracefs nodev {TRACEFS}")
         TraceEvents.serial += 1
+        # Without comm recording: enabling an event with it on registers
+        # probes on sched_switch/sched_wakeup, which patches the static
+        # keys in __schedule() while the other CPU runs it, and under TCG
+        # that patching once left a stale int3 there ("Oops: int3" in
+        # __schedule, session 25). An instance copies the flag when it is
+        # made, and only the top level has the option.
+        with open(f"{TRACEFS}/options/record-cmd") as f:
+            self.record_cmd = f.read().strip()
+        with open(f"{TRACEFS}/options/record-cmd", "w") as f:
+            f.write("0")
         self.dir = f"{TRACEFS}/instances/rveth-test-{os.getpid()}-{TraceEvents.serial}"
-        os.mkdir(self.dir)
+        try:
+            os.mkdir(self.dir)
+        except OSError:
+            self.restore_record_cmd()
+            raise
         try:
             if self.filter:
                 with open(f"{self.dir}/events/{self.event}/filter", "w") as f:
@@ -549,16 +563,32 @@ class TraceEvents:
                 f.write("1")
         except OSError:
             os.rmdir(self.dir)
+            self.restore_record_cmd()
             raise
         return self
+
+    def restore_record_cmd(self):
+        with open(f"{TRACEFS}/options/record-cmd", "w") as f:
+            f.write(self.record_cmd)
+
+    def take(self):
+        """The event's lines logged since the instance was made or since
+        the last take(), and empties the buffer, leaving the event on: a
+        test that counts in several phases switches the event (and the
+        kernel's text patching that goes with it) once, not per phase."""
+        name = self.event.split("/")[1] + ":"
+        with open(f"{self.dir}/trace") as f:
+            lines = [line.strip() for line in f if name in line]
+        with open(f"{self.dir}/trace", "w"):
+            pass
+        return lines
 
     def __exit__(self, *exc):
         try:
             with open(f"{self.dir}/events/{self.event}/enable", "w") as f:
                 f.write("0")
-            name = self.event.split("/")[1] + ":"
-            with open(f"{self.dir}/trace") as f:
-                self.lines = [line.strip() for line in f if name in line]
+            self.lines = self.take()
         finally:
             os.rmdir(self.dir)
+            self.restore_record_cmd()
         return False
