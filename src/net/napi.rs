@@ -247,18 +247,21 @@ impl RxQueue {
     }
 
     fn stats(&self) -> QueueStats {
+        // `READ_ONCE()`s, inline (`get_stats64` reads every queue's eleven
+        // counters, and the core asks for them in every link notification).
+        let r = read_once::<u64>;
         QueueStats {
-            packets: self.packets.load(Relaxed),
-            bytes: self.bytes.load(Relaxed),
-            drops: self.drops.load(Relaxed),
-            ring_full: self.ring_full.load(Relaxed),
-            flushed: self.flushed.load(Relaxed),
-            xdp_redirect: self.xdp_redirect.load(Relaxed),
-            xdp_drops: self.xdp_drops.load(Relaxed),
-            xdp_tx: self.xdp_tx.load(Relaxed),
-            xdp_tx_err: self.xdp_tx_err.load(Relaxed),
-            xdp_xmit: self.xdp_xmit.load(Relaxed),
-            xdp_xmit_err: self.xdp_xmit_err.load(Relaxed),
+            packets: r(&self.packets),
+            bytes: r(&self.bytes),
+            drops: r(&self.drops),
+            ring_full: r(&self.ring_full),
+            flushed: r(&self.flushed),
+            xdp_redirect: r(&self.xdp_redirect),
+            xdp_drops: r(&self.xdp_drops),
+            xdp_tx: r(&self.xdp_tx),
+            xdp_tx_err: r(&self.xdp_tx_err),
+            xdp_xmit: r(&self.xdp_xmit),
+            xdp_xmit_err: r(&self.xdp_xmit_err),
         }
     }
 

@@ -14,9 +14,9 @@
 
 use core::ptr;
 
-use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed};
+use kernel::sync::atomic::{Atomic, Full, Relaxed};
 
-use super::{bindings, BhDisabled};
+use super::{bindings, once, BhDisabled};
 
 // Word-sized accesses to a `u64` are single instructions only on 64-bit
 // kernels (32-bit ones need the seqcount of `u64_stats_sync`).
@@ -75,11 +75,14 @@ impl Counters {
 
     /// The published block, NULL if none yet.
     ///
-    /// `Acquire` pairs with the cmpxchg that published it, so the block's
-    /// zeroing is seen before any access through the pointer (on x86 a
-    /// plain load, as the core's `READ_ONCE()` of `core_stats`).
+    /// A `READ_ONCE()`, inline, as the core reads `core_stats`: every
+    /// access to the block goes through the pointer read here, so the
+    /// address dependency orders it after the load, and the cmpxchg that
+    /// published the block was fully ordered after its zeroing (see
+    /// [`super::once`]).
+    #[inline(always)]
     fn block(&self) -> *mut u64 {
-        self.pcpu.load(Acquire)
+        once::read_once(&self.pcpu)
     }
 
     /// Allocates and publishes the block (the first add's slow path,
@@ -96,7 +99,7 @@ impl Counters {
         // may be used in any context but NMI, which never counts here.
         let new = unsafe { bindings::rveth_alloc_percpu_atomic(size, align) }.cast::<u64>();
         // `Full`: the zeroing of `new` happens before its publication (the
-        // readers' `Acquire` pairs with it), as the core's cmpxchg().
+        // readers' dependent loads pair with it), as the core's cmpxchg().
         // INVARIANT: A zeroed allocation of `len` `u64`s replaces NULL,
         // once.
         if !new.is_null() && self.pcpu.cmpxchg(ptr::null_mut(), new, Full).is_err() {
