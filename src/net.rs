@@ -27,7 +27,7 @@
 //!
 //! What the safe API guarantees, whatever a driver writes:
 //! - a [`device::Device`] is always a registered device (or one being
-//!   unregistered), with its per-CPU statistics allocated; a driver never
+//!   unregistered), with the core's per-CPU tstats allocated; a driver never
 //!   sees a device before registration, only its private data;
 //! - pairs are made and unmade by the layer, as `veth_newlink()` and
 //!   `veth_dellink()` do: both ends registered and tied, or nothing left;

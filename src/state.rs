@@ -20,9 +20,9 @@ pub(crate) struct RvethPriv {
     /// before the device is registered and never changed.
     pub(crate) policy: TxPolicy,
     /// Packets this end did not deliver (peer gone or down, header too
-    /// short, MTU, backlog or ring full): one device-wide atomic, as veth's `dropped`, so that
-    /// creating a device allocates no per-CPU counters and a drop is never
-    /// lost to a failed allocation.
+    /// short, MTU, backlog or ring full): one device-wide atomic, as
+    /// veth's `dropped`, so that creating a device allocates no per-CPU
+    /// counters and a drop is never lost to a failed allocation.
     dropped: Atomic<u64>,
 }
 

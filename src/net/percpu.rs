@@ -99,7 +99,8 @@ impl Counters {
         // may be used in any context but NMI, which never counts here.
         let new = unsafe { bindings::rveth_alloc_percpu_atomic(size, align) }.cast::<u64>();
         // `Full`: the zeroing of `new` happens before its publication (the
-        // readers' dependent loads pair with it), as the core's cmpxchg().
+        // readers' accesses, which depend on their load of the pointer,
+        // pair with it), as the core's cmpxchg().
         // INVARIANT: A zeroed allocation of `len` `u64`s replaces NULL,
         // once.
         if !new.is_null() && self.pcpu.cmpxchg(ptr::null_mut(), new, Full).is_err() {
