@@ -18,7 +18,8 @@ import time
 import pytest
 
 from conftest import load_veth, same_as_veth
-from util import TraceEvents, ethtool_stats, ip_plugin, make_pair, nstat, run, wait_until
+from util import (TraceEvents, ethtool_stats, ip_plugin, make_pair, nstat, permanent_neighbours, run,
+                  wait_until)
 
 CLASSID = 0x00010010
 N = 40
@@ -303,9 +304,7 @@ def run_pairs(netns, cpus, n, ev, seen):
             ev.take()
             make_pair(kind, a, b, ipv6=False)
             seen[kind]["created"].append(len(module_pcpu_allocs(ev.take(), kind)))
-            for ns, dev, ip_, pns, pdev in ((a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")):
-                mac = json.loads(run(f"ip -n {pns} -j link show dev {pdev}"))[0]["address"]
-                run(f"ip -n {ns} neigh replace {ip_} lladdr {mac} dev {dev} nud permanent")
+            permanent_neighbours(((a, "ra", "10.9.0.2", b, "rb"), (b, "rb", "10.9.0.1", a, "ra")))
             if kind == "rveth":
                 st0 = ethtool_stats(a, "ra")
                 assert st0["tx_meta_mark"] == 0 and st0["tx_dropped"] == 0, st0
