@@ -17,7 +17,8 @@ import pytest
 
 import rtnl
 from conftest import load_veth, same_as_veth
-from util import ethtool_stats, ifindex, ip_plugin, link, make_pair, run, send_frames, stats, wait_until
+from util import (ethtool_stats, ifindex, ip_plugin, kernel_config, link, make_pair, page_pool_names, run, send_frames,
+                  stats, wait_until)
 
 KINDS = ("rveth", "veth")
 
@@ -113,7 +114,8 @@ def test_ts_info(pairs):
 # The names rveth's `ethtool -S` shows: veth's peer_ifindex first, then
 # rveth's own counters, then per receive queue in use veth's seven queue
 # counters in veth's order and rveth's own ring_full and flushed, then
-# veth's two per transmit queue. Deliberate.
+# veth's two per transmit queue, then, as veth, the page pools' counters
+# (rx_pp_*, with CONFIG_PAGE_POOL_STATS). Deliberate.
 RVETH_STATS = ["peer_ifindex", "tx_dropped", "tx_meta_classid", "tx_meta_classid_carried",
                "tx_meta_mark", "tx_meta_mark_cleared", "tx_meta_priority",
                "tx_meta_priority_cleared", "xdp_xmit_to_stack"]
@@ -138,10 +140,13 @@ def test_stats_names_and_peer_ifindex(rveth, netns):
         assert ifindex(a, "ra") != ifindex(b, "rb")
         ends[kind] = (a, b)
     st = {kind: (ethtool_stats(a, "ra"), ethtool_stats(b, "rb")) for kind, (a, b) in ends.items()}
-    assert list(st["rveth"][0]) == RVETH_STATS + RVETH_QUEUE_STATS
-    assert list(st["rveth"][1]) == RVETH_STATS + RVETH_QUEUE_STATS
+    pp = page_pool_names(st["veth"][0])
+    # The kernel has the page-pool counters, so veth shows them.
+    assert kernel_config("PAGE_POOL_STATS") == "y" and pp, list(st["veth"][0])
+    assert list(st["rveth"][0]) == RVETH_STATS + RVETH_QUEUE_STATS + pp
+    assert list(st["rveth"][1]) == RVETH_STATS + RVETH_QUEUE_STATS + pp
     shared = [k for k in st["veth"][0] if k in st["rveth"][0]]
-    assert shared == ["peer_ifindex"] + VETH_RXQ_STATS + VETH_TXQ_STATS, shared
+    assert shared == ["peer_ifindex"] + VETH_RXQ_STATS + VETH_TXQ_STATS + pp, shared
     rel = {}
     for kind, (a, b) in ends.items():
         rel[kind] = (st[kind][0]["peer_ifindex"] - ifindex(b, "rb"),
@@ -149,7 +154,8 @@ def test_stats_names_and_peer_ifindex(rveth, netns):
     same_as_veth("peer_ifindex minus the peer's ifindex", rel["rveth"], rel["veth"])
     assert rel["rveth"] == (0, 0), rel
     # Nothing was sent: rveth's counters are all zero.
-    assert [v for k, v in st["rveth"][0].items() if k != "peer_ifindex"] == [0] * (len(RVETH_STATS) - 1 + len(RVETH_QUEUE_STATS))
+    assert [v for k, v in st["rveth"][0].items() if k != "peer_ifindex"] == \
+        [0] * (len(RVETH_STATS) - 1 + len(RVETH_QUEUE_STATS) + len(pp))
 
 
 def test_stats_count_drops(pairs):

@@ -17,8 +17,8 @@ import pytest
 import rtnl
 
 from conftest import load_kernel_module, load_rveth, load_veth, same_as_veth, unload_rveth
-from util import (TraceEvents, UdpSink, ethtool_g, ethtool_stats, ifindex, make_pair, nstat, permanent_neighbours,
-                  ping_ok, run, stats, stats64, tcp_transfer, udp_arrived, udp_send, wait_until)
+from util import (TraceEvents, UdpSink, ethtool_g, ethtool_stats, ifindex, make_pair, nstat, page_pool_names,
+                  permanent_neighbours, ping_ok, run, stats, stats64, tcp_transfer, udp_arrived, udp_send, wait_until)
 
 
 def feat(ns, dev, name="generic-receive-offload"):
@@ -149,8 +149,12 @@ def test_per_queue_stats_names(rveth, netns):
     # All of veth's per-queue names, none missing, in veth's order.
     assert shared == [n for n in names["veth"] if n.startswith(("rx_queue_", "tx_queue_"))], \
         (q, names["veth"])
-    assert names["rveth"][: len(names["rveth"]) - len(q)][0] == "peer_ifindex"
-    assert names["rveth"][-len(q):] == q, "per-queue counters come last"
+    # Then, as veth, the page pools' counters (CONFIG_PAGE_POOL_STATS).
+    pp = page_pool_names(names["veth"])
+    assert pp and names["veth"][-len(pp):] == pp, names["veth"]
+    assert names["rveth"][-len(pp):] == pp, names["rveth"]
+    assert names["rveth"][0] == "peer_ifindex"
+    assert names["rveth"][-len(q) - len(pp):-len(pp)] == q, "per-queue counters, then the pools'"
     for pre in ("rx_queue_", "tx_queue_"):
         nq = len({n.split("_")[2] for n in q if n.startswith(pre)})
         assert nq == len({n.split("_")[2] for n in names["veth"] if n.startswith(pre)}), pre

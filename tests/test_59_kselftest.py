@@ -26,8 +26,10 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from conftest import load_veth, same_as_veth
-from util import run
+from util import ip_plugin, run
 
 KSRC = os.path.join(os.environ.get("RVETH_KDIR", "/nonexistent"), "source")
 ROOT = "/tmp/rveth-kst"
@@ -83,12 +85,13 @@ def veth_sh(kind):
 
 
 def test_kernel_veth_selftest_like_veth(rveth):
-    """veth.sh passes on veth, but for one line format: this host's ethtool
-    (6.1) prints `Combined: 0` where the script expects `n/a`, so its
-    channel checks print `fail` with the RX and TX counts it wanted (and
-    veth.sh still exits 0: chk_channels does not set its status). On
-    rveth the script prints the same lines but one, where rveth differs on
-    purpose (below), and so exits 1."""
+    """veth.sh passes on veth. (Before the test kernel had ethtool's
+    netlink interface, ethtool 6.1 fell back to the ioctl and printed
+    `Combined: 0` where the script expects `n/a`: its channel checks
+    printed `fail` with the counts it wanted, which the check below still
+    accepts, as on a kernel without CONFIG_ETHTOOL_NETLINK.) On rveth the
+    script prints the same lines but one, where rveth differs on purpose
+    (below), and so exits 1."""
     load_veth()
     build()
     res = {kind: veth_sh(kind) for kind in ("veth", "rveth")}
@@ -118,3 +121,195 @@ def test_kernel_veth_selftest_like_veth(rveth):
     # What the commands print on failure (an `ip ... xdp object` that
     # failed, an `ethtool -K/-L` refused) even where no check looks.
     same_as_veth("veth.sh: standard error", res["rveth"][2], res["veth"][2])
+
+
+# --- more of the kernel's own tests: UDP GRO, and the drivers/net suite -----
+
+DRV = f"{ROOT}/{SELF}/drivers/net"
+
+
+def build_more():
+    """Adds to build()'s tree what udpgro.sh, udpgro_fwd.sh and the
+    drivers/net Python tests need, laid out as in the kernel tree so that
+    their library finds the ynl CLI library (tools/net/ynl) and the
+    netlink specs (Documentation/netlink/specs) from its own path: the
+    scripts, net/lib.sh, the net/lib and drivers/net directories (the
+    Python library, the BPF programs built with clang's BPF target, the
+    helpers built with gcc the way the selftest Makefiles build them)."""
+    build()
+    if os.path.exists(f"{DRV}/.built"):
+        return
+    src = f"{KSRC}/{SELF}"
+    for name in ("Documentation",):
+        if not os.path.lexists(f"{ROOT}/{name}"):
+            os.symlink(f"{KSRC}/{name}", f"{ROOT}/{name}")
+    shutil.copy(f"{src}/kselftest.h", f"{ROOT}/{SELF}/kselftest.h")
+    for f in ("lib.sh", "in_netns.sh", "udpgro.sh", "udpgro_fwd.sh"):
+        shutil.copy(f"{src}/net/{f}", f"{NET}/{f}")
+    shutil.copytree(f"{src}/net/lib", f"{NET}/lib", dirs_exist_ok=True)
+    shutil.copytree(f"{src}/drivers/net", DRV, dirs_exist_ok=True)
+    for prog in ("xdp_native", "xdp_metadata"):
+        run(f"clang-22 -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu "
+            f"-c {NET}/lib/{prog}.bpf.c -o {NET}/lib/{prog}.bpf.o")
+    for prog in ("xdp_helper", "gro", "csum"):
+        run(f"gcc -O2 -I{ROOT}/{SELF} -o {NET}/lib/{prog} {NET}/lib/{prog}.c")
+    run(f"gcc -O2 -I{ROOT}/{SELF} -o {DRV}/napi_id_helper {DRV}/napi_id_helper.c")
+    # udpgro.sh names its pair by the kind's template (`ip link add type
+    # veth`: veth0 and veth1), so its rveth copy renames every veth;
+    # udpgro_fwd.sh names its devices, so only the kinds change (both of
+    # its pairs).
+    text = open(f"{NET}/udpgro.sh").read()
+    with open(f"{NET}/udpgro-rveth.sh", "w") as f:
+        f.write(text.replace("veth", "rveth"))
+    text = open(f"{NET}/udpgro_fwd.sh").read()
+    assert text.count("type veth") == 2, "udpgro_fwd.sh makes two pairs"
+    with open(f"{NET}/udpgro_fwd-rveth.sh", "w") as f:
+        f.write(text.replace("type veth", "type rveth"))
+    for f in ("udpgro-rveth.sh", "udpgro_fwd-rveth.sh", "udpgro.sh", "udpgro_fwd.sh", "in_netns.sh"):
+        os.chmod(f"{NET}/{f}", 0o755)
+    open(f"{DRV}/.built", "w").close()
+
+
+def kst_env():
+    top = os.environ.get("RVETH_TOP", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return dict(os.environ, PATH=f"{ROOT}/bin:{os.environ['PATH']}", PYTHONDONTWRITEBYTECODE="1",
+                IP_LIB_DIR=os.path.join(top, "iproute2"))
+
+
+def net_script(kind, name):
+    """Runs net/`name` (its rveth copy for rveth) from its directory, as
+    the selftest runner does (./name): (exit status, output lines without
+    the throughput lines the UDP benchmarks print)."""
+    script = name if kind == "veth" else name.replace(".sh", "-rveth.sh")
+    p = subprocess.run([f"./{script}"], cwd=NET, env=kst_env(), capture_output=True, text=True,
+                       timeout=900)
+    out = (p.stdout + p.stderr).replace(script, name)
+    lines = [l.rstrip() for l in out.splitlines()
+             if not re.match(r"(udp|tcp) (rx|tx): ", l) and l.strip()]
+    return p.returncode, lines
+
+
+def test_kernel_udpgro_fwd_like_veth(rveth):
+    """udpgro_fwd.sh (UDP GRO when forwarding, the case of veth commit
+    d3256efd8e8b): a 13,000-byte UDP GSO send of 1,300-byte segments
+    through the pair into a namespace with an XDP program on the
+    receiving end (so its NAPI runs), forwarded without GRO (10 packets),
+    with rx-gro-list (1), with rx-udp-gro-forwarding behind a DNAT (1),
+    the same through a VXLAN tunnel over the pair, and GSO after GRO
+    into a second pair through a bridge (checksums intact). Every check
+    prints `ok` on both kinds and the transcripts are equal (the
+    throughput lines of its two benchmarks left out)."""
+    load_veth()
+    build_more()
+    res = {kind: net_script(kind, "udpgro_fwd.sh") for kind in ("veth", "rveth")}
+    for kind, (rc, lines) in res.items():
+        print(f"--- {kind}: exit {rc}\n" + "\n".join(lines))
+    rc, lines = res["veth"]
+    checks = [l for l in lines if re.search(r" (ok|fail.*)$", l)]
+    assert rc == 0 and len(checks) == 12 and all(l.endswith(" ok") for l in checks), lines
+    same_as_veth("udpgro_fwd.sh: exit status and transcript", res["rveth"], res["veth"])
+
+
+def test_kernel_udpgro_like_veth(rveth):
+    """udpgro.sh: UDP GSO sends into an end with GRO on, received by
+    sockets with and without UDP_GRO; GRO must aggregate the segments
+    (veth schedules its NAPI after each transmit, the segments of one
+    send arrive in one poll) and the cmsg report the segment size. Every
+    case prints `ok` on both kinds, and the transcripts are equal."""
+    load_veth()
+    build_more()
+    res = {kind: net_script(kind, "udpgro.sh") for kind in ("veth", "rveth")}
+    for kind, (rc, lines) in res.items():
+        print(f"--- {kind}: exit {rc}\n" + "\n".join(lines))
+    rc, lines = res["veth"]
+    checks = [l for l in lines if re.search(r" (ok|failed)$", l)]
+    assert rc == 0 and len(checks) == 16 and all(l.endswith(" ok") for l in checks), lines
+    same_as_veth("udpgro.sh: exit status and transcript", res["rveth"], res["veth"])
+
+
+def ktap(lines):
+    """A KTAP transcript's results: {test: "ok" | "not ok" | "SKIP" |
+    "XFAIL"} (a skip's reason left out: see the callers)."""
+    res = {}
+    for l in lines:
+        m = re.match(r"(ok|not ok) \d+ (\S+)(?: # (SKIP|XFAIL)\b.*)?$", l)
+        if m:
+            res[m.group(2)] = m.group(3) or m.group(1)
+    return res
+
+
+def drivers_net(kind, name):
+    """The kernel's drivers/net test `name` against one end of a pair of
+    `kind` (the "hardware" mode of tools/testing/selftests/drivers/net/
+    README.rst: NETIF is the local end, the remote end is the peer in a
+    namespace, REMOTE_TYPE=netns): (exit status, KTAP results, output)."""
+    run("ip netns del kst-remote 2>/dev/null || true")
+    run("ip netns add kst-remote && ip -n kst-remote link set lo up")
+    ip_plugin(f"link add kst0 type {kind} peer name kst1 netns kst-remote")
+    try:
+        run("ip addr add 192.0.2.1/24 dev kst0 && ip addr add 2001:db8::1/64 dev kst0 nodad "
+            "&& ip link set kst0 up")
+        run("ip -n kst-remote addr add 192.0.2.2/24 dev kst1 && "
+            "ip -n kst-remote addr add 2001:db8::2/64 dev kst1 nodad && ip -n kst-remote link set kst1 up")
+        env = dict(kst_env(), NETIF="kst0", LOCAL_V4="192.0.2.1", REMOTE_V4="192.0.2.2",
+                   LOCAL_V6="2001:db8::1", REMOTE_V6="2001:db8::2", REMOTE_TYPE="netns",
+                   REMOTE_ARGS="kst-remote")
+        p = subprocess.run([sys.executable, name], cwd=DRV, env=env, capture_output=True, text=True,
+                           timeout=900)
+    finally:
+        run("ip link del kst0 2>/dev/null || true")
+        run("ip netns del kst-remote")
+    out = p.stdout + p.stderr
+    return p.returncode, ktap(out.splitlines()), out
+
+
+# Where rveth's results differ from veth's on purpose, and why.
+DRIVERS_NET_DIFFERENT = {
+    # rveth has ring parameters (`ethtool -g/-G`, issue 12, beyond veth);
+    # veth has none, and the test fails on it.
+    ("ring_reconfig.py", "ring_reconfig.ringparam"): ("not ok", "ok"),
+    # The test reads the link with the ynl CLI library, which decodes
+    # IFLA_INFO_DATA by kind from the kernel's rt-link spec; veth has no
+    # link data (no fill_info), rveth has its scrub/classid policy there
+    # (`ip -d link show`), and no spec names rveth: the library raises.
+    ("stats.py", "stats.procfs_hammer"): ("ok", "not ok"),
+}
+# How many cases pass on rveth at least (as many as passed on both in
+# the twenty-sixth session's run, 2 CPUs): with the comparison, a result
+# that cannot be told from a broken setup does not pass. The tests not
+# run: gro.py (about 3 min a kind, and every case that needs coalescing
+# fails on veth itself: the remote's raw frames are not eligible for
+# veth's NAPI), and those for features neither driver has (shaper.py,
+# psp.py, macsec.py, netpoll_basic.py, so_txtime.py).
+DRIVERS_NET_OK = {
+    "ping.py": 6, "xdp.py": 15, "queues.py": 3, "ring_reconfig.py": 2, "stats.py": 0,
+    "napi_id.py": 0, "napi_threaded.py": 0, "hds.py": 0,
+}
+
+
+@pytest.mark.parametrize("name", list(DRIVERS_NET_OK))
+def test_kernel_drivers_net_like_veth(rveth, name):
+    """The kernel's drivers/net test `name`, run as on a NIC whose link
+    partner is the peer in another namespace, gives rveth veth's result
+    for every one of its cases, but where DRIVERS_NET_DIFFERENT says
+    rveth differs on purpose. Many cases fail or skip on veth itself
+    (no combined channels, no header-data split, no queue statistics):
+    compared, not required to pass; those that pass on rveth are at least
+    DRIVERS_NET_OK[name]."""
+    load_veth()
+    build_more()
+    res = {kind: drivers_net(kind, name) for kind in ("veth", "rveth")}
+    for kind, (rc, r, out) in res.items():
+        # The results and the failures' checks (the whole output of some
+        # is thousands of lines of retries).
+        print(f"--- {kind}: exit {rc}\n" + "\n".join(
+            l for l in out.splitlines() if re.match(r"(ok|not ok) |# (Check|Totals)", l)))
+    got, want = dict(res["rveth"][1]), dict(res["veth"][1])
+    assert want, f"{name} reported nothing on veth"
+    for (test_file, case), (on_veth, on_rveth) in DRIVERS_NET_DIFFERENT.items():
+        if test_file == name:
+            assert (want.get(case), got.get(case)) == (on_veth, on_rveth), case
+            del want[case], got[case]
+    same_as_veth(f"{name}: result of every case", got, want)
+    oks = sum(v == "ok" for v in res["rveth"][1].values())
+    assert oks >= DRIVERS_NET_OK[name], (oks, res["rveth"][1])

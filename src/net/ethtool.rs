@@ -77,7 +77,9 @@ impl core::fmt::Write for Slot<'_> {
 }
 
 /// The number of `ethtool -S` counters of `dev`: the driver's, then
-/// [`RXQ_STATS`] per receive queue in use.
+/// [`RXQ_STATS`] per receive queue in use; for a driver with a poll,
+/// [`TXQ_STATS`] per transmit queue in use and the page pools' counters
+/// (veth's `rx_pp_*`, with `CONFIG_PAGE_POOL_STATS`), as veth has them.
 ///
 /// `get_sset_count` and `get_strings`/`get_ethtool_stats` must agree on the
 /// count, which depends on `real_num_rx_queues`: the core calls them in one
@@ -88,7 +90,7 @@ fn stats_count<T: Driver>(dev: &Device<T::Priv>) -> usize {
     T::ETHTOOL_STATS.len()
         + RXQ_STATS.len() * q.rx as usize
         + if T::HAS_POLL {
-            TXQ_STATS.len() * q.tx as usize
+            TXQ_STATS.len() * q.tx as usize + Device::<T::Priv>::page_pool_stats_count()
         } else {
             0
         }
@@ -178,11 +180,22 @@ impl<T: Driver> EthtoolAdapter<T> {
             let mut w = Slot { buf: slot, pos: 0 };
             let _ = core::fmt::Write::write_fmt(&mut w, format_args!("rx_queue_{q}_{name}"));
         }
+        let (txqs, pools) = if T::HAS_POLL {
+            txqs.split_at_mut(TXQ_STATS.len() * dev.queues().tx as usize * GSTRING_LEN)
+        } else {
+            (txqs, &mut [][..])
+        };
         for (i, slot) in txqs.chunks_exact_mut(GSTRING_LEN).enumerate() {
             slot.fill(0);
             let (q, name) = (i / TXQ_STATS.len(), TXQ_STATS[i % TXQ_STATS.len()]);
             let mut w = Slot { buf: slot, pos: 0 };
             let _ = core::fmt::Write::write_fmt(&mut w, format_args!("tx_queue_{q}_{name}"));
+        }
+        if !pools.is_empty() {
+            pools.fill(0);
+            // SAFETY: `pools` has one GSTRING_LEN slot per page-pool
+            // counter (`stats_count`), which is what the helper writes.
+            unsafe { bindings::rveth_page_pool_stats_strings(pools.as_mut_ptr()) };
         }
     }
 
@@ -364,6 +377,10 @@ impl<T: Driver> EthtoolAdapter<T> {
         _stats: *mut bindings::ethtool_stats,
         data: *mut u64,
     ) {
+        // SAFETY: The callers in 7.3 run under RTNL: ethtool_get_stats()
+        // (dev_ethtool() takes it), and DSA's conduit wrapper, which is
+        // itself called from there.
+        let rtnl = unsafe { Rtnl::assume_held() };
         // SAFETY: `dev` is a registered device of ours.
         let dev = unsafe { Self::dev(dev) };
         let n = stats_count::<T>(dev);
@@ -388,7 +405,12 @@ impl<T: Driver> EthtoolAdapter<T> {
                 st.flushed,
             ]);
         }
-        let tx = txqs.len() / TXQ_STATS.len();
+        if !T::HAS_POLL {
+            return;
+        }
+        let tx = dev.queues().tx as usize;
+        let (txqs, pools) = txqs.split_at_mut(TXQ_STATS.len() * tx);
+        dev.add_page_pool_stats(pools, rtnl);
         if tx == 0 {
             return;
         }

@@ -39,6 +39,7 @@
 #include <net/netlink.h>
 #include <net/xdp.h>
 #include <net/page_pool/types.h>
+#include <net/page_pool/helpers.h>
 #include <linux/bpf_trace.h>
 #include <linux/filter.h>
 
@@ -273,6 +274,47 @@ struct page_pool *rveth_page_pool_create(struct net_device *dev, unsigned int si
 	};
 
 	return page_pool_create(&pp_params);
+}
+
+/*
+ * The page pools' ethtool counters (veth_get_strings(),
+ * veth_get_sset_count(), veth_get_page_pool_stats()). Without
+ * CONFIG_PAGE_POOL_STATS the three page_pool_ethtool_stats_*() functions
+ * are static inline stubs and struct page_pool_stats does not exist, so
+ * Rust reaches them through here in both configurations (the module is
+ * also built against distribution kernels by DKMS).
+ */
+int rveth_page_pool_stats_count(void)
+{
+	return page_pool_ethtool_stats_get_count();
+}
+
+void rveth_page_pool_stats_strings(u8 *data)
+{
+	page_pool_ethtool_stats_get_strings(data);
+}
+
+/*
+ * Adds `pool`'s counters to data[0..rveth_page_pool_stats_count()), in the
+ * order of the strings. page_pool_get_stats() adds a pool's counters to a
+ * struct page_pool_stats; veth sums its pools in one and writes it once,
+ * rveth writes each pool's into a copy and adds: the same sums.
+ */
+void rveth_page_pool_stats_add(u64 *data, const struct page_pool *pool)
+{
+#ifdef CONFIG_PAGE_POOL_STATS
+	struct page_pool_stats stats = {};
+	u64 v[sizeof(stats) / sizeof(u64)];
+	int i, n = page_pool_ethtool_stats_get_count();
+
+	/* page_pool_ethtool_stats_get() writes one u64 per counter of the struct. */
+	if (WARN_ON_ONCE(n > ARRAY_SIZE(v)))
+		return;
+	page_pool_get_stats(pool, &stats);
+	page_pool_ethtool_stats_get(v, &stats);
+	for (i = 0; i < n; i++)
+		data[i] += v[i];
+#endif
 }
 
 void rveth_trace_xdp_exception(const struct net_device *dev,

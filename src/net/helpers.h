@@ -56,6 +56,9 @@ void rveth_txq_trans_cond_update(struct netdev_queue *txq);
 bool rveth_qdisc_txq_has_no_queue(struct netdev_queue *txq);
 
 struct page_pool *rveth_page_pool_create(struct net_device *dev, unsigned int size);
+int rveth_page_pool_stats_count(void);
+void rveth_page_pool_stats_strings(u8 *data);
+void rveth_page_pool_stats_add(u64 *data, const struct page_pool *pool);
 u32 rveth_xdp_run_frame(const struct bpf_prog *prog, const struct xdp_frame *frame,
 			struct xdp_buff *xdp, struct xdp_rxq_info *rxq);
 void rveth_trace_xdp_exception(const struct net_device *dev,

@@ -842,6 +842,36 @@ impl<P> Device<P> {
             .map_or_else(QueueStats::default, RxQueue::stats)
     }
 
+    /// The number of page-pool counters in `ethtool -S` (zero on a kernel
+    /// without `CONFIG_PAGE_POOL_STATS`).
+    pub(super) fn page_pool_stats_count() -> usize {
+        // SAFETY: No preconditions.
+        let n = unsafe { bindings::rveth_page_pool_stats_count() };
+        usize::try_from(n).unwrap_or(0)
+    }
+
+    /// Adds the page-pool counters of the receive queues in use to `out`
+    /// (`veth_get_page_pool_stats()`: the sum over the pools of queues
+    /// `0..real_num_rx_queues`, queues without a pool count nothing).
+    ///
+    /// A queue's pool is created and destroyed only under RTNL (type
+    /// invariant of [`RxQueue`]), which the caller holds: a pool read here
+    /// stays alive until this returns.
+    pub(super) fn add_page_pool_stats(&self, out: &mut [u64], _rtnl: &Rtnl) {
+        if out.len() < Self::page_pool_stats_count() {
+            return;
+        }
+        let rx = self.queues().rx as usize;
+        for q in self.rx_queues().as_slice().iter().take(rx) {
+            let pool = q.page_pool.load(Relaxed);
+            if !pool.is_null() {
+                // SAFETY: `out` has room for every counter (checked above);
+                // `pool` is alive while RTNL is held (see above).
+                unsafe { bindings::rveth_page_pool_stats_add(out.as_mut_ptr(), pool) };
+            }
+        }
+    }
+
     /// Transmit queue `idx` (`netdev_get_tx_queue`), `None` beyond the
     /// allocated ones.
     fn tx_queue(&self, idx: u32) -> Option<TxQueue<'_>> {

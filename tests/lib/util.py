@@ -179,6 +179,22 @@ def ethtool_stats(ns, dev):
     return {k.strip(): int(v) for k, v in (l.split(":") for l in out.splitlines()[1:])}
 
 
+def kernel_config(name):
+    """The running kernel's setting of CONFIG_`name` ("y", "m" or None),
+    from /proc/config.gz (the project's kernels have IKCONFIG_PROC)."""
+    import gzip
+    with gzip.open("/proc/config.gz", "rt") as f:
+        for line in f:
+            if line.startswith(f"CONFIG_{name}="):
+                return line.split("=", 1)[1].strip()
+    return None
+
+
+def page_pool_names(names):
+    """The page pools' `ethtool -S` names (veth's rx_pp_*, last) in `names`."""
+    return [n for n in names if n.startswith("rx_pp_")]
+
+
 def wait_until(cond, timeout=60, interval=0.05, what=None):
     """Polls `cond()` until it returns a true value and returns that value;
     fails naming `what` after `timeout` seconds. Tests wait for conditions,
