@@ -212,10 +212,15 @@ def test_kernel_udpgro_fwd_like_veth(rveth):
 
 def test_kernel_udpgro_like_veth(rveth):
     """udpgro.sh: UDP GSO sends into an end with GRO on, received by
-    sockets with and without UDP_GRO; GRO must aggregate the segments
-    (veth schedules its NAPI after each transmit, the segments of one
-    send arrive in one poll) and the cmsg report the segment size. Every
-    case prints `ok` on both kinds, and the transcripts are equal."""
+    sockets with and without UDP_GRO, which must get one datagram per
+    send with the segment size in the cmsg, or the segments. Every case
+    prints `ok` on both kinds, and the transcripts are equal. It does not
+    prove that the receiving end's GRO aggregates: it passed against a
+    driver mutant whose poll hands skbs to netif_receive_skb() (no GRO),
+    because the sender's GSO skbs cross the pair whole (the end has UDP
+    segmentation offload, as veth's) and reach the socket as one. What it
+    checks is that they cross whole, with their GSO metadata, as with
+    veth; udpgro_fwd.sh and test_57 check the aggregation."""
     load_veth()
     build_more()
     res = {kind: net_script(kind, "udpgro.sh") for kind in ("veth", "rveth")}
