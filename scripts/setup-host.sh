@@ -19,8 +19,9 @@ APT_PKGS=(
 	# XDP tests: BPF programs built at test time, loaded with ip/bpftool or
 	# tests/xdp/meta_loader.c (built with gcc against libbpf)
 	clang-$LLVM_MAJOR libbpf-dev bpftool xdp-tools gcc
-	# the kernel's udpgro.sh and udpgro_fwd.sh (tests/test_59_kselftest.py)
-	iptables
+	# the kernel's udpgro.sh and udpgro_fwd.sh (tests/test_59_kselftest.py;
+	# udpgro_fwd.sh reads `ip -j` output with jq)
+	iptables jq
 )
 # The debug kernel is built with LLVM (KASAN with Rust needs clang).
 if [ "${KCONFIG_FLAVOUR:-default}" = debug ]; then

@@ -10,7 +10,7 @@ use kernel::prelude::*;
 
 use super::{
     bindings,
-    device::Device,
+    device::{Device, Queues},
     link::{Driver, ExtAck},
     napi::RING_SIZE_MAX,
     Rtnl,
@@ -85,8 +85,7 @@ impl core::fmt::Write for Slot<'_> {
 /// count, which depends on `real_num_rx_queues`: the core calls them in one
 /// RTNL section (the ioctl and the netlink string set), and the count only
 /// changes under RTNL (`ethtool -L`), as veth relies on too.
-fn stats_count<T: Driver>(dev: &Device<T::Priv>) -> usize {
-    let q = dev.queues();
+fn stats_count<T: Driver>(q: Queues) -> usize {
     T::ETHTOOL_STATS.len()
         + RXQ_STATS.len() * q.rx as usize
         + if T::HAS_POLL {
@@ -145,7 +144,7 @@ impl<T: Driver> EthtoolAdapter<T> {
     unsafe extern "C" fn get_sset_count(dev: *mut bindings::net_device, sset: c_int) -> c_int {
         if sset == bindings::ethtool_stringset_ETH_SS_STATS as c_int {
             // SAFETY: `dev` is a registered device of ours.
-            stats_count::<T>(unsafe { Self::dev(dev) }) as c_int
+            stats_count::<T>(unsafe { Self::dev(dev) }.queues()) as c_int
         } else {
             EOPNOTSUPP.to_errno()
         }
@@ -161,7 +160,9 @@ impl<T: Driver> EthtoolAdapter<T> {
         }
         // SAFETY: `dev` is a registered device of ours.
         let dev = unsafe { Self::dev(dev) };
-        let n = stats_count::<T>(dev);
+        // One snapshot: the counts below and the split agree.
+        let q = dev.queues();
+        let n = stats_count::<T>(q);
         // SAFETY: The core sized `buf` from `get_sset_count` (same count,
         // see `stats_count`): one GSTRING_LEN slot per name.
         let buf = unsafe { core::slice::from_raw_parts_mut(buf, n * GSTRING_LEN) };
@@ -172,8 +173,7 @@ impl<T: Driver> EthtoolAdapter<T> {
             let n = b.len().min(GSTRING_LEN - 1);
             slot[..n].copy_from_slice(&b[..n]);
         }
-        let (rxqs, txqs) =
-            queues.split_at_mut(RXQ_STATS.len() * dev.queues().rx as usize * GSTRING_LEN);
+        let (rxqs, txqs) = queues.split_at_mut(RXQ_STATS.len() * q.rx as usize * GSTRING_LEN);
         for (i, slot) in rxqs.chunks_exact_mut(GSTRING_LEN).enumerate() {
             slot.fill(0);
             let (q, name) = (i / RXQ_STATS.len(), RXQ_STATS[i % RXQ_STATS.len()]);
@@ -181,7 +181,7 @@ impl<T: Driver> EthtoolAdapter<T> {
             let _ = core::fmt::Write::write_fmt(&mut w, format_args!("rx_queue_{q}_{name}"));
         }
         let (txqs, pools) = if T::HAS_POLL {
-            txqs.split_at_mut(TXQ_STATS.len() * dev.queues().tx as usize * GSTRING_LEN)
+            txqs.split_at_mut(TXQ_STATS.len() * q.tx as usize * GSTRING_LEN)
         } else {
             (txqs, &mut [][..])
         };
@@ -377,20 +377,23 @@ impl<T: Driver> EthtoolAdapter<T> {
         _stats: *mut bindings::ethtool_stats,
         data: *mut u64,
     ) {
-        // SAFETY: The callers in 7.3 run under RTNL: ethtool_get_stats()
-        // (dev_ethtool() takes it), and DSA's conduit wrapper, which is
-        // itself called from there.
+        // SAFETY: The callers in 7.3 run under RTNL: ethtool_get_stats(),
+        // through dev_ethtool(), which takes it for a device that is not
+        // ops-locked (ours never are, see `Device`), and DSA's conduit
+        // wrapper, which is itself called from there.
         let rtnl = unsafe { Rtnl::assume_held() };
         // SAFETY: `dev` is a registered device of ours.
         let dev = unsafe { Self::dev(dev) };
-        let n = stats_count::<T>(dev);
+        // One snapshot: the counts below and the split agree.
+        let q = dev.queues();
+        let n = stats_count::<T>(q);
         // SAFETY: The core sized `data` from `get_sset_count` (same count,
         // see `stats_count`).
         let values = unsafe { core::slice::from_raw_parts_mut(data, n) };
         values.fill(0);
         let (own, queues) = values.split_at_mut(T::ETHTOOL_STATS.len());
         T::ethtool_stats(dev, own);
-        let (rxqs, txqs) = queues.split_at_mut(RXQ_STATS.len() * dev.queues().rx as usize);
+        let (rxqs, txqs) = queues.split_at_mut(RXQ_STATS.len() * q.rx as usize);
         for (q, v) in rxqs.chunks_exact_mut(RXQ_STATS.len()).enumerate() {
             let st = dev.rx_queue_stats(q as u32);
             v.copy_from_slice(&[
@@ -408,7 +411,7 @@ impl<T: Driver> EthtoolAdapter<T> {
         if !T::HAS_POLL {
             return;
         }
-        let tx = dev.queues().tx as usize;
+        let tx = q.tx as usize;
         let (txqs, pools) = txqs.split_at_mut(TXQ_STATS.len() * tx);
         dev.add_page_pool_stats(pools, rtnl);
         if tx == 0 {

@@ -149,7 +149,7 @@ impl QueueStats {
 ///   `xdp_mem`), `napi` is not on the list; [`ON`]: as [`RING`], and the
 ///   ring holds only entries owned by it (skbs, and XDP frames tagged with
 ///   [`FRAME_TAG`]), `napi` was added to `dev` with the driver's poll
-///   adapter and enabled. `state` changes
+///   adapter and enabled. `state`, and with it `page_pool`, changes
 ///   only under RTNL (or in the `priv_destructor`, when nothing else can
 ///   reach the queue).
 /// - `published` is NULL or the queue's own address, and not NULL only
@@ -854,9 +854,11 @@ impl<P> Device<P> {
     /// (`veth_get_page_pool_stats()`: the sum over the pools of queues
     /// `0..real_num_rx_queues`, queues without a pool count nothing).
     ///
-    /// A queue's pool is created and destroyed only under RTNL (type
-    /// invariant of [`RxQueue`]), which the caller holds: a pool read here
-    /// stays alive until this returns.
+    /// A queue's pool changes only with its state, under RTNL (type
+    /// invariant of [`RxQueue`]), which the caller holds, or in the
+    /// device's destructor, which runs only once nothing holds a
+    /// reference to the device (`&self` is one): a pool read here stays
+    /// alive until this returns.
     pub(super) fn add_page_pool_stats(&self, out: &mut [u64], _rtnl: &Rtnl) {
         if out.len() < Self::page_pool_stats_count() {
             return;
