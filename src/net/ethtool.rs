@@ -377,10 +377,10 @@ impl<T: Driver> EthtoolAdapter<T> {
         _stats: *mut bindings::ethtool_stats,
         data: *mut u64,
     ) {
-        // SAFETY: The callers in 7.3 run under RTNL: ethtool_get_stats(),
-        // through dev_ethtool(), which takes it for a device that is not
-        // ops-locked (ours never are, see `Device`), and DSA's conduit
-        // wrapper, which is itself called from there.
+        // Every caller in 7.3 runs under RTNL: ethtool_get_stats(), through
+        // dev_ethtool(), and DSA's conduit wrapper, called from there.
+        // SAFETY: dev_ethtool() takes RTNL for a device that is not
+        // ops-locked, and ours never are (see `Device`).
         let rtnl = unsafe { Rtnl::assume_held() };
         // SAFETY: `dev` is a registered device of ours.
         let dev = unsafe { Self::dev(dev) };
